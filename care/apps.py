@@ -1,0 +1,22 @@
+from typing import Any
+
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+def _sync_roles(sender: AppConfig, **kwargs: Any) -> None:
+    from django.apps import apps
+
+    from care.roles import sync_roles
+
+    sync_roles(apps)
+
+
+class CareConfig(AppConfig):
+    name = "care"
+    verbose_name = "Customers and correspondence"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # dispatch_uid: one sync per migrate run, after every app's permissions exist.
+        post_migrate.connect(_sync_roles, dispatch_uid="care.sync_roles")

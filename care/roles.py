@@ -1,0 +1,86 @@
+"""The two roles, declared once and kept in sync with the permissions that exist.
+
+A data migration creates the groups; a post_migrate hook re-applies the same
+declaration so that models added later get their permissions without a new
+data migration each time.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+COORDINATORS = "Coordinators"
+FRONTLINE_REPS = "Frontline reps"
+
+# app_label -> model -> actions. "view" alone means read-only.
+_READ_ALL: dict[str, dict[str, tuple[str, ...]]] = {
+    "care": {
+        "customer": ("view",),
+        "letter": ("view",),
+        "lettertemplate": ("view",),
+        "letterstatuschange": ("view",),
+    },
+    "incidents": {
+        "incident": ("view",),
+        "incidentupdate": ("view",),
+        "affectedcustomer": ("view",),
+        "incidentstatuschange": ("view",),
+    },
+    "vouchers": {
+        "voucher": ("view",),
+        "compensationrule": ("view",),
+        "voucherstatuschange": ("view",),
+    },
+}
+
+_COORDINATOR_EXTRA: dict[str, dict[str, tuple[str, ...]]] = {
+    "care": {
+        "customer": ("add", "change"),
+        "letter": ("add", "change", "approve"),
+        "lettertemplate": ("add", "change", "delete"),
+    },
+    "incidents": {
+        "incident": ("add", "change", "transition"),
+        "incidentupdate": ("add", "change"),
+        "affectedcustomer": ("add", "change", "delete"),
+    },
+    "vouchers": {
+        "voucher": ("change", "issue", "void"),
+        "compensationrule": ("add", "change"),
+    },
+    "django_celery_beat": {
+        "periodictask": ("view", "change"),
+        "intervalschedule": ("view",),
+        "crontabschedule": ("view",),
+    },
+}
+
+
+def _codenames(spec: dict[str, dict[str, tuple[str, ...]]]) -> set[tuple[str, str]]:
+    return {
+        (app_label, f"{action}_{model}")
+        for app_label, models in spec.items()
+        for model, actions in models.items()
+        for action in actions
+    }
+
+
+def role_permissions() -> dict[str, set[tuple[str, str]]]:
+    reads = _codenames(_READ_ALL)
+    return {FRONTLINE_REPS: reads, COORDINATORS: reads | _codenames(_COORDINATOR_EXTRA)}
+
+
+def sync_roles(apps: Any) -> None:
+    """Create both groups and set exactly the declared permissions that exist so far."""
+    group_model = apps.get_model("auth", "Group")
+    permission_model = apps.get_model("auth", "Permission")
+    for group_name, wanted in role_permissions().items():
+        group, _ = group_model.objects.get_or_create(name=group_name)
+        existing = [
+            perm
+            for perm in permission_model.objects.select_related("content_type").filter(
+                content_type__app_label__in={app for app, _ in wanted}
+            )
+            if (perm.content_type.app_label, perm.codename) in wanted
+        ]
+        group.permissions.set(existing)

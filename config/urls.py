@@ -1,0 +1,12 @@
+from django.contrib import admin
+from django.urls import path
+from django.views.generic import RedirectView
+
+admin.site.site_header = "Proactive Care: coordinator's workbench"
+admin.site.site_title = "Proactive Care"
+admin.site.index_title = "Disruptions, customers, letters and vouchers"
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
+    path("admin/", admin.site.urls),
+]

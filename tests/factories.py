@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import factory
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from care.models import Customer, Letter, LetterKind, LetterTemplate
+from incidents.models import AffectedCustomer, Cause, Incident, IncidentKind, IncidentStatus
+from vouchers.models import CompensationRule, Voucher
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda o: f"{o.username}@example.com")
+    password = factory.django.Password("correct horse battery staple")
+
+
+class CustomerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Customer
+
+    external_ref = factory.Sequence(lambda n: f"CUST-{n:07d}")
+    name = factory.Faker("name")
+    email = factory.Sequence(lambda n: f"customer{n}@example.com")
+    phone = factory.Sequence(lambda n: f"+1212555{n % 10000:04d}")
+    language = "en"
+    time_zone = "America/New_York"
+
+
+class IncidentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Incident
+
+    reference = factory.Sequence(lambda n: f"INC-20130208-{n + 1:04d}")
+    title = factory.Sequence(lambda n: f"Blizzard cancellations, wave {n}")
+    kind = IncidentKind.CANCELLATION
+    cause = Cause.WEATHER
+    status = IncidentStatus.DRAFT
+    stations = "EWR"
+    explanation = "A blizzard closed the runways at Newark from the early afternoon."
+    next_update_due_at = factory.LazyFunction(lambda: timezone.now() + dt.timedelta(minutes=30))
+
+
+class AffectedCustomerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = AffectedCustomer
+
+    incident = factory.SubFactory(IncidentFactory)
+    customer = factory.SubFactory(CustomerFactory)
+    cancelled = True
+    carrier = "UA"
+    flight_number = factory.Sequence(lambda n: str(1000 + n % 8000))
+    flight_date = dt.date(2013, 2, 8)
+    origin = "EWR"
+    destination = "ORD"
+    booking_reference = factory.Sequence(lambda n: f"BK{n:04d}"[:6])
+
+
+class LetterFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Letter
+
+    affected = factory.SubFactory(AffectedCustomerFactory)
+    customer = factory.SelfAttribute("affected.customer")
+    incident = factory.SelfAttribute("affected.incident")
+    kind = LetterKind.APOLOGY
+    subject = "We are sorry about your flight"
+    body_text = "Dear customer"
+
+
+class LetterTemplateFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = LetterTemplate
+
+    kind = LetterKind.APOLOGY
+    language = "en"
+    subject = "About your flight {{ flight.label }}"
+    body_text = "Dear {{ customer.greeting_name }},"
+
+
+class CompensationRuleFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CompensationRule
+
+    slug = factory.Sequence(lambda n: f"goodwill-{n}")
+    name = factory.Sequence(lambda n: f"Goodwill {n}")
+    amount = Decimal("150.00")
+    currency = "USD"
+
+
+class VoucherFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Voucher
+
+    code = factory.Sequence(lambda n: f"TEST-{n:08d}")
+    affected = factory.SubFactory(AffectedCustomerFactory)
+    customer = factory.SelfAttribute("affected.customer")
+    incident = factory.SelfAttribute("affected.incident")
+    rule = factory.SubFactory(CompensationRuleFactory)
+    amount = Decimal("150.00")
+    currency = "USD"
+    expires_at = factory.LazyFunction(lambda: timezone.now() + dt.timedelta(days=365))
+    reason = "Goodwill after the blizzard"
