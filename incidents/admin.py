@@ -1,0 +1,300 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import URLPattern, path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.views.decorators.http import require_POST
+
+from care.admin_base import (
+    StatusChangeInline,
+    WorkbenchAdmin,
+    admin_link,
+    changelist_link,
+    run_service,
+    status_badge,
+)
+from care.errors import DomainError
+from care.models import Letter
+from incidents.models import (
+    INCIDENT_LIFECYCLE,
+    AffectedCustomer,
+    Incident,
+    IncidentStatus,
+    IncidentStatusChange,
+    IncidentUpdate,
+)
+from incidents.selectors import incidents_with_counts
+from incidents.services import TRANSITION_VERBS, incident_create, incident_post_update, incidents_transition
+from vouchers.models import Voucher
+
+
+class IncidentUpdateInline(admin.TabularInline):
+    """The timeline: past entries are history and stay as written; new ones go through the service."""
+
+    model = IncidentUpdate
+    extra = 1
+    fields = ("posted_at", "audience", "text", "next_update_due_at", "author")
+    readonly_fields = ("posted_at", "author")
+    ordering = ("-posted_at", "-id")
+    verbose_name_plural = "timeline (add an update; a customer update's promise becomes the next update due)"
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class IncidentStatusChangeInline(StatusChangeInline):
+    model = IncidentStatusChange
+
+
+@admin.register(Incident)
+class IncidentAdmin(WorkbenchAdmin):
+    list_display = (
+        "reference",
+        "title",
+        "status_display",
+        "severity",
+        "affected_display",
+        "contacted_display",
+        "next_update_display",
+        "started_at",
+    )
+    list_display_links = ("reference", "title")
+    list_filter = ("status", "cause", "within_control", "severity", "kind")
+    search_fields = ("reference", "title", "stations", "flights")
+    ordering = ("-started_at", "-id")
+    list_per_page = 25
+    actions = ("open_incidents", "monitor_incidents", "resolve_incidents", "close_incidents")
+    inlines = (IncidentUpdateInline, IncidentStatusChangeInline)
+    autocomplete_fields = ()
+    raw_id_fields = ("owner",)
+    change_form_template = "admin/incidents/incident/change_form.html"
+    readonly_fields = (
+        "reference",
+        "status",
+        "created_at",
+        "opened_at",
+        "monitoring_at",
+        "resolved_at",
+        "closed_at",
+        "related_links",
+    )
+    fieldsets = (
+        (None, {"fields": ("reference", "title", "kind", "cause", "within_control", "severity", "owner")}),
+        ("Where and when", {"fields": ("stations", "flights", "started_at")}),
+        (
+            "Promise to customers",
+            {"fields": ("next_update_due_at", "first_contact_target_minutes", "auto_send_notices")},
+        ),
+        ("What customers are told", {"fields": ("explanation", "apology", "prevention")}),
+        ("Customers, letters and vouchers", {"fields": ("related_links",)}),
+        (
+            "Lifecycle",
+            {"fields": ("status", "created_at", "opened_at", "monitoring_at", "resolved_at", "closed_at")},
+        ),
+    )
+
+    class Media:
+        css = {"all": ("care/admin.css",)}
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Incident]:
+        return incidents_with_counts(super().get_queryset(request))
+
+    # --- columns ------------------------------------------------------------------
+    @admin.display(description="status", ordering="status")
+    def status_display(self, obj: Incident) -> str:
+        return status_badge(obj.status, obj.get_status_display())
+
+    @admin.display(description="affected", ordering="affected_count")
+    def affected_display(self, obj: Incident) -> str:
+        count = getattr(obj, "affected_count", 0)
+        return changelist_link(AffectedCustomer, f"{count:,}", incident__id__exact=obj.pk)
+
+    @admin.display(description="contacted", ordering="contacted_count")
+    def contacted_display(self, obj: Incident) -> str:
+        affected = getattr(obj, "affected_count", 0)
+        contacted = getattr(obj, "contacted_count", 0)
+        css = "contact-complete" if affected and contacted == affected else "contact-pending"
+        return format_html('<span class="{}">{}</span>', css, f"{contacted:,}")
+
+    @admin.display(description="next update due", ordering="next_update_due_at")
+    def next_update_display(self, obj: Incident) -> str:
+        if obj.next_update_due_at is None:
+            return "—"
+        when = timezone.localtime(obj.next_update_due_at).strftime("%d %b %Y %H:%M UTC")
+        if obj.is_update_overdue():
+            return format_html('<span class="overdue" title="The promised update is overdue">{} (overdue)</span>', when)
+        return when
+
+    @admin.display(description="affected customers, letters and vouchers")
+    def related_links(self, obj: Incident) -> str:
+        if obj.pk is None:
+            return "—"
+        return format_html(
+            "{} · {} · {}",
+            changelist_link(
+                AffectedCustomer,
+                f"{AffectedCustomer.objects.filter(incident=obj).count():,} affected customers",
+                incident__id__exact=obj.pk,
+            ),
+            changelist_link(Letter, f"{Letter.objects.filter(incident=obj).count():,} letters", incident__id__exact=obj.pk),
+            changelist_link(
+                Voucher, f"{Voucher.objects.filter(incident=obj).count():,} vouchers", incident__id__exact=obj.pk
+            ),
+        )
+
+    # --- permissions --------------------------------------------------------------
+    def has_transition_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.has_perm("incidents.transition_incident")
+
+    # --- actions ------------------------------------------------------------------
+    def _transition(self, request: HttpRequest, queryset: QuerySet[Incident], target: str) -> None:
+        ids = list(queryset.values_list("pk", flat=True))
+        run_service(
+            request,
+            lambda: incidents_transition(incident_ids=ids, target=target, actor=request.user),
+            done=f"{TRANSITION_VERBS[target].capitalize()}: {{count}} incident(s).",
+        )
+
+    @admin.action(description="Open selected incidents", permissions=["transition"])
+    def open_incidents(self, request: HttpRequest, queryset: QuerySet[Incident]) -> None:
+        self._transition(request, queryset, IncidentStatus.OPEN)
+
+    @admin.action(description="Move selected incidents to monitoring", permissions=["transition"])
+    def monitor_incidents(self, request: HttpRequest, queryset: QuerySet[Incident]) -> None:
+        self._transition(request, queryset, IncidentStatus.MONITORING)
+
+    @admin.action(description="Resolve selected incidents", permissions=["transition"])
+    def resolve_incidents(self, request: HttpRequest, queryset: QuerySet[Incident]) -> None:
+        self._transition(request, queryset, IncidentStatus.RESOLVED)
+
+    @admin.action(description="Close selected incidents", permissions=["transition"])
+    def close_incidents(self, request: HttpRequest, queryset: QuerySet[Incident]) -> None:
+        self._transition(request, queryset, IncidentStatus.CLOSED)
+
+    # --- lifecycle buttons on the change form -------------------------------------
+    def get_urls(self) -> list[URLPattern]:
+        view = self.admin_site.admin_view(require_POST(self.transition_view))
+        return [
+            path("<int:object_id>/transition/", view, name="incidents_incident_transition"),
+            *super().get_urls(),
+        ]
+
+    def transition_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        incident = get_object_or_404(Incident, pk=object_id)
+        if not self.has_transition_permission(request, incident):
+            raise PermissionDenied
+        target = request.POST.get("target", "")
+        try:
+            incidents_transition(incident_ids=[incident.pk], target=target, actor=request.user)
+        except DomainError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, f"{incident.reference} is now {IncidentStatus(target).label.lower()}.")
+        return HttpResponseRedirect(reverse("admin:incidents_incident_change", args=[incident.pk]))
+
+    def render_change_form(
+        self, request: HttpRequest, context: dict[str, Any], add: bool = False, change: bool = False, **kwargs: Any
+    ) -> HttpResponse:
+        obj = context.get("original")
+        if obj is not None and self.has_transition_permission(request, obj):
+            context["transitions"] = [
+                (target, TRANSITION_VERBS[target].capitalize())
+                for target in TRANSITION_VERBS
+                if INCIDENT_LIFECYCLE.can_move(obj.status, target)
+            ]
+        return super().render_change_form(request, context, add=add, change=change, **kwargs)
+
+    # --- saving goes through the services ----------------------------------------
+    def save_model(self, request: HttpRequest, obj: Incident, form: Any, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        fields = {name: value for name, value in form.cleaned_data.items() if name in {f.name for f in Incident._meta.fields}}
+        created = incident_create(actor=request.user, **fields)
+        obj.pk, obj.reference, obj.status = created.pk, created.reference, created.status
+        obj._state.adding = False
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        if formset.model is not IncidentUpdate:
+            super().save_formset(request, form, formset, change)
+            return
+        for entry in formset.save(commit=False):
+            try:
+                incident_post_update(
+                    incident=form.instance,
+                    audience=entry.audience,
+                    text=entry.text,
+                    author=request.user,
+                    next_update_due_at=entry.next_update_due_at,
+                )
+            except DomainError as exc:
+                messages.error(request, f"Update not posted: {exc}")
+
+
+@admin.register(AffectedCustomer)
+class AffectedCustomerAdmin(WorkbenchAdmin):
+    list_display = (
+        "id",
+        "customer_link",
+        "incident_reference",
+        "flight_display",
+        "flight_date",
+        "route",
+        "impact_summary",
+        "booking_reference",
+        "first_contacted_at",
+    )
+    list_display_links = ("id",)
+    list_select_related = ("customer", "incident")
+    list_filter = (
+        "incident",
+        "cancelled",
+        "missed_connection",
+        "overnight_stay",
+        "diverted",
+        ("first_contacted_at", admin.EmptyFieldListFilter),
+    )
+    # Exact matches only: each is served by an index, so search stays fast at millions of rows.
+    search_fields = ("=booking_reference", "=customer__external_ref", "=customer__email", "=flight_number")
+    search_help_text = "Exact booking reference, customer reference, email or flight number."
+    ordering = ("-id",)
+    raw_id_fields = ("customer", "incident")
+    readonly_fields = ("first_contacted_at", "last_contacted_at", "created_at")
+    fieldsets = (
+        (None, {"fields": ("incident", "customer", "booking_reference")}),
+        (
+            "Flight",
+            {"fields": ("carrier", "flight_number", "flight_date", "origin", "destination", "scheduled_departure_at")},
+        ),
+        (
+            "Impact",
+            {"fields": ("cancelled", "delay_minutes", "missed_connection", "overnight_stay", "diverted", "downgraded")},
+        ),
+        ("Contact", {"fields": ("first_contacted_at", "last_contacted_at", "created_at")}),
+    )
+
+    @admin.display(description="customer", ordering="customer__name")
+    def customer_link(self, obj: AffectedCustomer) -> str:
+        return admin_link(obj.customer, obj.customer.name)
+
+    @admin.display(description="incident", ordering="incident__reference")
+    def incident_reference(self, obj: AffectedCustomer) -> str:
+        return admin_link(obj.incident, obj.incident.reference)
+
+    @admin.display(description="flight")
+    def flight_display(self, obj: AffectedCustomer) -> str:
+        return obj.flight_label
+
+    @admin.display(description="route")
+    def route(self, obj: AffectedCustomer) -> str:
+        return f"{obj.origin} → {obj.destination}"

@@ -1,0 +1,119 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+
+from care.admin_base import StatusChangeInline, WorkbenchAdmin, admin_link, run_service, status_badge
+from vouchers.models import CompensationRule, Voucher, VoucherStatusChange
+from vouchers.services import vouchers_void
+
+
+class VoucherStatusChangeInline(StatusChangeInline):
+    model = VoucherStatusChange
+
+
+@admin.register(Voucher)
+class VoucherAdmin(WorkbenchAdmin):
+    list_display = (
+        "code",
+        "status_display",
+        "value",
+        "customer_link",
+        "incident_reference",
+        "rule",
+        "issued_at",
+        "expires_at",
+        "redeemed_at",
+    )
+    list_select_related = ("customer", "incident", "rule")
+    list_filter = ("status", "incident", "currency", "rule", "expires_at")
+    search_fields = ("=code", "=customer__external_ref", "=customer__email")
+    search_help_text = "Exact voucher code, customer reference or email."
+    ordering = ("-issued_at", "-id")
+    actions = ("void_vouchers",)
+    inlines = (VoucherStatusChangeInline,)
+    readonly_fields = (
+        "code",
+        "customer",
+        "incident",
+        "affected",
+        "rule",
+        "sequence",
+        "amount",
+        "currency",
+        "redeemed_amount",
+        "status",
+        "issued_at",
+        "expires_at",
+        "redeemed_at",
+        "voided_at",
+        "void_reason",
+        "issued_by",
+        "issued_by_label",
+        "reason",
+    )
+
+    class Media:
+        css = {"all": ("care/admin.css",)}
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # Vouchers are issued by the compensation policy, never typed in.
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_void_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("vouchers.void_voucher")
+
+    @admin.display(description="status", ordering="status")
+    def status_display(self, obj: Voucher) -> str:
+        return status_badge(obj.status, obj.get_status_display())
+
+    @admin.display(description="value", ordering="amount")
+    def value(self, obj: Voucher) -> str:
+        return f"{obj.amount:,.2f} {obj.currency}"
+
+    @admin.display(description="customer", ordering="customer__name")
+    def customer_link(self, obj: Voucher) -> str:
+        return admin_link(obj.customer, obj.customer.name)
+
+    @admin.display(description="incident", ordering="incident__reference")
+    def incident_reference(self, obj: Voucher) -> str:
+        return admin_link(obj.incident, obj.incident.reference) if obj.incident else "—"
+
+    @admin.action(description="Void selected vouchers…", permissions=["void"])
+    def void_vouchers(self, request: HttpRequest, queryset: QuerySet[Voucher]) -> HttpResponse | None:
+        reason = request.POST.get("void_reason", "").strip()
+        if "confirm" not in request.POST:
+            return TemplateResponse(
+                request,
+                "admin/vouchers/void_confirmation.html",
+                {
+                    **self.admin_site.each_context(request),
+                    "title": "Void vouchers",
+                    "opts": self.model._meta,
+                    "vouchers": queryset.select_related("customer")[:200],
+                    "count": queryset.count(),
+                    "selected_ids": request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME),
+                    "select_across": request.POST.get("select_across", "0"),
+                },
+            )
+        ids = list(queryset.values_list("pk", flat=True))
+        run_service(
+            request,
+            lambda: vouchers_void(voucher_ids=ids, actor=request.user, reason=reason),
+            done="Voided {count} voucher(s).",
+        )
+        return None
+
+
+@admin.register(CompensationRule)
+class CompensationRuleAdmin(admin.ModelAdmin):
+    list_display = ("name", "slug", "voucher_count", "amount", "currency", "validity_days", "is_active")
+    list_filter = ("is_active", "currency")
+    search_fields = ("name", "slug")
+    prepopulated_fields = {"slug": ("name",)}
