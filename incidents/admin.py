@@ -146,7 +146,9 @@ class IncidentAdmin(WorkbenchAdmin):
                 f"{AffectedCustomer.objects.filter(incident=obj).count():,} affected customers",
                 incident__id__exact=obj.pk,
             ),
-            changelist_link(Letter, f"{Letter.objects.filter(incident=obj).count():,} letters", incident__id__exact=obj.pk),
+            changelist_link(
+                Letter, f"{Letter.objects.filter(incident=obj).count():,} letters", incident__id__exact=obj.pk
+            ),
             changelist_link(
                 Voucher, f"{Voucher.objects.filter(incident=obj).count():,} vouchers", incident__id__exact=obj.pk
             ),
@@ -219,7 +221,8 @@ class IncidentAdmin(WorkbenchAdmin):
         if change:
             super().save_model(request, obj, form, change)
             return
-        fields = {name: value for name, value in form.cleaned_data.items() if name in {f.name for f in Incident._meta.fields}}
+        model_fields = {field.name for field in Incident._meta.fields}
+        fields = {name: value for name, value in form.cleaned_data.items() if name in model_fields}
         created = incident_create(actor=request.user, **fields)
         obj.pk, obj.reference, obj.status = created.pk, created.reference, created.status
         obj._state.adding = False

@@ -59,10 +59,7 @@ def make_rows(count: int) -> None:
         ]
     )
     Letter.objects.bulk_create(
-        [
-            Letter(customer=a.customer, incident=a.incident, affected=a, kind=LetterKind.INITIAL_NOTICE)
-            for a in affected
-        ]
+        [Letter(customer=a.customer, incident=a.incident, affected=a, kind=LetterKind.INITIAL_NOTICE) for a in affected]
     )
     Voucher.objects.bulk_create(
         [
@@ -95,14 +92,12 @@ def test_changelists_render_with_bounded_queries(
 
 
 def test_incident_changelist_shows_counts_and_overdue_promise(coordinator_client: Any) -> None:
-    incident = IncidentFactory(
-        status=IncidentStatus.OPEN, next_update_due_at=timezone.now() - dt.timedelta(minutes=5)
-    )
+    incident = IncidentFactory(status=IncidentStatus.OPEN, next_update_due_at=timezone.now() - dt.timedelta(minutes=5))
     AffectedCustomerFactory.create_batch(3, incident=incident)
     AffectedCustomerFactory(incident=incident, first_contacted_at=timezone.now())
     response = coordinator_client.get(reverse("admin:incidents_incident_changelist"))
     content = response.content.decode()
-    assert f"?incident__id__exact={incident.pk}\">4</a>" in content
+    assert f'?incident__id__exact={incident.pk}">4</a>' in content
     assert '<span class="contact-pending">1</span>' in content
     assert "(overdue)" in content
 
@@ -113,7 +108,8 @@ def test_incident_search_by_flight_and_station(coordinator_client: Any) -> None:
     url = reverse("admin:incidents_incident_changelist")
     assert "Newark" in coordinator_client.get(url, {"q": "1545"}).content.decode()
     found = coordinator_client.get(url, {"q": "LGA"}).content.decode()
-    assert "LaGuardia" in found and "Newark" not in found
+    assert "LaGuardia" in found
+    assert "Newark" not in found
 
 
 def test_rep_can_look_but_not_touch(rep_client: Any) -> None:
@@ -183,7 +179,10 @@ def test_coordinator_moves_an_incident_through_its_lifecycle(coordinator_client:
     assert list(
         IncidentStatusChange.objects.filter(incident=incident).order_by("at", "id").values_list("to_status", flat=True)
     ) == ["open", "monitoring", "resolved", "closed"]
-    assert incident.opened_at and incident.monitoring_at and incident.resolved_at and incident.closed_at
+    assert incident.opened_at
+    assert incident.monitoring_at
+    assert incident.resolved_at
+    assert incident.closed_at
 
 
 def test_closing_a_draft_is_refused_with_a_message(coordinator_client: Any) -> None:
@@ -202,7 +201,8 @@ def test_closing_a_draft_is_refused_with_a_message(coordinator_client: Any) -> N
 def test_change_form_offers_only_the_allowed_transitions(coordinator_client: Any) -> None:
     incident = IncidentFactory(status=IncidentStatus.OPEN)
     page = coordinator_client.get(reverse("admin:incidents_incident_change", args=[incident.pk])).content.decode()
-    assert 'value="monitoring"' in page and 'value="resolved"' in page
+    assert 'value="monitoring"' in page
+    assert 'value="resolved"' in page
     assert 'value="closed"' not in page
 
 
