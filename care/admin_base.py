@@ -53,7 +53,7 @@ class WorkbenchAdmin(admin.ModelAdmin):
     def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
         action = request.POST.get("action") if request.method == "POST" else None
         if action and action not in self.get_actions(request):
-            known = {name for _func, name, _desc in (self._get_base_actions())}
+            known = {name for _func, name, _desc in self._get_base_actions()}  # type: ignore[attr-defined]
             if action in known:
                 raise PermissionDenied
         return super().changelist_view(request, extra_context)

@@ -122,7 +122,7 @@ def move_batch(
             raise DomainError(f"Some {noun} changed while they were being moved. Nothing was changed.")
         now = timezone.now()
         actor_id = getattr(actor, "pk", None)
-        audit_model.objects.bulk_create(
+        audit_model._default_manager.bulk_create(
             [
                 audit_model(
                     **{f"{audit_fk}_id": row.pk},

@@ -205,16 +205,21 @@ class IncidentAdmin(WorkbenchAdmin):
         return HttpResponseRedirect(reverse("admin:incidents_incident_change", args=[incident.pk]))
 
     def render_change_form(
-        self, request: HttpRequest, context: dict[str, Any], add: bool = False, change: bool = False, **kwargs: Any
+        self,
+        request: HttpRequest,
+        context: dict[str, Any],
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: Any = None,
     ) -> HttpResponse:
-        obj = context.get("original")
         if obj is not None and self.has_transition_permission(request, obj):
             context["transitions"] = [
                 (target, TRANSITION_VERBS[target].capitalize())
                 for target in TRANSITION_VERBS
                 if INCIDENT_LIFECYCLE.can_move(obj.status, target)
             ]
-        return super().render_change_form(request, context, add=add, change=change, **kwargs)
+        return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
 
     # --- saving goes through the services ----------------------------------------
     def save_model(self, request: HttpRequest, obj: Incident, form: Any, change: bool) -> None:

@@ -63,7 +63,7 @@ INCIDENT_LIFECYCLE = Lifecycle(
     labels=dict(IncidentStatus.choices),
 )
 # The timestamp each status stamps when it is entered.
-STATUS_TIMESTAMP = {
+STATUS_TIMESTAMP: dict[str, str] = {
     I.OPEN: "opened_at",
     I.MONITORING: "monitoring_at",
     I.RESOLVED: "resolved_at",

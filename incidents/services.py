@@ -21,7 +21,7 @@ from incidents.models import (
     IncidentUpdate,
 )
 
-TRANSITION_VERBS = {
+TRANSITION_VERBS: dict[str, str] = {
     IncidentStatus.OPEN: "open",
     IncidentStatus.MONITORING: "move to monitoring",
     IncidentStatus.RESOLVED: "resolve",

@@ -54,7 +54,7 @@ def _database_reachable(django_db_setup: Any, django_db_blocker: Any) -> None:
 def _user_in(group_name: str, username: str) -> Any:
     from tests.factories import UserFactory
 
-    user = UserFactory(username=username, is_staff=True)
+    user = UserFactory.create(username=username, is_staff=True)
     user.groups.add(Group.objects.get(name=group_name))
     return user
 

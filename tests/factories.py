@@ -4,7 +4,7 @@ import datetime as dt
 from decimal import Decimal
 
 import factory
-from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.utils import timezone
 
 from care.models import Customer, Letter, LetterKind, LetterTemplate
@@ -12,9 +12,9 @@ from incidents.models import AffectedCustomer, Cause, Incident, IncidentKind, In
 from vouchers.models import CompensationRule, Voucher
 
 
-class UserFactory(factory.django.DjangoModelFactory):
+class UserFactory(factory.django.DjangoModelFactory[User]):
     class Meta:
-        model = get_user_model()
+        model = User
         django_get_or_create = ("username",)
 
     username = factory.Sequence(lambda n: f"user{n}")
@@ -22,7 +22,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     password = factory.django.Password("correct horse battery staple")
 
 
-class CustomerFactory(factory.django.DjangoModelFactory):
+class CustomerFactory(factory.django.DjangoModelFactory[Customer]):
     class Meta:
         model = Customer
 
@@ -34,7 +34,7 @@ class CustomerFactory(factory.django.DjangoModelFactory):
     time_zone = "America/New_York"
 
 
-class IncidentFactory(factory.django.DjangoModelFactory):
+class IncidentFactory(factory.django.DjangoModelFactory[Incident]):
     class Meta:
         model = Incident
 
@@ -48,7 +48,7 @@ class IncidentFactory(factory.django.DjangoModelFactory):
     next_update_due_at = factory.LazyFunction(lambda: timezone.now() + dt.timedelta(minutes=30))
 
 
-class AffectedCustomerFactory(factory.django.DjangoModelFactory):
+class AffectedCustomerFactory(factory.django.DjangoModelFactory[AffectedCustomer]):
     class Meta:
         model = AffectedCustomer
 
@@ -63,7 +63,7 @@ class AffectedCustomerFactory(factory.django.DjangoModelFactory):
     booking_reference = factory.Sequence(lambda n: f"BK{n:04d}"[:6])
 
 
-class LetterFactory(factory.django.DjangoModelFactory):
+class LetterFactory(factory.django.DjangoModelFactory[Letter]):
     class Meta:
         model = Letter
 
@@ -75,7 +75,7 @@ class LetterFactory(factory.django.DjangoModelFactory):
     body_text = "Dear customer"
 
 
-class LetterTemplateFactory(factory.django.DjangoModelFactory):
+class LetterTemplateFactory(factory.django.DjangoModelFactory[LetterTemplate]):
     class Meta:
         model = LetterTemplate
 
@@ -85,7 +85,7 @@ class LetterTemplateFactory(factory.django.DjangoModelFactory):
     body_text = "Dear {{ customer.greeting_name }},"
 
 
-class CompensationRuleFactory(factory.django.DjangoModelFactory):
+class CompensationRuleFactory(factory.django.DjangoModelFactory[CompensationRule]):
     class Meta:
         model = CompensationRule
 
@@ -95,7 +95,7 @@ class CompensationRuleFactory(factory.django.DjangoModelFactory):
     currency = "USD"
 
 
-class VoucherFactory(factory.django.DjangoModelFactory):
+class VoucherFactory(factory.django.DjangoModelFactory[Voucher]):
     class Meta:
         model = Voucher
 

@@ -36,7 +36,7 @@ CHANGELISTS = [
 def make_rows(count: int) -> None:
     """``count`` customers, affected rows, letters and vouchers over three incidents, in bulk."""
     incidents = IncidentFactory.create_batch(3, status=IncidentStatus.OPEN)
-    rule = CompensationRuleFactory()
+    rule = CompensationRuleFactory.create()
     customers = Customer.objects.bulk_create(
         [Customer(external_ref=f"BULK-{n:07d}", name=f"Passenger {n}", email=f"p{n}@example.com") for n in range(count)]
     )
@@ -92,9 +92,9 @@ def test_changelists_render_with_bounded_queries(
 
 
 def test_incident_changelist_shows_counts_and_overdue_promise(coordinator_client: Any) -> None:
-    incident = IncidentFactory(status=IncidentStatus.OPEN, next_update_due_at=timezone.now() - dt.timedelta(minutes=5))
+    incident = IncidentFactory.create(status=IncidentStatus.OPEN, next_update_due_at=timezone.now() - dt.timedelta(minutes=5))
     AffectedCustomerFactory.create_batch(3, incident=incident)
-    AffectedCustomerFactory(incident=incident, first_contacted_at=timezone.now())
+    AffectedCustomerFactory.create(incident=incident, first_contacted_at=timezone.now())
     response = coordinator_client.get(reverse("admin:incidents_incident_changelist"))
     content = response.content.decode()
     assert f'?incident__id__exact={incident.pk}">4</a>' in content
@@ -103,8 +103,8 @@ def test_incident_changelist_shows_counts_and_overdue_promise(coordinator_client
 
 
 def test_incident_search_by_flight_and_station(coordinator_client: Any) -> None:
-    IncidentFactory(stations="EWR", flights="UA 1545, B6 22", title="Newark")
-    IncidentFactory(stations="LGA", flights="DL 1959", title="LaGuardia")
+    IncidentFactory.create(stations="EWR", flights="UA 1545, B6 22", title="Newark")
+    IncidentFactory.create(stations="LGA", flights="DL 1959", title="LaGuardia")
     url = reverse("admin:incidents_incident_changelist")
     assert "Newark" in coordinator_client.get(url, {"q": "1545"}).content.decode()
     found = coordinator_client.get(url, {"q": "LGA"}).content.decode()
@@ -113,8 +113,8 @@ def test_incident_search_by_flight_and_station(coordinator_client: Any) -> None:
 
 
 def test_rep_can_look_but_not_touch(rep_client: Any) -> None:
-    incident = IncidentFactory(status=IncidentStatus.OPEN)
-    letter = LetterFactory(affected__incident=incident)
+    incident = IncidentFactory.create(status=IncidentStatus.OPEN)
+    letter = LetterFactory.create(affected__incident=incident)
     change_url = reverse("admin:incidents_incident_change", args=[incident.pk])
 
     for url_name in CHANGELISTS:
@@ -157,8 +157,8 @@ def test_coordinator_approves_letters_from_the_changelist(coordinator_client: An
 
 
 def test_approving_a_sent_letter_is_refused_and_changes_nothing(coordinator_client: Any) -> None:
-    draft = LetterFactory()
-    sent = LetterFactory(status=LetterStatus.SENT)
+    draft = LetterFactory.create()
+    sent = LetterFactory.create(status=LetterStatus.SENT)
     response = coordinator_client.post(
         reverse("admin:care_letter_changelist"),
         {"action": "approve_letters", ACTION_CHECKBOX_NAME: [draft.pk, sent.pk]},
@@ -170,7 +170,7 @@ def test_approving_a_sent_letter_is_refused_and_changes_nothing(coordinator_clie
 
 
 def test_coordinator_moves_an_incident_through_its_lifecycle(coordinator_client: Any) -> None:
-    incident = IncidentFactory()
+    incident = IncidentFactory.create()
     url = reverse("admin:incidents_incident_transition", args=[incident.pk])
     for target in ("open", "monitoring", "resolved", "closed"):
         coordinator_client.post(url, {"target": target})
@@ -186,7 +186,7 @@ def test_coordinator_moves_an_incident_through_its_lifecycle(coordinator_client:
 
 
 def test_closing_a_draft_is_refused_with_a_message(coordinator_client: Any) -> None:
-    incident = IncidentFactory()
+    incident = IncidentFactory.create()
     response = coordinator_client.post(
         reverse("admin:incidents_incident_changelist"),
         {"action": "close_incidents", ACTION_CHECKBOX_NAME: [incident.pk]},
@@ -199,7 +199,7 @@ def test_closing_a_draft_is_refused_with_a_message(coordinator_client: Any) -> N
 
 
 def test_change_form_offers_only_the_allowed_transitions(coordinator_client: Any) -> None:
-    incident = IncidentFactory(status=IncidentStatus.OPEN)
+    incident = IncidentFactory.create(status=IncidentStatus.OPEN)
     page = coordinator_client.get(reverse("admin:incidents_incident_change", args=[incident.pk])).content.decode()
     assert 'value="monitoring"' in page
     assert 'value="resolved"' in page
@@ -231,7 +231,7 @@ def test_coordinator_creates_an_incident_with_a_reference(coordinator_client: An
 
 
 def test_void_vouchers_asks_for_a_reason_then_voids(coordinator_client: Any) -> None:
-    issued = VoucherFactory()
+    issued = VoucherFactory.create()
     url = reverse("admin:vouchers_voucher_changelist")
     confirm = coordinator_client.post(url, {"action": "void_vouchers", ACTION_CHECKBOX_NAME: [issued.pk]})
     assert "Reason for voiding" in confirm.content.decode()
@@ -247,7 +247,7 @@ def test_void_vouchers_asks_for_a_reason_then_voids(coordinator_client: Any) -> 
 
 
 def test_voiding_a_redeemed_voucher_is_refused(coordinator_client: Any) -> None:
-    redeemed = VoucherFactory(status=VoucherStatus.REDEEMED, redeemed_at=timezone.now())
+    redeemed = VoucherFactory.create(status=VoucherStatus.REDEEMED, redeemed_at=timezone.now())
     response = coordinator_client.post(
         reverse("admin:vouchers_voucher_changelist"),
         {"action": "void_vouchers", ACTION_CHECKBOX_NAME: [redeemed.pk], "confirm": "yes", "void_reason": "x"},
@@ -269,9 +269,9 @@ def test_voiding_a_redeemed_voucher_is_refused(coordinator_client: Any) -> None:
     ],
 )
 def test_change_forms_render_for_coordinator(coordinator_client: Any, url_name: str) -> None:
-    voucher = VoucherFactory()
-    letter = LetterFactory(affected=voucher.affected, customer=voucher.customer, incident=voucher.incident)
-    target = {
+    voucher = VoucherFactory.create()
+    letter = LetterFactory.create(affected=voucher.affected, customer=voucher.customer, incident=voucher.incident)
+    target: Any = {
         "admin:incidents_incident_change": voucher.incident,
         "admin:care_letter_change": letter,
         "admin:vouchers_voucher_change": voucher,

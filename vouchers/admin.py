@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
@@ -98,7 +99,7 @@ class VoucherAdmin(WorkbenchAdmin):
                     "opts": self.model._meta,
                     "vouchers": queryset.select_related("customer")[:200],
                     "count": queryset.count(),
-                    "selected_ids": request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME),
+                    "selected_ids": request.POST.getlist(ACTION_CHECKBOX_NAME),
                     "select_across": request.POST.get("select_across", "0"),
                 },
             )
