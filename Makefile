@@ -23,9 +23,10 @@ migrate: install
 	$(BIN)/python manage.py migrate --noinput
 
 # Web on http://127.0.0.1:8000, a Celery worker and beat; Ctrl-C stops all three.
+# Honcho hands each process $PORT counting from 5000 unless told otherwise, hence -p.
 run: migrate
 	$(BIN)/python manage.py bootstrap
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile -p $${PORT:-8000}
 
 test: install
 	@if [ "$$CI" = "true" ]; then \

@@ -3,21 +3,23 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 
 from care.admin_base import StatusChangeInline, WorkbenchAdmin, admin_link, run_service, status_badge
 from care.models import Customer, Letter, LetterStatus, LetterStatusChange, LetterTemplate
+from care.search import customers_matching
 from care.services import letters_approve, letters_cancel
+from incidents.models import AffectedCustomer
 
 
 @admin.register(Customer)
 class CustomerAdmin(WorkbenchAdmin):
     list_display = ("external_ref", "name", "email", "phone", "language", "loyalty_tier", "reachable")
     list_filter = ("language", "loyalty_tier", "contact_consent", "suppression_reason")
-    search_fields = ("=external_ref", "=email", "=phone", "name")
-    search_help_text = "Exact customer reference, email or phone, or part of the name."
+    search_fields = ("=external_ref",)  # enables the search box; search_conditions does the work
+    search_help_text = "Customer reference, email or phone, or the start of the name."
     ordering = ("name", "id")
     readonly_fields = ("created_at", "updated_at", "suppressed_at", "suppression_reason")
     fieldsets = (
@@ -29,6 +31,9 @@ class CustomerAdmin(WorkbenchAdmin):
 
     class Media:
         css = {"all": ("care/admin.css",)}
+
+    def search_conditions(self, term: str) -> list[Q]:
+        return [Q(pk__in=customers_matching(term)), Q(name__istartswith=term)]
 
     @admin.display(description="email reachable", boolean=True)
     def reachable(self, obj: Customer) -> bool:
@@ -53,9 +58,9 @@ class LetterAdmin(WorkbenchAdmin):
     )
     list_select_related = ("customer", "incident", "approved_by")
     list_filter = ("status", "kind", "channel", "incident")
-    search_fields = ("=customer__external_ref", "=customer__email", "=esp_message_id", "=affected__booking_reference")
-    search_help_text = "Exact customer reference, email, booking reference or ESP message id."
-    ordering = ("-created_at", "-id")
+    search_fields = ("=esp_message_id",)  # enables the search box; search_conditions does the work
+    search_help_text = "Customer reference, email or phone, booking reference or ESP message id."
+    ordering = ("-id",)
     actions = ("approve_letters", "cancel_letters")
     inlines = (LetterStatusChangeInline,)
     readonly_fields = (
@@ -95,6 +100,13 @@ class LetterAdmin(WorkbenchAdmin):
 
     class Media:
         css = {"all": ("care/admin.css",)}
+
+    def search_conditions(self, term: str) -> list[Q]:
+        return [
+            Q(customer__in=customers_matching(term)),
+            Q(affected__in=AffectedCustomer.objects.filter(booking_reference__iexact=term)),
+            Q(esp_message_id=term),
+        ]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         fixed = tuple(self.readonly_fields)

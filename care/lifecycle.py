@@ -36,8 +36,7 @@ class Lifecycle:
     def check(self, *, label: str, current: str, target: str) -> None:
         if not self.can_move(current, target):
             raise DomainError(
-                f"{label} cannot move from {self.labels.get(current, current)} "
-                f"to {self.labels.get(target, target)}."
+                f"{label} cannot move from {self.labels.get(current, current)} to {self.labels.get(target, target)}."
             )
 
     def refusals(self, items: Iterable[tuple[str, str]], *, target: str) -> list[str]:
@@ -108,7 +107,10 @@ def move_batch(
             raise DomainError(f"{len(wanted) - len(rows)} of the selected {noun} no longer exist. Nothing was changed.")
         refused = lifecycle.refusals(((str(row), row.status) for row in rows), target=target)
         if check is not None:
-            refused += [f"{row} ({reason})" for row in rows if (reason := check(row))]
+            # Only rows the lifecycle lets through: one refusal per row, so the count in the message is right.
+            refused += [
+                f"{row} ({reason})" for row in rows if lifecycle.can_move(row.status, target) and (reason := check(row))
+            ]
         if refused:
             raise refuse_batch(verb=verb, noun=noun, total=len(rows), refused=refused, hint=hint)
         by_status: dict[str, list[int]] = {}

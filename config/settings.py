@@ -131,6 +131,10 @@ STORAGES = {
 }
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(VAR_DIR / "media"))
 
+# --- Demo -----------------------------------------------------------------------
+# `manage.py bootstrap` keeps the demo logins' random passwords here (mode 0600), development only.
+DEMO_LOGINS_FILE = Path(env.str("DEMO_LOGINS_FILE", default=str(VAR_DIR / "demo-logins.txt")))
+
 # --- Celery ---------------------------------------------------------------------
 _broker_dir = VAR_DIR / "broker"
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")

@@ -4,7 +4,7 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path, reverse
@@ -22,6 +22,7 @@ from care.admin_base import (
 )
 from care.errors import DomainError
 from care.models import Letter
+from care.search import customers_matching, flight_from
 from incidents.models import (
     INCIDENT_LIFECYCLE,
     AffectedCustomer,
@@ -30,7 +31,6 @@ from incidents.models import (
     IncidentStatusChange,
     IncidentUpdate,
 )
-from incidents.selectors import incidents_with_counts
 from incidents.services import TRANSITION_VERBS, incident_create, incident_post_update, incidents_transition
 from vouchers.models import Voucher
 
@@ -69,6 +69,7 @@ class IncidentAdmin(WorkbenchAdmin):
         "started_at",
     )
     list_display_links = ("reference", "title")
+    list_select_related = ("owner",)
     list_filter = ("status", "cause", "within_control", "severity", "kind")
     search_fields = ("reference", "title", "stations", "flights")
     ordering = ("-started_at", "-id")
@@ -86,6 +87,8 @@ class IncidentAdmin(WorkbenchAdmin):
         "monitoring_at",
         "resolved_at",
         "closed_at",
+        "affected_count",
+        "contacted_count",
         "related_links",
     )
     fieldsets = (
@@ -96,7 +99,7 @@ class IncidentAdmin(WorkbenchAdmin):
             {"fields": ("next_update_due_at", "first_contact_target_minutes", "auto_send_notices")},
         ),
         ("What customers are told", {"fields": ("explanation", "apology", "prevention")}),
-        ("Customers, letters and vouchers", {"fields": ("related_links",)}),
+        ("Customers, letters and vouchers", {"fields": ("affected_count", "contacted_count", "related_links")}),
         (
             "Lifecycle",
             {"fields": ("status", "created_at", "opened_at", "monitoring_at", "resolved_at", "closed_at")},
@@ -106,9 +109,6 @@ class IncidentAdmin(WorkbenchAdmin):
     class Media:
         css = {"all": ("care/admin.css",)}
 
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Incident]:
-        return incidents_with_counts(super().get_queryset(request))
-
     # --- columns ------------------------------------------------------------------
     @admin.display(description="status", ordering="status")
     def status_display(self, obj: Incident) -> str:
@@ -116,15 +116,13 @@ class IncidentAdmin(WorkbenchAdmin):
 
     @admin.display(description="affected", ordering="affected_count")
     def affected_display(self, obj: Incident) -> str:
-        count = getattr(obj, "affected_count", 0)
-        return changelist_link(AffectedCustomer, f"{count:,}", incident__id__exact=obj.pk)
+        return changelist_link(AffectedCustomer, f"{obj.affected_count:,}", incident__id__exact=obj.pk)
 
     @admin.display(description="contacted", ordering="contacted_count")
     def contacted_display(self, obj: Incident) -> str:
-        affected = getattr(obj, "affected_count", 0)
-        contacted = getattr(obj, "contacted_count", 0)
-        css = "contact-complete" if affected and contacted == affected else "contact-pending"
-        return format_html('<span class="{}">{}</span>', css, f"{contacted:,}")
+        complete = obj.affected_count and obj.contacted_count == obj.affected_count
+        css = "contact-complete" if complete else "contact-pending"
+        return format_html('<span class="{}">{}</span>', css, f"{obj.contacted_count:,}")
 
     @admin.display(description="next update due", ordering="next_update_due_at")
     def next_update_display(self, obj: Incident) -> str:
@@ -143,7 +141,7 @@ class IncidentAdmin(WorkbenchAdmin):
             "{} · {} · {}",
             changelist_link(
                 AffectedCustomer,
-                f"{AffectedCustomer.objects.filter(incident=obj).count():,} affected customers",
+                f"{obj.affected_count:,} affected customers",
                 incident__id__exact=obj.pk,
             ),
             changelist_link(
@@ -272,9 +270,8 @@ class AffectedCustomerAdmin(WorkbenchAdmin):
         "diverted",
         ("first_contacted_at", admin.EmptyFieldListFilter),
     )
-    # Exact matches only: each is served by an index, so search stays fast at millions of rows.
-    search_fields = ("=booking_reference", "=customer__external_ref", "=customer__email", "=flight_number")
-    search_help_text = "Exact booking reference, customer reference, email or flight number."
+    search_fields = ("=booking_reference",)  # enables the search box; search_conditions does the work
+    search_help_text = "Booking reference, customer reference, email, phone or flight (e.g. UA 1545)."
     ordering = ("-id",)
     raw_id_fields = ("customer", "incident")
     readonly_fields = ("first_contacted_at", "last_contacted_at", "created_at")
@@ -290,6 +287,12 @@ class AffectedCustomerAdmin(WorkbenchAdmin):
         ),
         ("Contact", {"fields": ("first_contacted_at", "last_contacted_at", "created_at")}),
     )
+
+    def search_conditions(self, term: str) -> list[Q]:
+        conditions = [Q(booking_reference__iexact=term), Q(customer__in=customers_matching(term))]
+        if flight := flight_from(term):
+            conditions.append(Q(carrier=flight[0], flight_number=flight[1]))
+        return conditions
 
     @admin.display(description="customer", ordering="customer__name")
     def customer_link(self, obj: AffectedCustomer) -> str:

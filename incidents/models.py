@@ -122,6 +122,10 @@ class Incident(models.Model):
     first_contact_target_minutes = models.PositiveIntegerField(
         default=15, help_text="Every affected customer should hear from us within this many minutes."
     )
+    # Derived counters, recomputed set-based by incidents.services.incidents_refresh_counts after every
+    # batch that adds affected customers or contacts them: the changelist must not count a million rows.
+    affected_count = models.PositiveIntegerField(default=0, editable=False)
+    contacted_count = models.PositiveIntegerField(default=0, editable=False)
     auto_send_notices = models.BooleanField(
         "send notices and updates without approval",
         default=True,

@@ -2,28 +2,27 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
-from incidents.models import AffectedCustomer, Incident
+from incidents.models import AffectedCustomer
 
 
-def _count_of(queryset: QuerySet[AffectedCustomer]) -> Coalesce:
-    counted = (
-        queryset.filter(incident=OuterRef("pk")).order_by().values("incident").annotate(n=Count("pk")).values("n")
-    )
-    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+def affected_counts_subqueries() -> dict[str, Coalesce]:
+    """Correlated counts of an incident's affected and contacted customers (for recomputing the counters)."""
+
+    def count(condition: Q) -> Coalesce:
+        counted = (
+            AffectedCustomer.objects.filter(condition, incident=OuterRef("pk"))
+            .order_by()
+            .values("incident")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+        return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+
+    return {"affected_count": count(Q()), "contacted_count": count(Q(first_contacted_at__isnull=False))}
 
 
-def incidents_with_counts(queryset: QuerySet[Incident] | None = None) -> QuerySet[Incident]:
-    """Incidents with ``affected_count`` and ``contacted_count``.
-
-    Correlated subqueries rather than JOIN + GROUP BY: the database counts only
-    the incidents on the page (index on affected(incident, first_contacted_at)),
-    not every affected row of every incident.
-    """
-    base = Incident.objects.all() if queryset is None else queryset
-    return base.select_related("owner").annotate(
-        affected_count=_count_of(AffectedCustomer.objects.all()),
-        contacted_count=_count_of(AffectedCustomer.objects.filter(first_contacted_at__isnull=False)),
-    )
+def affected_for_incident(incident_id: int) -> QuerySet[AffectedCustomer]:
+    return AffectedCustomer.objects.filter(incident_id=incident_id).select_related("customer")

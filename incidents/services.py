@@ -99,6 +99,17 @@ def incidents_transition(
     )
 
 
+def incidents_refresh_counts(*, incident_ids: Iterable[int]) -> None:
+    """Recompute the affected and contacted counters of these incidents from their rows, in one UPDATE.
+
+    Called at the end of every batch that adds affected customers or records a first
+    contact, so the counters cannot drift however the batch was interrupted.
+    """
+    from incidents.selectors import affected_counts_subqueries
+
+    Incident.objects.filter(pk__in=list(incident_ids)).update(**affected_counts_subqueries())
+
+
 def incident_post_update(
     *,
     incident: Incident,
@@ -114,9 +125,13 @@ def incident_post_update(
     moment = posted_at or timezone.now()
     if next_update_due_at is not None and next_update_due_at <= moment:
         raise DomainError("The next update must be promised for a time after this update.")
-    if incident.status == IncidentStatus.CLOSED:
-        raise DomainError(f"{incident.reference} is closed; reopen it before posting updates.")
     with transaction.atomic():
+        # The caller's copy may predate a colleague closing the incident: decide on the locked row.
+        current_status = Incident.objects.select_for_update().values_list("status", flat=True).get(pk=incident.pk)
+        if current_status == IncidentStatus.CLOSED:
+            raise DomainError(
+                f"{incident.reference} is closed and its timeline is final; open a new incident if the disruption returns."
+            )
         update = IncidentUpdate.objects.create(
             incident=incident,
             audience=audience,

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from care.models import Customer, Letter, LetterKind, LetterStatus
 from incidents.models import AffectedCustomer, Incident, IncidentStatus, IncidentStatusChange
+from incidents.services import incidents_refresh_counts
 from tests.factories import (
     AffectedCustomerFactory,
     CompensationRuleFactory,
@@ -92,9 +93,12 @@ def test_changelists_render_with_bounded_queries(
 
 
 def test_incident_changelist_shows_counts_and_overdue_promise(coordinator_client: Any) -> None:
-    incident = IncidentFactory.create(status=IncidentStatus.OPEN, next_update_due_at=timezone.now() - dt.timedelta(minutes=5))
+    incident = IncidentFactory.create(
+        status=IncidentStatus.OPEN, next_update_due_at=timezone.now() - dt.timedelta(minutes=5)
+    )
     AffectedCustomerFactory.create_batch(3, incident=incident)
     AffectedCustomerFactory.create(incident=incident, first_contacted_at=timezone.now())
+    incidents_refresh_counts(incident_ids=[incident.pk])
     response = coordinator_client.get(reverse("admin:incidents_incident_changelist"))
     content = response.content.decode()
     assert f'?incident__id__exact={incident.pk}">4</a>' in content
@@ -279,3 +283,58 @@ def test_change_forms_render_for_coordinator(coordinator_client: Any, url_name: 
         "admin:care_customer_change": voucher.customer,
     }[url_name]
     assert coordinator_client.get(reverse(url_name, args=[target.pk])).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("bk0001", "booking reference, any case"),
+        ("ua 1545", "flight with a space"),
+        ("UA1545", "flight without a space"),
+        ("ADA@EXAMPLE.COM", "email, any case"),
+        ("cust-ada", "customer reference, any case"),
+        ("+1 (212) 555-0199", "phone as people write it"),
+    ],
+)
+def test_affected_search_finds_by_every_key(coordinator_client: Any, typed: str, expected: str) -> None:
+    from tests.factories import CustomerFactory
+
+    ada = CustomerFactory.create(external_ref="CUST-ADA", email="ada@example.com", phone="+12125550199", name="Ada L")
+    AffectedCustomerFactory.create(customer=ada, booking_reference="BK0001", carrier="UA", flight_number="1545")
+    other = AffectedCustomerFactory.create(booking_reference="ZZ9999", carrier="B6", flight_number="22")
+    page = coordinator_client.get(reverse("admin:incidents_affectedcustomer_changelist"), {"q": typed})
+    assert page.status_code == 200
+    shown = {row.pk for row in page.context["cl"].result_list}
+    assert len(shown) == 1, expected
+    assert other.pk not in shown, expected
+
+
+def test_letter_and_voucher_search_by_customer_and_code(coordinator_client: Any) -> None:
+    voucher = VoucherFactory.create(code="ABCD-EFGH-JKMN")
+    letter = LetterFactory.create(affected=voucher.affected, customer=voucher.customer, incident=voucher.incident)
+    LetterFactory.create()
+    VoucherFactory.create()
+    letters = coordinator_client.get(reverse("admin:care_letter_changelist"), {"q": voucher.customer.email.upper()})
+    assert [row.pk for row in letters.context["cl"].result_list] == [letter.pk]
+    vouchers = coordinator_client.get(reverse("admin:vouchers_voucher_changelist"), {"q": "abcd-efgh-jkmn"})
+    assert [row.pk for row in vouchers.context["cl"].result_list] == [voucher.pk]
+
+
+@pytest.mark.postgres
+def test_big_changelists_do_not_count_every_row(coordinator_client: Any, django_assert_max_num_queries: Any) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    Customer.objects.bulk_create(
+        [Customer(external_ref=f"MANY-{n:06d}", name=f"Passenger {n}") for n in range(10_050)], batch_size=5000
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE care_customer")
+    with CaptureQueriesContext(connection) as queries:
+        page = coordinator_client.get(reverse("admin:care_customer_changelist"))
+    assert page.status_code == 200
+    counts = [q["sql"] for q in queries.captured_queries if "COUNT(" in q["sql"].upper()]
+    # One count, bounded by a LIMIT: never a COUNT(*) over the whole table.
+    assert counts
+    assert all("LIMIT" in sql.upper() for sql in counts), counts
+    assert page.context["cl"].result_count >= 10_000

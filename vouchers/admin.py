@@ -4,11 +4,12 @@ from typing import Any
 
 from django.contrib import admin
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
 from care.admin_base import StatusChangeInline, WorkbenchAdmin, admin_link, run_service, status_badge
+from care.search import customers_matching
 from vouchers.models import CompensationRule, Voucher, VoucherStatusChange
 from vouchers.services import vouchers_void
 
@@ -32,9 +33,9 @@ class VoucherAdmin(WorkbenchAdmin):
     )
     list_select_related = ("customer", "incident", "rule")
     list_filter = ("status", "incident", "currency", "rule", "expires_at")
-    search_fields = ("=code", "=customer__external_ref", "=customer__email")
-    search_help_text = "Exact voucher code, customer reference or email."
-    ordering = ("-issued_at", "-id")
+    search_fields = ("=code",)  # enables the search box; search_conditions does the work
+    search_help_text = "Voucher code, customer reference, email or phone."
+    ordering = ("-id",)
     actions = ("void_vouchers",)
     inlines = (VoucherStatusChangeInline,)
     readonly_fields = (
@@ -69,6 +70,9 @@ class VoucherAdmin(WorkbenchAdmin):
 
     def has_void_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("vouchers.void_voucher")
+
+    def search_conditions(self, term: str) -> list[Q]:
+        return [Q(code=term.strip().upper()), Q(customer__in=customers_matching(term))]
 
     @admin.display(description="status", ordering="status")
     def status_display(self, obj: Voucher) -> str:

@@ -61,9 +61,7 @@ class Voucher(models.Model):
         related_name="vouchers",
         verbose_name="affected customer",
     )
-    rule = models.ForeignKey(
-        CompensationRule, null=True, blank=True, on_delete=models.PROTECT, related_name="vouchers"
-    )
+    rule = models.ForeignKey(CompensationRule, null=True, blank=True, on_delete=models.PROTECT, related_name="vouchers")
     # A rule may award several vouchers (two round trips); they are numbered 1..count.
     sequence = models.PositiveSmallIntegerField(default=1)
     amount = models.DecimalField(max_digits=10, decimal_places=2, validators=[MinValueValidator(Decimal("0.01"))])

@@ -8,97 +8,230 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Letter',
+            name="Letter",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('initial_notice', 'Initial notice'), ('update', 'Update'), ('apology', 'Apology / follow-up'), ('voucher', 'Voucher letter'), ('survey', 'Survey'), ('manual', 'Manual')], max_length=20)),
-                ('sequence', models.PositiveSmallIntegerField(default=1)),
-                ('channel', models.CharField(choices=[('email', 'Email'), ('sms', 'SMS'), ('post', 'Post')], default='email', max_length=10)),
-                ('status', models.CharField(choices=[('draft', 'Draft'), ('approved', 'Approved'), ('queued', 'Queued'), ('sending', 'Sending'), ('sent', 'Sent'), ('delivered', 'Delivered'), ('bounced', 'Bounced'), ('complained', 'Complained'), ('failed', 'Failed'), ('suppressed', 'Suppressed'), ('cancelled', 'Cancelled')], default='draft', max_length=20)),
-                ('to_address', models.CharField(blank=True, max_length=254)),
-                ('subject', models.CharField(blank=True, max_length=255)),
-                ('body_text', models.TextField(blank=True)),
-                ('body_html', models.TextField(blank=True)),
-                ('template_version', models.PositiveIntegerField(blank=True, null=True)),
-                ('approved_at', models.DateTimeField(blank=True, null=True)),
-                ('queued_at', models.DateTimeField(blank=True, null=True)),
-                ('sent_at', models.DateTimeField(blank=True, null=True)),
-                ('delivered_at', models.DateTimeField(blank=True, null=True)),
-                ('esp_message_id', models.CharField(blank=True, max_length=255, verbose_name='ESP message id')),
-                ('attempts', models.PositiveSmallIntegerField(default=0)),
-                ('last_error', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("initial_notice", "Initial notice"),
+                            ("update", "Update"),
+                            ("apology", "Apology / follow-up"),
+                            ("voucher", "Voucher letter"),
+                            ("survey", "Survey"),
+                            ("manual", "Manual"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("sequence", models.PositiveSmallIntegerField(default=1)),
+                (
+                    "channel",
+                    models.CharField(
+                        choices=[("email", "Email"), ("sms", "SMS"), ("post", "Post")], default="email", max_length=10
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("draft", "Draft"),
+                            ("approved", "Approved"),
+                            ("queued", "Queued"),
+                            ("sending", "Sending"),
+                            ("sent", "Sent"),
+                            ("delivered", "Delivered"),
+                            ("bounced", "Bounced"),
+                            ("complained", "Complained"),
+                            ("failed", "Failed"),
+                            ("suppressed", "Suppressed"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        default="draft",
+                        max_length=20,
+                    ),
+                ),
+                ("to_address", models.CharField(blank=True, max_length=254)),
+                ("subject", models.CharField(blank=True, max_length=255)),
+                ("body_text", models.TextField(blank=True)),
+                ("body_html", models.TextField(blank=True)),
+                ("template_version", models.PositiveIntegerField(blank=True, null=True)),
+                ("approved_at", models.DateTimeField(blank=True, null=True)),
+                ("queued_at", models.DateTimeField(blank=True, null=True)),
+                ("sent_at", models.DateTimeField(blank=True, null=True)),
+                ("delivered_at", models.DateTimeField(blank=True, null=True)),
+                ("esp_message_id", models.CharField(blank=True, max_length=255, verbose_name="ESP message id")),
+                ("attempts", models.PositiveSmallIntegerField(default=0)),
+                ("last_error", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'ordering': ('-created_at', '-id'),
-                'permissions': [('approve_letter', 'Can approve letters for sending')],
+                "ordering": ("-created_at", "-id"),
+                "permissions": [("approve_letter", "Can approve letters for sending")],
             },
         ),
         migrations.CreateModel(
-            name='LetterStatusChange',
+            name="LetterStatusChange",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('from_status', models.CharField(blank=True, max_length=20)),
-                ('to_status', models.CharField(max_length=20)),
-                ('actor_label', models.CharField(blank=True, max_length=100)),
-                ('at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
-                ('note', models.TextField(blank=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("from_status", models.CharField(blank=True, max_length=20)),
+                ("to_status", models.CharField(max_length=20)),
+                ("actor_label", models.CharField(blank=True, max_length=100)),
+                ("at", models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
+                ("note", models.TextField(blank=True)),
             ],
             options={
-                'verbose_name': 'letter status change',
-                'ordering': ('-at', '-id'),
-                'abstract': False,
+                "verbose_name": "letter status change",
+                "ordering": ("-at", "-id"),
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='LetterTemplate',
+            name="LetterTemplate",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('initial_notice', 'Initial notice'), ('update', 'Update'), ('apology', 'Apology / follow-up'), ('voucher', 'Voucher letter'), ('survey', 'Survey'), ('manual', 'Manual')], max_length=20)),
-                ('language', models.CharField(choices=[('en', 'English'), ('es', 'Español'), ('fr', 'Français'), ('de', 'Deutsch')], default='en', max_length=8)),
-                ('version', models.PositiveIntegerField(default=1)),
-                ('is_active', models.BooleanField(default=True)),
-                ('subject', models.CharField(max_length=255)),
-                ('body_text', models.TextField(help_text='Plain-text body in Django template language.')),
-                ('body_html', models.TextField(blank=True, help_text='Optional HTML body; generated from the text when empty.')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("initial_notice", "Initial notice"),
+                            ("update", "Update"),
+                            ("apology", "Apology / follow-up"),
+                            ("voucher", "Voucher letter"),
+                            ("survey", "Survey"),
+                            ("manual", "Manual"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "language",
+                    models.CharField(
+                        choices=[("en", "English"), ("es", "Español"), ("fr", "Français"), ("de", "Deutsch")],
+                        default="en",
+                        max_length=8,
+                    ),
+                ),
+                ("version", models.PositiveIntegerField(default=1)),
+                ("is_active", models.BooleanField(default=True)),
+                ("subject", models.CharField(max_length=255)),
+                ("body_text", models.TextField(help_text="Plain-text body in Django template language.")),
+                (
+                    "body_html",
+                    models.TextField(blank=True, help_text="Optional HTML body; generated from the text when empty."),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'ordering': ('kind', 'language', '-version'),
+                "ordering": ("kind", "language", "-version"),
             },
         ),
         migrations.CreateModel(
-            name='Customer',
+            name="Customer",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('external_ref', models.CharField(help_text='The reference in the booking system.', max_length=64, unique=True, verbose_name='customer reference')),
-                ('name', models.CharField(max_length=200)),
-                ('preferred_name', models.CharField(blank=True, help_text='How the customer likes to be addressed.', max_length=100)),
-                ('email', models.EmailField(blank=True, max_length=254)),
-                ('phone', models.CharField(blank=True, max_length=16, validators=[django.core.validators.RegexValidator('^\\+[1-9][0-9]{6,14}$', 'Enter the phone number in international format, e.g. +12125550123.')])),
-                ('language', models.CharField(choices=[('en', 'English'), ('es', 'Español'), ('fr', 'Français'), ('de', 'Deutsch')], default='en', max_length=8)),
-                ('time_zone', models.CharField(default='America/New_York', max_length=64, validators=[care.models.customers.validate_time_zone])),
-                ('loyalty_tier', models.CharField(choices=[('none', 'No tier'), ('silver', 'Silver'), ('gold', 'Gold'), ('platinum', 'Platinum')], default='none', max_length=10)),
-                ('contact_consent', models.BooleanField(default=True, help_text='Consents to non-essential contact such as surveys.')),
-                ('suppressed_at', models.DateTimeField(blank=True, help_text='Email is not sent while this is set.', null=True)),
-                ('suppression_reason', models.CharField(blank=True, choices=[('hard_bounce', 'Hard bounce'), ('complaint', 'Spam complaint'), ('opt_out', 'Opted out')], max_length=20)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "external_ref",
+                    models.CharField(
+                        help_text="The reference in the booking system.",
+                        max_length=64,
+                        unique=True,
+                        verbose_name="customer reference",
+                    ),
+                ),
+                ("name", models.CharField(max_length=200)),
+                (
+                    "preferred_name",
+                    models.CharField(blank=True, help_text="How the customer likes to be addressed.", max_length=100),
+                ),
+                ("email", models.EmailField(blank=True, max_length=254)),
+                (
+                    "phone",
+                    models.CharField(
+                        blank=True,
+                        max_length=16,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^\\+[1-9][0-9]{6,14}$",
+                                "Enter the phone number in international format, e.g. +12125550123.",
+                            )
+                        ],
+                    ),
+                ),
+                (
+                    "language",
+                    models.CharField(
+                        choices=[("en", "English"), ("es", "Español"), ("fr", "Français"), ("de", "Deutsch")],
+                        default="en",
+                        max_length=8,
+                    ),
+                ),
+                (
+                    "time_zone",
+                    models.CharField(
+                        default="America/New_York", max_length=64, validators=[care.models.customers.validate_time_zone]
+                    ),
+                ),
+                (
+                    "loyalty_tier",
+                    models.CharField(
+                        choices=[("none", "No tier"), ("silver", "Silver"), ("gold", "Gold"), ("platinum", "Platinum")],
+                        default="none",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "contact_consent",
+                    models.BooleanField(default=True, help_text="Consents to non-essential contact such as surveys."),
+                ),
+                (
+                    "suppressed_at",
+                    models.DateTimeField(blank=True, help_text="Email is not sent while this is set.", null=True),
+                ),
+                (
+                    "suppression_reason",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("hard_bounce", "Hard bounce"),
+                            ("complaint", "Spam complaint"),
+                            ("opt_out", "Opted out"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'ordering': ('name', 'id'),
-                'indexes': [models.Index(django.db.models.functions.text.Upper('email'), name='customer_email_upper_idx'), models.Index(fields=['phone'], name='customer_phone_idx'), models.Index(django.db.models.functions.text.Upper('name'), name='customer_name_upper_idx')],
-                'constraints': [models.CheckConstraint(condition=models.Q(models.Q(('suppressed_at__isnull', True), ('suppression_reason', '')), models.Q(('suppressed_at__isnull', False), models.Q(('suppression_reason', ''), _negated=True)), _connector='OR'), name='customer_suppression_has_reason', violation_error_message='A suppressed address needs a reason, and only a suppressed one.')],
+                "ordering": ("name", "id"),
+                "indexes": [
+                    models.Index(django.db.models.functions.text.Upper("email"), name="customer_email_upper_idx"),
+                    models.Index(fields=["phone"], name="customer_phone_idx"),
+                    models.Index(django.db.models.functions.text.Upper("name"), name="customer_name_upper_idx"),
+                ],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("suppressed_at__isnull", True), ("suppression_reason", "")),
+                            models.Q(
+                                ("suppressed_at__isnull", False), models.Q(("suppression_reason", ""), _negated=True)
+                            ),
+                            _connector="OR",
+                        ),
+                        name="customer_suppression_has_reason",
+                        violation_error_message="A suppressed address needs a reason, and only a suppressed one.",
+                    )
+                ],
             },
         ),
     ]

@@ -6,81 +6,146 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('care', '0001_initial'),
-        ('incidents', '0001_initial'),
+        ("care", "0001_initial"),
+        ("incidents", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='letter',
-            name='affected',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='letters', to='incidents.affectedcustomer', verbose_name='affected customer'),
+            model_name="letter",
+            name="affected",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="letters",
+                to="incidents.affectedcustomer",
+                verbose_name="affected customer",
+            ),
         ),
         migrations.AddField(
-            model_name='letter',
-            name='approved_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="letter",
+            name="approved_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='letter',
-            name='customer',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='letters', to='care.customer'),
+            model_name="letter",
+            name="customer",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="letters", to="care.customer"
+            ),
         ),
         migrations.AddField(
-            model_name='letter',
-            name='incident',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='letters', to='incidents.incident'),
+            model_name="letter",
+            name="incident",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="letters",
+                to="incidents.incident",
+            ),
         ),
         migrations.AddField(
-            model_name='letterstatuschange',
-            name='actor',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="letterstatuschange",
+            name="actor",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='letterstatuschange',
-            name='letter',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='status_changes', to='care.letter'),
+            model_name="letterstatuschange",
+            name="letter",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="status_changes", to="care.letter"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='lettertemplate',
-            constraint=models.UniqueConstraint(fields=('kind', 'language', 'version'), name='template_unique_version'),
+            model_name="lettertemplate",
+            constraint=models.UniqueConstraint(fields=("kind", "language", "version"), name="template_unique_version"),
         ),
         migrations.AddConstraint(
-            model_name='lettertemplate',
-            constraint=models.UniqueConstraint(condition=models.Q(('is_active', True)), fields=('kind', 'language'), name='template_one_active_per_kind_language'),
+            model_name="lettertemplate",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("is_active", True)),
+                fields=("kind", "language"),
+                name="template_one_active_per_kind_language",
+            ),
         ),
         migrations.AddField(
-            model_name='letter',
-            name='template',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='letters', to='care.lettertemplate'),
+            model_name="letter",
+            name="template",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="letters",
+                to="care.lettertemplate",
+            ),
         ),
         migrations.AddIndex(
-            model_name='letter',
-            index=models.Index(fields=['status', 'kind'], name='letter_status_kind_idx'),
+            model_name="letter",
+            index=models.Index(fields=["status", "kind"], name="letter_status_kind_idx"),
         ),
         migrations.AddIndex(
-            model_name='letter',
-            index=models.Index(fields=['incident', 'status'], name='letter_incident_status_idx'),
+            model_name="letter",
+            index=models.Index(fields=["incident", "status"], name="letter_incident_status_idx"),
         ),
         migrations.AddIndex(
-            model_name='letter',
-            index=models.Index(fields=['esp_message_id'], name='letter_esp_message_idx'),
+            model_name="letter",
+            index=models.Index(fields=["esp_message_id"], name="letter_esp_message_idx"),
         ),
         migrations.AddConstraint(
-            model_name='letter',
-            constraint=models.UniqueConstraint(condition=models.Q(('affected__isnull', False)), fields=('affected', 'kind', 'sequence'), name='letter_unique_kind_sequence_per_affected', violation_error_message='This customer already has this letter for this incident.'),
+            model_name="letter",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("affected__isnull", False)),
+                fields=("affected", "kind", "sequence"),
+                name="letter_unique_kind_sequence_per_affected",
+                violation_error_message="This customer already has this letter for this incident.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='letter',
-            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['draft', 'approved', 'queued', 'sending', 'sent', 'delivered', 'bounced', 'complained', 'failed', 'suppressed', 'cancelled'])), name='letter_status_valid'),
+            model_name="letter",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "status__in",
+                        [
+                            "draft",
+                            "approved",
+                            "queued",
+                            "sending",
+                            "sent",
+                            "delivered",
+                            "bounced",
+                            "complained",
+                            "failed",
+                            "suppressed",
+                            "cancelled",
+                        ],
+                    )
+                ),
+                name="letter_status_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='letter',
-            constraint=models.CheckConstraint(condition=models.Q(('sequence__gte', 1)), name='letter_sequence_positive'),
+            model_name="letter",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("sequence__gte", 1)), name="letter_sequence_positive"
+            ),
         ),
     ]

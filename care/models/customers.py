@@ -43,9 +43,7 @@ class Customer(models.Model):
     language = models.CharField(max_length=8, choices=settings.LANGUAGES, default="en")
     time_zone = models.CharField(max_length=64, default="America/New_York", validators=[validate_time_zone])
     loyalty_tier = models.CharField(max_length=10, choices=LoyaltyTier.choices, default=LoyaltyTier.NONE)
-    contact_consent = models.BooleanField(
-        default=True, help_text="Consents to non-essential contact such as surveys."
-    )
+    contact_consent = models.BooleanField(default=True, help_text="Consents to non-essential contact such as surveys.")
     suppressed_at = models.DateTimeField(null=True, blank=True, help_text="Email is not sent while this is set.")
     suppression_reason = models.CharField(max_length=20, choices=SuppressionReason.choices, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -54,9 +52,11 @@ class Customer(models.Model):
     class Meta:
         ordering = ("name", "id")
         indexes = [
+            models.Index(Upper("external_ref"), name="customer_ref_upper_idx"),
             models.Index(Upper("email"), name="customer_email_upper_idx"),
             models.Index(fields=["phone"], name="customer_phone_idx"),
             models.Index(Upper("name"), name="customer_name_upper_idx"),
+            models.Index(fields=["name", "id"], name="customer_name_order_idx"),
         ]
         constraints = [
             models.CheckConstraint(

@@ -111,9 +111,7 @@ class Letter(models.Model):
                 name="letter_unique_kind_sequence_per_affected",
                 violation_error_message="This customer already has this letter for this incident.",
             ),
-            models.CheckConstraint(
-                condition=Q(status__in=LetterStatus.values), name="letter_status_valid"
-            ),
+            models.CheckConstraint(condition=Q(status__in=LetterStatus.values), name="letter_status_valid"),
             models.CheckConstraint(condition=Q(sequence__gte=1), name="letter_sequence_positive"),
         ]
 

@@ -9,105 +9,230 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('care', '0001_initial'),
-        ('incidents', '0001_initial'),
+        ("care", "0001_initial"),
+        ("incidents", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='CompensationRule',
+            name="CompensationRule",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slug', models.SlugField(max_length=64, unique=True)),
-                ('name', models.CharField(max_length=200)),
-                ('description', models.TextField(blank=True, help_text='The rule in words, as a rep would explain it.')),
-                ('is_active', models.BooleanField(default=True)),
-                ('voucher_count', models.PositiveSmallIntegerField(default=1)),
-                ('amount', models.DecimalField(decimal_places=2, max_digits=10, validators=[django.core.validators.MinValueValidator(Decimal('0.01'))])),
-                ('currency', models.CharField(default='USD', max_length=3, validators=[django.core.validators.RegexValidator('^[A-Z]{3}$', 'Use the ISO 4217 currency code, e.g. USD.')])),
-                ('validity_days', models.PositiveIntegerField(default=365)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("slug", models.SlugField(max_length=64, unique=True)),
+                ("name", models.CharField(max_length=200)),
+                (
+                    "description",
+                    models.TextField(blank=True, help_text="The rule in words, as a rep would explain it."),
+                ),
+                ("is_active", models.BooleanField(default=True)),
+                ("voucher_count", models.PositiveSmallIntegerField(default=1)),
+                (
+                    "amount",
+                    models.DecimalField(
+                        decimal_places=2,
+                        max_digits=10,
+                        validators=[django.core.validators.MinValueValidator(Decimal("0.01"))],
+                    ),
+                ),
+                (
+                    "currency",
+                    models.CharField(
+                        default="USD",
+                        max_length=3,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[A-Z]{3}$", "Use the ISO 4217 currency code, e.g. USD."
+                            )
+                        ],
+                    ),
+                ),
+                ("validity_days", models.PositiveIntegerField(default=365)),
             ],
             options={
-                'ordering': ('name',),
+                "ordering": ("name",),
             },
         ),
         migrations.CreateModel(
-            name='Voucher',
+            name="Voucher",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(editable=False, max_length=32, unique=True)),
-                ('sequence', models.PositiveSmallIntegerField(default=1)),
-                ('amount', models.DecimalField(decimal_places=2, max_digits=10, validators=[django.core.validators.MinValueValidator(Decimal('0.01'))])),
-                ('currency', models.CharField(max_length=3, validators=[django.core.validators.RegexValidator('^[A-Z]{3}$', 'Use the ISO 4217 currency code, e.g. USD.')])),
-                ('redeemed_amount', models.DecimalField(decimal_places=2, default=Decimal('0'), max_digits=10)),
-                ('status', models.CharField(choices=[('issued', 'Issued'), ('redeemed', 'Redeemed'), ('void', 'Void'), ('expired', 'Expired')], default='issued', max_length=20)),
-                ('issued_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('expires_at', models.DateTimeField()),
-                ('redeemed_at', models.DateTimeField(blank=True, null=True)),
-                ('voided_at', models.DateTimeField(blank=True, null=True)),
-                ('void_reason', models.TextField(blank=True)),
-                ('issued_by_label', models.CharField(blank=True, help_text='The process that issued it, when not a person.', max_length=100)),
-                ('reason', models.TextField(help_text='Why this voucher was issued.')),
-                ('affected', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='vouchers', to='incidents.affectedcustomer', verbose_name='affected customer')),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='vouchers', to='care.customer')),
-                ('incident', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='vouchers', to='incidents.incident')),
-                ('issued_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('rule', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='vouchers', to='vouchers.compensationrule')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("code", models.CharField(editable=False, max_length=32, unique=True)),
+                ("sequence", models.PositiveSmallIntegerField(default=1)),
+                (
+                    "amount",
+                    models.DecimalField(
+                        decimal_places=2,
+                        max_digits=10,
+                        validators=[django.core.validators.MinValueValidator(Decimal("0.01"))],
+                    ),
+                ),
+                (
+                    "currency",
+                    models.CharField(
+                        max_length=3,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[A-Z]{3}$", "Use the ISO 4217 currency code, e.g. USD."
+                            )
+                        ],
+                    ),
+                ),
+                ("redeemed_amount", models.DecimalField(decimal_places=2, default=Decimal("0"), max_digits=10)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("issued", "Issued"),
+                            ("redeemed", "Redeemed"),
+                            ("void", "Void"),
+                            ("expired", "Expired"),
+                        ],
+                        default="issued",
+                        max_length=20,
+                    ),
+                ),
+                ("issued_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("expires_at", models.DateTimeField()),
+                ("redeemed_at", models.DateTimeField(blank=True, null=True)),
+                ("voided_at", models.DateTimeField(blank=True, null=True)),
+                ("void_reason", models.TextField(blank=True)),
+                (
+                    "issued_by_label",
+                    models.CharField(
+                        blank=True, help_text="The process that issued it, when not a person.", max_length=100
+                    ),
+                ),
+                ("reason", models.TextField(help_text="Why this voucher was issued.")),
+                (
+                    "affected",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="vouchers",
+                        to="incidents.affectedcustomer",
+                        verbose_name="affected customer",
+                    ),
+                ),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="vouchers", to="care.customer"
+                    ),
+                ),
+                (
+                    "incident",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="vouchers",
+                        to="incidents.incident",
+                    ),
+                ),
+                (
+                    "issued_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "rule",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="vouchers",
+                        to="vouchers.compensationrule",
+                    ),
+                ),
             ],
             options={
-                'ordering': ('-issued_at', '-id'),
-                'permissions': [('issue_voucher', 'Can issue vouchers'), ('void_voucher', 'Can void vouchers')],
+                "ordering": ("-issued_at", "-id"),
+                "permissions": [("issue_voucher", "Can issue vouchers"), ("void_voucher", "Can void vouchers")],
             },
         ),
         migrations.CreateModel(
-            name='VoucherStatusChange',
+            name="VoucherStatusChange",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('from_status', models.CharField(blank=True, max_length=20)),
-                ('to_status', models.CharField(max_length=20)),
-                ('actor_label', models.CharField(blank=True, max_length=100)),
-                ('at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
-                ('note', models.TextField(blank=True)),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('voucher', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='status_changes', to='vouchers.voucher')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("from_status", models.CharField(blank=True, max_length=20)),
+                ("to_status", models.CharField(max_length=20)),
+                ("actor_label", models.CharField(blank=True, max_length=100)),
+                ("at", models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
+                ("note", models.TextField(blank=True)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "voucher",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="status_changes",
+                        to="vouchers.voucher",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'voucher status change',
-                'ordering': ('-at', '-id'),
-                'abstract': False,
+                "verbose_name": "voucher status change",
+                "ordering": ("-at", "-id"),
+                "abstract": False,
             },
         ),
         migrations.AddIndex(
-            model_name='voucher',
-            index=models.Index(fields=['incident', 'status'], name='voucher_incident_status_idx'),
+            model_name="voucher",
+            index=models.Index(fields=["incident", "status"], name="voucher_incident_status_idx"),
         ),
         migrations.AddIndex(
-            model_name='voucher',
-            index=models.Index(fields=['status', 'expires_at'], name='voucher_status_expiry_idx'),
+            model_name="voucher",
+            index=models.Index(fields=["status", "expires_at"], name="voucher_status_expiry_idx"),
         ),
         migrations.AddConstraint(
-            model_name='voucher',
-            constraint=models.UniqueConstraint(condition=models.Q(('affected__isnull', False), ('rule__isnull', False)), fields=('affected', 'rule', 'sequence'), name='voucher_unique_per_rule_and_affected', violation_error_message='This customer already has this voucher from this rule.'),
+            model_name="voucher",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("affected__isnull", False), ("rule__isnull", False)),
+                fields=("affected", "rule", "sequence"),
+                name="voucher_unique_per_rule_and_affected",
+                violation_error_message="This customer already has this voucher from this rule.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='voucher',
-            constraint=models.CheckConstraint(condition=models.Q(('amount__gt', 0)), name='voucher_amount_positive'),
+            model_name="voucher",
+            constraint=models.CheckConstraint(condition=models.Q(("amount__gt", 0)), name="voucher_amount_positive"),
         ),
         migrations.AddConstraint(
-            model_name='voucher',
-            constraint=models.CheckConstraint(condition=models.Q(('redeemed_amount__gte', 0), ('redeemed_amount__lte', models.F('amount'))), name='voucher_redeemed_within_amount'),
+            model_name="voucher",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("redeemed_amount__gte", 0), ("redeemed_amount__lte", models.F("amount"))),
+                name="voucher_redeemed_within_amount",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='voucher',
-            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['issued', 'redeemed', 'void', 'expired'])), name='voucher_status_valid'),
+            model_name="voucher",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("status__in", ["issued", "redeemed", "void", "expired"])),
+                name="voucher_status_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='voucher',
-            constraint=models.CheckConstraint(condition=models.Q(('expires_at__gt', models.F('issued_at'))), name='voucher_expires_after_issue'),
+            model_name="voucher",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("expires_at__gt", models.F("issued_at"))), name="voucher_expires_after_issue"
+            ),
         ),
     ]
