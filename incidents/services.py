@@ -130,7 +130,8 @@ def incident_post_update(
         current_status = Incident.objects.select_for_update().values_list("status", flat=True).get(pk=incident.pk)
         if current_status == IncidentStatus.CLOSED:
             raise DomainError(
-                f"{incident.reference} is closed and its timeline is final; open a new incident if the disruption returns."
+                f"{incident.reference} is closed and its timeline is final; "
+                "open a new incident if the disruption returns."
             )
         update = IncidentUpdate.objects.create(
             incident=incident,
