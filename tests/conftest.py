@@ -51,6 +51,12 @@ def _database_reachable(django_db_setup: Any, django_db_blocker: Any) -> None:
             pytest.exit(f"Cannot reach the test database: {exc}", returncode=3)
 
 
+@pytest.fixture(autouse=True)
+def _cheap_password_hashing(settings: Any) -> None:
+    # Users are created per test; the production hasher would spend most of the run hashing their passwords.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 def _user_in(group_name: str, username: str) -> Any:
     from tests.factories import UserFactory
 

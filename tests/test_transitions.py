@@ -45,12 +45,6 @@ from vouchers.services import vouchers_void
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _cheap_password_hashing(settings: Any) -> None:
-    # Actors are created per test; the production hasher would spend most of the run hashing their passwords.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 # --- The tables, as the domain states them ---------------------------------------------------------
 
 INCIDENT_STATUSES = ["draft", "open", "monitoring", "resolved", "closed"]
