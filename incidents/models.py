@@ -105,9 +105,7 @@ class Incident(models.Model):
         blank=True,
         help_text="Written for this incident, in your own words; it goes into every apology letter.",
     )
-    prevention = models.TextField(
-        "what we are doing to prevent a repeat", blank=True
-    )
+    prevention = models.TextField("what we are doing to prevent a repeat", blank=True)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -154,9 +152,7 @@ class Incident(models.Model):
     def is_update_overdue(self, now: object | None = None) -> bool:
         moment = now or timezone.now()
         return (
-            self.status in ACTIVE_STATUSES
-            and self.next_update_due_at is not None
-            and self.next_update_due_at < moment  # type: ignore[operator]
+            self.status in ACTIVE_STATUSES and self.next_update_due_at is not None and self.next_update_due_at < moment  # type: ignore[operator]
         )
 
 
@@ -229,9 +225,7 @@ class AffectedCustomer(models.Model):
                 name="affected_unique_customer_per_incident",
                 violation_error_message="This customer is already recorded as affected by this incident.",
             ),
-            models.CheckConstraint(
-                condition=Q(delay_minutes__lte=MAX_DELAY_MINUTES), name="affected_delay_plausible"
-            ),
+            models.CheckConstraint(condition=Q(delay_minutes__lte=MAX_DELAY_MINUTES), name="affected_delay_plausible"),
         ]
         indexes = [
             models.Index(fields=["incident", "first_contacted_at"], name="affected_incident_contact_idx"),

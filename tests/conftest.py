@@ -25,9 +25,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
     engine = settings.DATABASES["default"]["ENGINE"]
     if ON_CI and "postgresql" not in engine:
-        pytest.exit(
-            f"CI=true but the tests are configured for {engine}; set DATABASE_URL to PostgreSQL.", returncode=3
-        )
+        pytest.exit(f"CI=true but the tests are configured for {engine}; set DATABASE_URL to PostgreSQL.", returncode=3)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

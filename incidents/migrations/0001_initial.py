@@ -9,146 +9,353 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('care', '0001_initial'),
+        ("care", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Incident',
+            name="Incident",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('reference', models.CharField(editable=False, max_length=32, unique=True)),
-                ('title', models.CharField(max_length=200)),
-                ('kind', models.CharField(choices=[('delay', 'Delay'), ('cancellation', 'Cancellation'), ('diversion', 'Diversion'), ('it_outage', 'IT outage'), ('baggage', 'Baggage'), ('other', 'Other')], max_length=20)),
-                ('cause', models.CharField(choices=[('weather', 'Weather'), ('atc', 'Air traffic control'), ('mechanical', 'Mechanical'), ('crew', 'Crew'), ('it', 'IT'), ('security', 'Security'), ('other', 'Other')], max_length=20)),
-                ('within_control', models.BooleanField(default=False, help_text="Whether the cause was within the company's control (crew, mechanical, IT) rather than extraordinary (weather, ATC, security). Acknowledging is not admitting fault.", verbose_name='within our control')),
-                ('severity', models.PositiveSmallIntegerField(choices=[(1, 'Minor'), (2, 'Moderate'), (3, 'Major'), (4, 'Critical')], default=2)),
-                ('status', models.CharField(choices=[('draft', 'Draft'), ('open', 'Open'), ('monitoring', 'Monitoring'), ('resolved', 'Resolved'), ('closed', 'Closed')], default='draft', max_length=20)),
-                ('started_at', models.DateTimeField(default=django.utils.timezone.now, help_text='When the disruption began.')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('opened_at', models.DateTimeField(blank=True, editable=False, null=True)),
-                ('monitoring_at', models.DateTimeField(blank=True, editable=False, null=True)),
-                ('resolved_at', models.DateTimeField(blank=True, editable=False, null=True)),
-                ('closed_at', models.DateTimeField(blank=True, editable=False, null=True)),
-                ('stations', models.CharField(blank=True, help_text='IATA codes of the stations involved, separated by spaces.', max_length=255)),
-                ('flights', models.TextField(blank=True, help_text='Flights involved, e.g. “UA 1545, B6 22”.')),
-                ('explanation', models.TextField(blank=True, help_text='Plain words, facts only. If we do not know yet, say when we will know. Never speculate.', verbose_name='what happened (for customers)')),
-                ('apology', models.TextField(blank=True, help_text='Written for this incident, in your own words; it goes into every apology letter.', verbose_name="coordinator's apology paragraph")),
-                ('prevention', models.TextField(blank=True, verbose_name='what we are doing to prevent a repeat')),
-                ('next_update_due_at', models.DateTimeField(blank=True, help_text='The promise of the next customer update.', null=True, verbose_name='next update due')),
-                ('first_contact_target_minutes', models.PositiveIntegerField(default=15, help_text='Every affected customer should hear from us within this many minutes.')),
-                ('auto_send_notices', models.BooleanField(default=True, help_text="Initial notices and updates go out without a coordinator's approval.", verbose_name='send notices and updates without approval')),
-                ('owner', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='owned_incidents', to=settings.AUTH_USER_MODEL, verbose_name='owning coordinator')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("reference", models.CharField(editable=False, max_length=32, unique=True)),
+                ("title", models.CharField(max_length=200)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("delay", "Delay"),
+                            ("cancellation", "Cancellation"),
+                            ("diversion", "Diversion"),
+                            ("it_outage", "IT outage"),
+                            ("baggage", "Baggage"),
+                            ("other", "Other"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "cause",
+                    models.CharField(
+                        choices=[
+                            ("weather", "Weather"),
+                            ("atc", "Air traffic control"),
+                            ("mechanical", "Mechanical"),
+                            ("crew", "Crew"),
+                            ("it", "IT"),
+                            ("security", "Security"),
+                            ("other", "Other"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "within_control",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Whether the cause was within the company's control (crew, mechanical, IT) rather than extraordinary (weather, ATC, security). Acknowledging is not admitting fault.",
+                        verbose_name="within our control",
+                    ),
+                ),
+                (
+                    "severity",
+                    models.PositiveSmallIntegerField(
+                        choices=[(1, "Minor"), (2, "Moderate"), (3, "Major"), (4, "Critical")], default=2
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("draft", "Draft"),
+                            ("open", "Open"),
+                            ("monitoring", "Monitoring"),
+                            ("resolved", "Resolved"),
+                            ("closed", "Closed"),
+                        ],
+                        default="draft",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "started_at",
+                    models.DateTimeField(default=django.utils.timezone.now, help_text="When the disruption began."),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("opened_at", models.DateTimeField(blank=True, editable=False, null=True)),
+                ("monitoring_at", models.DateTimeField(blank=True, editable=False, null=True)),
+                ("resolved_at", models.DateTimeField(blank=True, editable=False, null=True)),
+                ("closed_at", models.DateTimeField(blank=True, editable=False, null=True)),
+                (
+                    "stations",
+                    models.CharField(
+                        blank=True,
+                        help_text="IATA codes of the stations involved, separated by spaces.",
+                        max_length=255,
+                    ),
+                ),
+                ("flights", models.TextField(blank=True, help_text="Flights involved, e.g. “UA 1545, B6 22”.")),
+                (
+                    "explanation",
+                    models.TextField(
+                        blank=True,
+                        help_text="Plain words, facts only. If we do not know yet, say when we will know. Never speculate.",
+                        verbose_name="what happened (for customers)",
+                    ),
+                ),
+                (
+                    "apology",
+                    models.TextField(
+                        blank=True,
+                        help_text="Written for this incident, in your own words; it goes into every apology letter.",
+                        verbose_name="coordinator's apology paragraph",
+                    ),
+                ),
+                ("prevention", models.TextField(blank=True, verbose_name="what we are doing to prevent a repeat")),
+                (
+                    "next_update_due_at",
+                    models.DateTimeField(
+                        blank=True,
+                        help_text="The promise of the next customer update.",
+                        null=True,
+                        verbose_name="next update due",
+                    ),
+                ),
+                (
+                    "first_contact_target_minutes",
+                    models.PositiveIntegerField(
+                        default=15, help_text="Every affected customer should hear from us within this many minutes."
+                    ),
+                ),
+                (
+                    "auto_send_notices",
+                    models.BooleanField(
+                        default=True,
+                        help_text="Initial notices and updates go out without a coordinator's approval.",
+                        verbose_name="send notices and updates without approval",
+                    ),
+                ),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="owned_incidents",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="owning coordinator",
+                    ),
+                ),
             ],
             options={
-                'ordering': ('-started_at', '-id'),
-                'permissions': [('transition_incident', 'Can open, monitor, resolve and close incidents')],
+                "ordering": ("-started_at", "-id"),
+                "permissions": [("transition_incident", "Can open, monitor, resolve and close incidents")],
             },
         ),
         migrations.CreateModel(
-            name='AffectedCustomer',
+            name="AffectedCustomer",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('delay_minutes', models.PositiveIntegerField(default=0, validators=[django.core.validators.MaxValueValidator(10080)])),
-                ('cancelled', models.BooleanField(default=False)),
-                ('missed_connection', models.BooleanField(default=False)),
-                ('overnight_stay', models.BooleanField(default=False)),
-                ('diverted', models.BooleanField(default=False)),
-                ('downgraded', models.BooleanField(default=False)),
-                ('carrier', models.CharField(max_length=3, validators=[django.core.validators.RegexValidator('^[A-Z0-9]{2}[A-Z]?$', 'Use the two-character IATA carrier code, e.g. B6.')])),
-                ('flight_number', models.CharField(max_length=5)),
-                ('flight_date', models.DateField()),
-                ('origin', models.CharField(max_length=3, validators=[django.core.validators.RegexValidator('^[A-Z]{3}$', 'Use the three-letter IATA airport code, e.g. JFK.')])),
-                ('destination', models.CharField(max_length=3, validators=[django.core.validators.RegexValidator('^[A-Z]{3}$', 'Use the three-letter IATA airport code, e.g. JFK.')])),
-                ('scheduled_departure_at', models.DateTimeField(blank=True, null=True)),
-                ('booking_reference', models.CharField(blank=True, max_length=8)),
-                ('first_contacted_at', models.DateTimeField(blank=True, null=True)),
-                ('last_contacted_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='affected', to='care.customer')),
-                ('incident', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='affected', to='incidents.incident')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "delay_minutes",
+                    models.PositiveIntegerField(
+                        default=0, validators=[django.core.validators.MaxValueValidator(10080)]
+                    ),
+                ),
+                ("cancelled", models.BooleanField(default=False)),
+                ("missed_connection", models.BooleanField(default=False)),
+                ("overnight_stay", models.BooleanField(default=False)),
+                ("diverted", models.BooleanField(default=False)),
+                ("downgraded", models.BooleanField(default=False)),
+                (
+                    "carrier",
+                    models.CharField(
+                        max_length=3,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[A-Z0-9]{2}[A-Z]?$", "Use the two-character IATA carrier code, e.g. B6."
+                            )
+                        ],
+                    ),
+                ),
+                ("flight_number", models.CharField(max_length=5)),
+                ("flight_date", models.DateField()),
+                (
+                    "origin",
+                    models.CharField(
+                        max_length=3,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[A-Z]{3}$", "Use the three-letter IATA airport code, e.g. JFK."
+                            )
+                        ],
+                    ),
+                ),
+                (
+                    "destination",
+                    models.CharField(
+                        max_length=3,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[A-Z]{3}$", "Use the three-letter IATA airport code, e.g. JFK."
+                            )
+                        ],
+                    ),
+                ),
+                ("scheduled_departure_at", models.DateTimeField(blank=True, null=True)),
+                ("booking_reference", models.CharField(blank=True, max_length=8)),
+                ("first_contacted_at", models.DateTimeField(blank=True, null=True)),
+                ("last_contacted_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="affected", to="care.customer"
+                    ),
+                ),
+                (
+                    "incident",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="affected", to="incidents.incident"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'affected customer',
-                'ordering': ('-id',),
+                "verbose_name": "affected customer",
+                "ordering": ("-id",),
             },
         ),
         migrations.CreateModel(
-            name='IncidentStatusChange',
+            name="IncidentStatusChange",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('from_status', models.CharField(blank=True, max_length=20)),
-                ('to_status', models.CharField(max_length=20)),
-                ('actor_label', models.CharField(blank=True, max_length=100)),
-                ('at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
-                ('note', models.TextField(blank=True)),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('incident', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='status_changes', to='incidents.incident')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("from_status", models.CharField(blank=True, max_length=20)),
+                ("to_status", models.CharField(max_length=20)),
+                ("actor_label", models.CharField(blank=True, max_length=100)),
+                ("at", models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
+                ("note", models.TextField(blank=True)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "incident",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="status_changes",
+                        to="incidents.incident",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'incident status change',
-                'ordering': ('-at', '-id'),
-                'abstract': False,
+                "verbose_name": "incident status change",
+                "ordering": ("-at", "-id"),
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='IncidentUpdate',
+            name="IncidentUpdate",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('audience', models.CharField(choices=[('internal', 'Internal'), ('frontline', 'Frontline'), ('customers', 'Customers')], max_length=20)),
-                ('text', models.TextField()),
-                ('posted_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('next_update_due_at', models.DateTimeField(blank=True, help_text='The next-update time this entry promises.', null=True, verbose_name='next update promised by')),
-                ('author', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('incident', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='updates', to='incidents.incident')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "audience",
+                    models.CharField(
+                        choices=[("internal", "Internal"), ("frontline", "Frontline"), ("customers", "Customers")],
+                        max_length=20,
+                    ),
+                ),
+                ("text", models.TextField()),
+                ("posted_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "next_update_due_at",
+                    models.DateTimeField(
+                        blank=True,
+                        help_text="The next-update time this entry promises.",
+                        null=True,
+                        verbose_name="next update promised by",
+                    ),
+                ),
+                (
+                    "author",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "incident",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="updates", to="incidents.incident"
+                    ),
+                ),
             ],
             options={
-                'ordering': ('-posted_at', '-id'),
+                "ordering": ("-posted_at", "-id"),
             },
         ),
         migrations.AddIndex(
-            model_name='incident',
-            index=models.Index(fields=['status', '-started_at'], name='incident_status_started_idx'),
+            model_name="incident",
+            index=models.Index(fields=["status", "-started_at"], name="incident_status_started_idx"),
         ),
         migrations.AddIndex(
-            model_name='incident',
-            index=models.Index(fields=['next_update_due_at'], name='incident_next_update_idx'),
+            model_name="incident",
+            index=models.Index(fields=["next_update_due_at"], name="incident_next_update_idx"),
         ),
         migrations.AddConstraint(
-            model_name='incident',
-            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['draft', 'open', 'monitoring', 'resolved', 'closed'])), name='incident_status_valid'),
+            model_name="incident",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("status__in", ["draft", "open", "monitoring", "resolved", "closed"])),
+                name="incident_status_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='incident',
-            constraint=models.CheckConstraint(condition=models.Q(('severity__gte', 1), ('severity__lte', 4)), name='incident_severity_range'),
+            model_name="incident",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("severity__gte", 1), ("severity__lte", 4)), name="incident_severity_range"
+            ),
         ),
         migrations.AddIndex(
-            model_name='affectedcustomer',
-            index=models.Index(fields=['incident', 'first_contacted_at'], name='affected_incident_contact_idx'),
+            model_name="affectedcustomer",
+            index=models.Index(fields=["incident", "first_contacted_at"], name="affected_incident_contact_idx"),
         ),
         migrations.AddIndex(
-            model_name='affectedcustomer',
-            index=models.Index(django.db.models.functions.text.Upper('booking_reference'), name='affected_booking_upper_idx'),
+            model_name="affectedcustomer",
+            index=models.Index(
+                django.db.models.functions.text.Upper("booking_reference"), name="affected_booking_upper_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='affectedcustomer',
-            index=models.Index(fields=['carrier', 'flight_number', 'flight_date'], name='affected_flight_idx'),
+            model_name="affectedcustomer",
+            index=models.Index(fields=["carrier", "flight_number", "flight_date"], name="affected_flight_idx"),
         ),
         migrations.AddConstraint(
-            model_name='affectedcustomer',
-            constraint=models.UniqueConstraint(fields=('incident', 'customer'), name='affected_unique_customer_per_incident', violation_error_message='This customer is already recorded as affected by this incident.'),
+            model_name="affectedcustomer",
+            constraint=models.UniqueConstraint(
+                fields=("incident", "customer"),
+                name="affected_unique_customer_per_incident",
+                violation_error_message="This customer is already recorded as affected by this incident.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='affectedcustomer',
-            constraint=models.CheckConstraint(condition=models.Q(('delay_minutes__lte', 10080)), name='affected_delay_plausible'),
+            model_name="affectedcustomer",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("delay_minutes__lte", 10080)), name="affected_delay_plausible"
+            ),
         ),
         migrations.AddIndex(
-            model_name='incidentupdate',
-            index=models.Index(fields=['incident', '-posted_at'], name='update_incident_posted_idx'),
+            model_name="incidentupdate",
+            index=models.Index(fields=["incident", "-posted_at"], name="update_incident_posted_idx"),
         ),
     ]

@@ -4,20 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('incidents', '0001_initial'),
+        ("incidents", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='incident',
-            name='affected_count',
+            model_name="incident",
+            name="affected_count",
             field=models.PositiveIntegerField(default=0, editable=False),
         ),
         migrations.AddField(
-            model_name='incident',
-            name='contacted_count',
+            model_name="incident",
+            name="contacted_count",
             field=models.PositiveIntegerField(default=0, editable=False),
         ),
     ]
