@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
@@ -66,7 +67,7 @@ class IncidentAdmin(WorkbenchAdmin):
         "affected_display",
         "contacted_display",
         "next_update_display",
-        "started_at",
+        "started_display",
     )
     list_display_links = ("reference", "title")
     list_select_related = ("owner",)
@@ -124,14 +125,18 @@ class IncidentAdmin(WorkbenchAdmin):
         css = "contact-complete" if complete else "contact-pending"
         return format_html('<span class="{}">{}</span>', css, f"{obj.contacted_count:,}")
 
-    @admin.display(description="next update due", ordering="next_update_due_at")
+    @admin.display(description="next update due (UTC)", ordering="next_update_due_at")
     def next_update_display(self, obj: Incident) -> str:
         if obj.next_update_due_at is None:
             return "—"
-        when = timezone.localtime(obj.next_update_due_at).strftime("%d %b %Y %H:%M UTC")
+        when = date_format(timezone.localtime(obj.next_update_due_at), "DATETIME_FORMAT")
         if obj.is_update_overdue():
             return format_html('<span class="overdue" title="The promised update is overdue">{} (overdue)</span>', when)
         return when
+
+    @admin.display(description="started (UTC)", ordering="started_at")
+    def started_display(self, obj: Incident) -> str:
+        return date_format(timezone.localtime(obj.started_at), "DATETIME_FORMAT")
 
     @admin.display(description="affected customers, letters and vouchers")
     def related_links(self, obj: Incident) -> str:
