@@ -19,6 +19,8 @@ _READ_ALL: dict[str, dict[str, tuple[str, ...]]] = {
         "letter": ("view",),
         "lettertemplate": ("view",),
         "letterstatuschange": ("view",),
+        "letterbatch": ("view",),
+        "letterevent": ("view",),
     },
     "incidents": {
         "incident": ("view",),
@@ -38,6 +40,8 @@ _COORDINATOR_EXTRA: dict[str, dict[str, tuple[str, ...]]] = {
         "customer": ("add", "change"),
         "letter": ("add", "change", "approve"),
         "lettertemplate": ("add", "change", "delete"),
+        "letterbatch": ("change",),
+        "outboxmessage": ("view",),
     },
     "incidents": {
         "incident": ("add", "change", "transition"),

@@ -1,22 +1,32 @@
 from care.models.customers import Customer, SuppressionReason
 from care.models.letters import (
+    KINDS_NEEDING_APPROVAL,
     LETTER_LIFECYCLE,
+    BatchStatus,
     Channel,
     Letter,
+    LetterBatch,
+    LetterEvent,
     LetterKind,
     LetterStatus,
     LetterStatusChange,
+    OutboxMessage,
 )
 from care.models.templates import LetterTemplate
 
 __all__ = [
+    "KINDS_NEEDING_APPROVAL",
     "LETTER_LIFECYCLE",
+    "BatchStatus",
     "Channel",
     "Customer",
     "Letter",
+    "LetterBatch",
+    "LetterEvent",
     "LetterKind",
     "LetterStatus",
     "LetterStatusChange",
     "LetterTemplate",
+    "OutboxMessage",
     "SuppressionReason",
 ]

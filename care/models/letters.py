@@ -79,6 +79,13 @@ class Letter(models.Model):
     subject = models.CharField(max_length=255, blank=True)
     body_text = models.TextField(blank=True)
     body_html = models.TextField(blank=True)
+    parts = models.JSONField(default=dict, blank=True, help_text="The rendered parts of an apology, for review.")
+    batch = models.ForeignKey(
+        "care.LetterBatch", null=True, blank=True, on_delete=models.PROTECT, related_name="letters"
+    )
+    # The personal-letter check: None until rendered; False holds the letter as a draft.
+    check_passed = models.BooleanField("personal-letter check passed", null=True, blank=True)
+    check_reasons = models.JSONField(default=list, blank=True)
     template = models.ForeignKey(
         "care.LetterTemplate", null=True, blank=True, on_delete=models.SET_NULL, related_name="letters"
     )
@@ -129,3 +136,101 @@ class LetterStatusChange(StatusChange):
 
     class Meta(StatusChange.Meta):
         verbose_name = "letter status change"
+
+
+class BatchStatus(models.TextChoices):
+    OPEN = "open", "Awaiting review"
+    AWAITING_SECOND = "awaiting_second", "Awaiting a second coordinator"
+    APPROVED = "approved", "Approved"
+
+
+class LetterBatch(models.Model):
+    """The letters of one kind (and update number) for one incident, reviewed and approved together."""
+
+    incident = models.ForeignKey("incidents.Incident", on_delete=models.PROTECT, related_name="letter_batches")
+    kind = models.CharField(max_length=20, choices=LetterKind.choices)
+    sequence = models.PositiveSmallIntegerField(default=1)
+    status = models.CharField(max_length=20, choices=BatchStatus.choices, default=BatchStatus.OPEN)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sample_letter_ids = models.JSONField(default=list, blank=True)
+    sample_size = models.PositiveIntegerField(default=0)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    approved_at = models.DateTimeField(null=True, blank=True)
+    second_approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    second_approved_at = models.DateTimeField(null=True, blank=True)
+    # Voucher value carried by the batch's letters, per currency: {"USD": "12300.00"}.
+    voucher_totals = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        verbose_name_plural = "letter batches"
+        ordering = ("-created_at", "-id")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["incident", "kind", "sequence"], name="batch_unique_kind_sequence_per_incident"
+            ),
+            models.CheckConstraint(
+                condition=Q(second_approved_by__isnull=True) | ~Q(second_approved_by=models.F("approved_by")),
+                name="batch_second_approver_differs",
+                violation_error_message="The second approval must come from another coordinator.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        number = f" #{self.sequence}" if self.kind == LetterKind.UPDATE else ""
+        return f"{self.get_kind_display()}{number} letters for incident {self.incident_id}"
+
+
+class LetterEvent(models.Model):
+    """One tracking event from the email provider, stored once whatever the number of replays."""
+
+    letter = models.ForeignKey(Letter, null=True, blank=True, on_delete=models.SET_NULL, related_name="events")
+    esp_name = models.CharField(max_length=40)
+    event_id = models.CharField(max_length=255)
+    event_type = models.CharField(max_length=30)
+    occurred_at = models.DateTimeField(null=True, blank=True)
+    recipient = models.CharField(max_length=254, blank=True)
+    esp_message_id = models.CharField(max_length=255, blank=True)
+    reject_reason = models.CharField(max_length=40, blank=True)
+    description = models.TextField(blank=True)
+    raw = models.JSONField(default=dict, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("-received_at", "-id")
+        constraints = [
+            models.UniqueConstraint(fields=["esp_name", "event_id"], name="event_unique_per_esp"),
+        ]
+        indexes = [models.Index(fields=["processed_at"], name="event_unprocessed_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} from {self.esp_name}"
+
+
+class OutboxMessage(models.Model):
+    """What the embedded default email backend "sent": the local stand-in for an ESP, readable in the admin."""
+
+    message_id = models.CharField(max_length=64, unique=True)
+    to = models.CharField(max_length=254)
+    from_email = models.CharField(max_length=254)
+    subject = models.CharField(max_length=255)
+    body_text = models.TextField(blank=True)
+    body_html = models.TextField(blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    tags = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("-id",)
+        verbose_name = "outbox message"
+
+    def __str__(self) -> str:
+        return f"{self.subject} → {self.to}"

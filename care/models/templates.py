@@ -15,6 +15,11 @@ class LetterTemplate(models.Model):
     version = models.PositiveIntegerField(default=1)
     is_active = models.BooleanField(default=True)
     subject = models.CharField(max_length=255)
+    # An apology has three parts the coordinator reviews separately; the body places them with
+    # {{ parts.acknowledgement }}, {{ parts.explanation }} and {{ parts.remedy }}.
+    part_acknowledgement = models.TextField("acknowledgement and apology", blank=True)
+    part_explanation = models.TextField("what happened to this customer", blank=True)
+    part_remedy = models.TextField("remedy: what we offer and what we are doing about it", blank=True)
     body_text = models.TextField(help_text="Plain-text body in Django template language.")
     body_html = models.TextField(blank=True, help_text="Optional HTML body; generated from the text when empty.")
     created_at = models.DateTimeField(auto_now_add=True)
