@@ -2,15 +2,36 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
+from django.conf import settings
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
-from django.http import HttpRequest
-from django.utils.html import format_html
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
+from django.views.decorators.http import require_POST
 
+import care.admin_outbox  # noqa: F401  (registers the local outbox)
 from care.admin_base import StatusChangeInline, WorkbenchAdmin, admin_link, run_service, status_badge
-from care.models import Customer, Letter, LetterStatus, LetterStatusChange, LetterTemplate
+from care.approval import batch_approve, batch_draw_sample
+from care.errors import DomainError
+from care.models import (
+    BatchStatus,
+    Customer,
+    Letter,
+    LetterBatch,
+    LetterEvent,
+    LetterKind,
+    LetterStatus,
+    LetterStatusChange,
+    LetterTemplate,
+)
 from care.search import customers_matching
-from care.services import letters_approve, letters_cancel
+from care.selectors import LetterPreview, batch_overview, letter_preview
+from care.services import letter_template_revise, letters_approve, letters_cancel
 from incidents.models import AffectedCustomer
 
 
@@ -44,6 +65,23 @@ class LetterStatusChangeInline(StatusChangeInline):
     model = LetterStatusChange
 
 
+class LetterEventInline(admin.TabularInline):
+    """What the email provider told us about this letter."""
+
+    model = LetterEvent
+    extra = 0
+    can_delete = False
+    fields = ("event_type", "occurred_at", "recipient", "reject_reason", "description", "esp_name", "received_at")
+    readonly_fields = fields
+    verbose_name_plural = "delivery events"
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(Letter)
 class LetterAdmin(WorkbenchAdmin):
     list_display = (
@@ -62,8 +100,14 @@ class LetterAdmin(WorkbenchAdmin):
     search_help_text = "Customer reference, email or phone, booking reference or ESP message id."
     ordering = ("-id",)
     actions = ("approve_letters", "cancel_letters")
-    inlines = (LetterStatusChangeInline,)
+    inlines = (LetterEventInline, LetterStatusChangeInline)
     readonly_fields = (
+        "check_display",
+        "part_acknowledgement",
+        "part_explanation",
+        "part_remedy",
+        "html_preview",
+        "batch",
         "customer",
         "incident",
         "affected",
@@ -87,8 +131,14 @@ class LetterAdmin(WorkbenchAdmin):
         "rendered_text",
     )
     fieldsets = (
-        (None, {"fields": ("customer", "incident", "affected", "kind", "sequence", "channel", "status")}),
-        ("Letter", {"fields": ("to_address", "subject", "rendered_text", "body_text", "body_html")}),
+        (None, {"fields": ("customer", "incident", "affected", "batch", "kind", "sequence", "channel", "status")}),
+        ("Personal-letter check", {"fields": ("check_display",)}),
+        (
+            "The apology in three parts",
+            {"fields": ("part_acknowledgement", "part_explanation", "part_remedy"), "classes": ("collapse",)},
+        ),
+        ("Letter", {"fields": ("to_address", "subject", "rendered_text", "html_preview")}),
+        ("Edit the wording (drafts only)", {"fields": ("body_text", "body_html"), "classes": ("collapse",)}),
         ("Template", {"fields": ("template", "template_version")}),
         ("Approval", {"fields": ("approved_by", "approved_at")}),
         (
@@ -140,6 +190,70 @@ class LetterAdmin(WorkbenchAdmin):
     def rendered_text(self, obj: Letter) -> str:
         return format_html('<div class="letter-body">{}</div>', obj.body_text or "(not rendered yet)")
 
+    @admin.display(description="HTML version")
+    def html_preview(self, obj: Letter) -> str:
+        if not obj.body_html:
+            return "—"
+        # A sandboxed frame: the letter's HTML can neither run script nor reach the admin.
+        return format_html(
+            '<iframe class="letter-html" sandbox="" srcdoc="{}" title="HTML version of the letter"></iframe>',
+            obj.body_html,
+        )
+
+    @admin.display(description="result")
+    def check_display(self, obj: Letter) -> str:
+        if obj.check_passed is None:
+            return "Not rendered yet."
+        if obj.check_passed:
+            return mark_safe('<span class="check-pass">Passed: written to this customer.</span>')
+        items = format_html_join("", "<li>{}</li>", ((reason,) for reason in obj.check_reasons))
+        return format_html('<span class="check-fail">Held as a draft:</span><ul class="check-reasons">{}</ul>', items)
+
+    def _part(self, obj: Letter, key: str) -> str:
+        return format_html('<div class="letter-body">{}</div>', (obj.parts or {}).get(key, "") or "—")
+
+    @admin.display(description="1. acknowledgement and apology")
+    def part_acknowledgement(self, obj: Letter) -> str:
+        return self._part(obj, "acknowledgement")
+
+    @admin.display(description="2. what happened to this customer")
+    def part_explanation(self, obj: Letter) -> str:
+        return self._part(obj, "explanation")
+
+    @admin.display(description="3. remedy")
+    def part_remedy(self, obj: Letter) -> str:
+        return self._part(obj, "remedy")
+
+    # --- preview of any letter for any affected customer ------------------------------
+    def get_urls(self) -> list[URLPattern]:
+        return [
+            path("preview/", self.admin_site.admin_view(self.preview_view), name="care_letter_preview"),
+            *super().get_urls(),
+        ]
+
+    def preview_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        kind = request.GET.get("kind", LetterKind.APOLOGY)
+        affected_id = request.GET.get("affected", "")
+        if kind not in LetterKind.values or not affected_id.isdigit():
+            return HttpResponseBadRequest("Choose a letter kind and an affected customer.")
+        affected = get_object_or_404(AffectedCustomer.objects.select_related("customer", "incident"), pk=affected_id)
+        try:
+            preview = letter_preview(affected_id=affected.pk, kind=kind)
+        except DomainError as exc:
+            preview = LetterPreview(reasons=[str(exc)])
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"{LetterKind(kind).label} for {affected.customer.name}",
+            "opts": self.model._meta,
+            "affected": affected,
+            "kind": kind,
+            "kinds": [choice for choice in LetterKind.choices if choice[0] != LetterKind.MANUAL],
+            "preview": preview,
+        }
+        return TemplateResponse(request, "admin/care/letter/preview.html", context)
+
     @admin.action(description="Approve selected letters", permissions=["approve"])
     def approve_letters(self, request: HttpRequest, queryset: QuerySet[Letter]) -> None:
         ids = list(queryset.values_list("pk", flat=True))
@@ -157,9 +271,172 @@ class LetterAdmin(WorkbenchAdmin):
         )
 
 
+TEMPLATE_FIELDS = ("subject", "part_acknowledgement", "part_explanation", "part_remedy", "body_text", "body_html")
+
+
 @admin.register(LetterTemplate)
 class LetterTemplateAdmin(admin.ModelAdmin):
     list_display = ("kind", "language", "version", "is_active", "subject", "updated_at")
     list_filter = ("kind", "language", "is_active")
     search_fields = ("subject",)
     ordering = ("kind", "language", "-version")
+    readonly_fields = ("version", "created_at", "updated_at")
+    change_form_template = "admin/care/lettertemplate/change_form.html"
+    fieldsets = (
+        (None, {"fields": ("kind", "language", "is_active", "version")}),
+        ("Wording (Django template language)", {"fields": TEMPLATE_FIELDS}),
+        ("Record", {"fields": ("created_at", "updated_at")}),
+    )
+
+    def get_urls(self) -> list[URLPattern]:
+        return [
+            path(
+                "preview/",
+                self.admin_site.admin_view(require_POST(self.preview_view)),
+                name="care_lettertemplate_preview",
+            ),
+            *super().get_urls(),
+        ]
+
+    def preview_view(self, request: HttpRequest) -> HttpResponse:
+        """Render the unsaved wording in the form for one affected customer: the live preview."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        affected_id = request.POST.get("preview_affected", "").strip()
+        kind = request.POST.get("kind", "")
+        if not affected_id.isdigit() or kind not in LetterKind.values:
+            return HttpResponseBadRequest("Enter the id of an affected customer to preview the letter for.")
+        draft = LetterTemplate(
+            kind=kind,
+            language=request.POST.get("language", "en"),
+            **{name: request.POST.get(name, "") for name in TEMPLATE_FIELDS},
+        )
+        if not AffectedCustomer.objects.filter(pk=affected_id).exists():
+            return HttpResponseBadRequest(f"There is no affected customer {affected_id}.")
+        try:
+            preview = letter_preview(affected_id=int(affected_id), kind=kind, template=draft)
+        except DomainError as exc:
+            preview = LetterPreview(reasons=[str(exc)])
+        return TemplateResponse(request, "admin/care/letter/preview_fragment.html", {"preview": preview})
+
+    def save_model(self, request: HttpRequest, obj: LetterTemplate, form: Any, change: bool) -> None:
+        if change and obj.letters.exists():
+            # Letters record the version they were rendered from: wording they were sent with is never rewritten.
+            revised = letter_template_revise(
+                template_id=obj.pk, fields={name: form.cleaned_data[name] for name in TEMPLATE_FIELDS}
+            )
+            obj.pk, obj.version = revised.pk, revised.version
+            self.message_user(request, f"Saved as version {revised.version}; letters keep the version they used.")
+            return
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(LetterBatch)
+class LetterBatchAdmin(admin.ModelAdmin):
+    list_display = (
+        "__str__",
+        "batch_status",
+        "sample_size",
+        "reviewed_by",
+        "approved_by",
+        "second_approved_by",
+        "created_at",
+    )
+    list_filter = ("status", "kind", "incident")
+    list_select_related = ("incident", "reviewed_by", "approved_by", "second_approved_by")
+    ordering = ("-created_at", "-id")
+    change_form_template = "admin/care/letterbatch/change_form.html"
+    readonly_fields = (
+        "incident",
+        "kind",
+        "sequence",
+        "status",
+        "created_at",
+        "sample_size",
+        "reviewed_by",
+        "reviewed_at",
+        "approved_by",
+        "approved_at",
+        "second_approved_by",
+        "second_approved_at",
+        "voucher_totals",
+    )
+    exclude = ("sample_letter_ids",)
+
+    class Media:
+        css = {"all": ("care/admin.css",)}
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description="status", ordering="status")
+    def batch_status(self, obj: LetterBatch) -> str:
+        return status_badge(obj.status, obj.get_status_display())
+
+    def get_urls(self) -> list[URLPattern]:
+        def wrap(view: Any) -> Any:
+            return self.admin_site.admin_view(require_POST(view))
+
+        return [
+            path("<int:batch_id>/sample/", wrap(self.sample_view), name="care_letterbatch_sample"),
+            path("<int:batch_id>/approve/", wrap(self.approve_view), name="care_letterbatch_approve"),
+            *super().get_urls(),
+        ]
+
+    def _back(self, batch_id: int) -> HttpResponse:
+        return HttpResponseRedirect(reverse("admin:care_letterbatch_change", args=[batch_id]))
+
+    def sample_view(self, request: HttpRequest, batch_id: int) -> HttpResponse:
+        if not request.user.has_perm("care.approve_letter"):
+            raise PermissionDenied
+        size = request.POST.get("size", "")
+        try:
+            sample = batch_draw_sample(
+                batch_id=batch_id, reviewer=request.user, size=int(size) if size.isdigit() else None
+            )
+        except DomainError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.info(
+                request, f"A random sample of {len(sample)} letters is shown below. Read them before approving."
+            )
+        return self._back(batch_id)
+
+    def approve_view(self, request: HttpRequest, batch_id: int) -> HttpResponse:
+        if not request.user.has_perm("care.approve_letter"):
+            raise PermissionDenied
+        try:
+            outcome = batch_approve(batch_id=batch_id, actor=request.user)
+        except DomainError as exc:
+            messages.error(request, str(exc))
+        else:
+            if outcome.awaiting_second:
+                messages.warning(
+                    request,
+                    "First approval recorded. The vouchers exceed the limit: a second coordinator must approve.",
+                )
+            else:
+                messages.success(
+                    request,
+                    f"Approved {outcome.approved} letters and queued {outcome.queued} for sending; "
+                    f"{outcome.held} held back as drafts.",
+                )
+        return self._back(batch_id)
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        batch = get_object_or_404(LetterBatch.objects.select_related("incident"), pk=object_id)
+        extra = {
+            **(extra_context or {}),
+            "overview": batch_overview(batch),
+            "batch": batch,
+            "threshold": settings.CARE_SECOND_APPROVAL_ABOVE,
+            "sample_size_default": settings.CARE_APPROVAL_SAMPLE_SIZE,
+            "can_approve": request.user.has_perm("care.approve_letter"),
+            "awaiting_second": batch.status == BatchStatus.AWAITING_SECOND,
+        }
+        return super().change_view(request, object_id, form_url, extra)

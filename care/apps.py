@@ -20,3 +20,11 @@ class CareConfig(AppConfig):
     def ready(self) -> None:
         # dispatch_uid: one sync per migrate run, after every app's permissions exist.
         post_migrate.connect(_sync_roles, dispatch_uid="care.sync_roles")
+
+        from anymail.signals import tracking
+
+        from care import checks  # noqa: F401  (registers the system checks)
+        from care.tracking import tracking_received
+
+        # The ESP's tracking webhooks (and the outbox's simulated events) arrive through this signal.
+        tracking.connect(tracking_received, dispatch_uid="care.tracking_received")

@@ -102,7 +102,8 @@ def move_batch(
     """
     wanted = sorted(set(ids))
     with transaction.atomic():
-        rows = list(queryset.select_for_update().filter(pk__in=wanted).order_by("pk"))
+        # of=("self",): lock only the moving rows, never the rows joined in for the checks.
+        rows = list(queryset.select_for_update(of=("self",)).filter(pk__in=wanted).order_by("pk"))
         if len(rows) != len(wanted):
             raise DomainError(f"{len(wanted) - len(rows)} of the selected {noun} no longer exist. Nothing was changed.")
         refused = lifecycle.refusals(((str(row), row.status) for row in rows), target=target)

@@ -27,6 +27,7 @@ _READ_ALL: dict[str, dict[str, tuple[str, ...]]] = {
         "incidentupdate": ("view",),
         "affectedcustomer": ("view",),
         "incidentstatuschange": ("view",),
+        "incidenttranslation": ("view",),
     },
     "vouchers": {
         "voucher": ("view",),
@@ -46,6 +47,7 @@ _COORDINATOR_EXTRA: dict[str, dict[str, tuple[str, ...]]] = {
     "incidents": {
         "incident": ("add", "change", "transition"),
         "incidentupdate": ("add", "change"),
+        "incidenttranslation": ("add", "change", "delete"),
         "affectedcustomer": ("add", "change", "delete"),
     },
     "vouchers": {

@@ -1,21 +1,135 @@
-"""Every write that matters to customers and letters."""
+"""Every write that matters to letters: preparing a batch, approving one by one, cancelling."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
+from care.errors import DomainError
 from care.lifecycle import move_batch
-from care.models import LETTER_LIFECYCLE, Letter, LetterStatus, LetterStatusChange
+from care.models import (
+    LETTER_LIFECYCLE,
+    BatchStatus,
+    Channel,
+    Letter,
+    LetterBatch,
+    LetterKind,
+    LetterStatus,
+    LetterStatusChange,
+    LetterTemplate,
+)
+from incidents.models import AffectedCustomer, Incident, IncidentStatus
+
+PREPARE_CHUNK = 1000
+# Apologies come after the disruption: before resolution we do not yet know the whole story.
+APOLOGY_AFTER = (IncidentStatus.RESOLVED, IncidentStatus.CLOSED)
+
+
+@dataclass(frozen=True)
+class PreparedBatch:
+    batch: LetterBatch
+    created: int
+    rendered: int
+    held: int
+
+
+def letters_prepare(
+    *,
+    incident_id: int,
+    kind: str,
+    sequence: int = 1,
+    affected_ids: Sequence[int] | None = None,
+) -> PreparedBatch:
+    """Create (once) and render one letter of ``kind`` for every affected customer of the incident.
+
+    Idempotent: the unique (affected, kind, sequence) constraint turns a second run into a no-op
+    for customers who already have their letter, and a customer added since gets theirs.
+    """
+    incident = Incident.objects.get(pk=incident_id)
+    if kind in (LetterKind.APOLOGY, LetterKind.VOUCHER) and incident.status not in APOLOGY_AFTER:
+        raise DomainError(
+            f"{incident.reference} is {incident.get_status_display().lower()}: apology and voucher letters are "
+            "prepared once it is resolved, when we can tell customers the whole story."
+        )
+    if kind == LetterKind.MANUAL:
+        raise DomainError("Manual letters are written one at a time, not prepared for a whole incident.")
+    batch, _ = LetterBatch.objects.get_or_create(incident=incident, kind=kind, sequence=sequence)
+    affected = AffectedCustomer.objects.filter(incident=incident).order_by("pk")
+    if affected_ids is not None:
+        affected = affected.filter(pk__in=list(affected_ids))
+    created = 0
+    pairs = list(affected.values_list("pk", "customer_id"))
+    for start in range(0, len(pairs), PREPARE_CHUNK):
+        chunk = pairs[start : start + PREPARE_CHUNK]
+        with transaction.atomic():
+            before = Letter.objects.filter(batch=batch).count()
+            Letter.objects.bulk_create(
+                [
+                    Letter(
+                        customer_id=customer_id,
+                        incident=incident,
+                        affected_id=affected_id,
+                        kind=kind,
+                        sequence=sequence,
+                        batch=batch,
+                        channel=Channel.EMAIL,
+                    )
+                    for affected_id, customer_id in chunk
+                ],
+                ignore_conflicts=True,
+            )
+            created += Letter.objects.filter(batch=batch).count() - before
+    if created and batch.status != BatchStatus.OPEN:
+        # New letters need their own review: the earlier sample and approval did not cover them.
+        LetterBatch.objects.filter(pk=batch.pk).update(
+            status=BatchStatus.OPEN, sample_letter_ids=[], sample_size=0, reviewed_by=None, reviewed_at=None
+        )
+        batch.refresh_from_db()
+    rendered = held = 0
+    from care.rendering import letters_render
+
+    unrendered = list(
+        Letter.objects.filter(batch=batch, check_passed__isnull=True).order_by("pk").values_list("pk", flat=True)
+    )
+    for start in range(0, len(unrendered), PREPARE_CHUNK):
+        summary = letters_render(letter_ids=unrendered[start : start + PREPARE_CHUNK])
+        rendered += summary.rendered
+        held += summary.held + summary.failed
+    return PreparedBatch(batch=batch, created=created, rendered=rendered, held=held)
+
+
+def _individual_approval_check(letter: Letter) -> str | None:
+    if letter.check_passed is None:
+        return "not rendered yet"
+    if not letter.check_passed:
+        return "held by the personal-letter check"
+    if letter.batch is not None and letter.batch.status == BatchStatus.AWAITING_SECOND:
+        return "its batch is waiting for a second coordinator"
+    return None
 
 
 def letters_approve(*, letter_ids: Iterable[int], actor: Any, note: str = "") -> int:
-    """Approve draft letters (all or none), recording who approved them and when."""
+    """Approve draft letters one by one (all or none), recording who approved them and when.
+
+    For a handful of letters the coordinator has read. A whole batch goes through the sample
+    review in care.approval, which records the sample and, above the voucher threshold, asks
+    for a second coordinator.
+    """
+    ids = list(letter_ids)
+    limit = settings.CARE_MAX_INDIVIDUAL_APPROVALS
+    if len(ids) > limit:
+        raise DomainError(
+            f"{len(ids)} letters is more than can be read one by one ({limit} at most). "
+            "Approve a whole batch from its letter batch page, after reviewing a random sample."
+        )
     return move_batch(
-        queryset=Letter.objects.select_related(None),
-        ids=letter_ids,
+        queryset=Letter.objects.select_related("batch"),
+        ids=ids,
         target=LetterStatus.APPROVED,
         lifecycle=LETTER_LIFECYCLE,
         audit_model=LetterStatusChange,
@@ -25,6 +139,7 @@ def letters_approve(*, letter_ids: Iterable[int], actor: Any, note: str = "") ->
         actor=actor,
         note=note,
         changes={"approved_by_id": actor.pk, "approved_at": timezone.now()},
+        check=_individual_approval_check,
         hint="Filter the list by status “Draft” to approve the rest.",
     )
 
@@ -44,3 +159,25 @@ def letters_cancel(*, letter_ids: Iterable[int], actor: Any, note: str = "") -> 
         note=note,
         hint="Letters already sent cannot be called back.",
     )
+
+
+def letter_template_revise(*, template_id: int, fields: dict[str, str]) -> LetterTemplate:
+    """Save new wording as the next version and make it the active one; the old version stays as it was."""
+    with transaction.atomic():
+        current = LetterTemplate.objects.select_for_update().get(pk=template_id)
+        latest = (
+            LetterTemplate.objects.filter(kind=current.kind, language=current.language)
+            .order_by("-version")
+            .values_list("version", flat=True)
+            .first()
+        )
+        LetterTemplate.objects.filter(kind=current.kind, language=current.language, is_active=True).update(
+            is_active=False
+        )
+        return LetterTemplate.objects.create(
+            kind=current.kind,
+            language=current.language,
+            version=(latest or current.version) + 1,
+            is_active=True,
+            **fields,
+        )

@@ -9,6 +9,8 @@ refuses to start without ``SECRET_KEY``.
 
 from __future__ import annotations
 
+import secrets
+from decimal import Decimal
 from pathlib import Path
 
 import environ
@@ -171,10 +173,11 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 # --- Email ----------------------------------------------------------------------
-# The embedded default writes every message to var/outbox/ (one .log file per
-# process); production sets EMAIL_BACKEND to an anymail ESP backend, e.g.
-# anymail.backends.postmark.EmailBackend, and the ESP keys below.
-EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.filebased.EmailBackend")
+# The embedded default is care.outbox: an anymail backend that writes every message,
+# as the customer would read it, to the "outbox messages" the admin shows. Production
+# sets EMAIL_BACKEND to an anymail ESP backend, e.g. anymail.backends.postmark.EmailBackend,
+# and the ESP keys below.
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="care.outbox.OutboxEmailBackend")
 EMAIL_FILE_PATH = env.path("EMAIL_FILE_PATH", default=str(VAR_DIR / "outbox"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Customer Care <care@example.com>")
 SERVER_EMAIL = env.str("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
@@ -182,10 +185,24 @@ ANYMAIL = {
     "POSTMARK_SERVER_TOKEN": env.str("POSTMARK_SERVER_TOKEN", default=""),
     "MAILGUN_API_KEY": env.str("MAILGUN_API_KEY", default=""),
     "MAILGUN_SENDER_DOMAIN": env.str("MAILGUN_SENDER_DOMAIN", default=""),
-    "MAILGUN_WEBHOOK_SIGNING_KEY": env.str("MAILGUN_WEBHOOK_SIGNING_KEY", default=""),
+    # Unset, a random key: an empty one would make Mailgun's signature trivially forgeable.
+    "MAILGUN_WEBHOOK_SIGNING_KEY": env.str("MAILGUN_WEBHOOK_SIGNING_KEY", default="") or secrets.token_hex(32),
     "SENDGRID_API_KEY": env.str("SENDGRID_API_KEY", default=""),
-    "WEBHOOK_SECRET": env.str("ANYMAIL_WEBHOOK_SECRET", default=""),
+    # Basic auth ("user:password") on every tracking webhook. Unset, anymail would accept posts from
+    # anyone (it only warns): a random secret per process makes every post a 400 instead, and
+    # `check --deploy` fails (care.E001) when a real ESP is configured without the secret.
+    "WEBHOOK_SECRET": env.str("ANYMAIL_WEBHOOK_SECRET", default="")
+    or f"unset-{secrets.token_hex(16)}:{secrets.token_hex(32)}",
 }
+ANYMAIL_WEBHOOK_SECRET_FROM_ENV = bool(env.str("ANYMAIL_WEBHOOK_SECRET", default=""))
+# Letters per send_letters task (and so at most per ESP batch call).
+CARE_SEND_CHUNK = env.int("CARE_SEND_CHUNK", default=100)
+# Letters approved one by one from the changelist; a bigger batch goes through the sample review.
+CARE_MAX_INDIVIDUAL_APPROVALS = env.int("CARE_MAX_INDIVIDUAL_APPROVALS", default=25)
+# How many letters of a batch the coordinator reads before approving it.
+CARE_APPROVAL_SAMPLE_SIZE = env.int("CARE_APPROVAL_SAMPLE_SIZE", default=10)
+# A batch whose vouchers are worth more than this (in any one currency) needs a second coordinator.
+CARE_SECOND_APPROVAL_ABOVE = Decimal(env.str("CARE_SECOND_APPROVAL_ABOVE", default="10000"))
 ONCALL_COORDINATOR_EMAIL = env.str("ONCALL_COORDINATOR_EMAIL", default="oncall-coordinator@example.com")
 
 # --- REST API -------------------------------------------------------------------

@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 from django.views.generic import RedirectView
 
 admin.site.site_header = "Proactive Care: coordinator's workbench"
@@ -9,4 +9,6 @@ admin.site.index_title = "Disruptions, customers, letters and vouchers"
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("admin/", admin.site.urls),
+    # The ESPs' tracking webhooks, e.g. /anymail/postmark/tracking/ (see care.tracking).
+    path("anymail/", include("anymail.urls")),
 ]

@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.views.decorators.http import require_POST
 
 from care.admin_base import (
@@ -22,14 +22,16 @@ from care.admin_base import (
     status_badge,
 )
 from care.errors import DomainError
-from care.models import Letter
+from care.models import Letter, LetterBatch, LetterKind
 from care.search import customers_matching, flight_from
+from care.services import letters_prepare
 from incidents.models import (
     INCIDENT_LIFECYCLE,
     AffectedCustomer,
     Incident,
     IncidentStatus,
     IncidentStatusChange,
+    IncidentTranslation,
     IncidentUpdate,
 )
 from incidents.services import TRANSITION_VERBS, incident_create, incident_post_update, incidents_transition
@@ -51,6 +53,15 @@ class IncidentUpdateInline(admin.TabularInline):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+class IncidentTranslationInline(admin.StackedInline):
+    """The coordinator's explanation, apology and prevention for customers who read another language."""
+
+    model = IncidentTranslation
+    extra = 0
+    fields = ("language", "explanation", "apology", "prevention")
+    classes = ("collapse",)
 
 
 class IncidentStatusChangeInline(StatusChangeInline):
@@ -76,7 +87,7 @@ class IncidentAdmin(WorkbenchAdmin):
     ordering = ("-started_at", "-id")
     list_per_page = 25
     actions = ("open_incidents", "monitor_incidents", "resolve_incidents", "close_incidents")
-    inlines = (IncidentUpdateInline, IncidentStatusChangeInline)
+    inlines = (IncidentTranslationInline, IncidentUpdateInline, IncidentStatusChangeInline)
     autocomplete_fields = ()
     raw_id_fields = ("owner",)
     change_form_template = "admin/incidents/incident/change_form.html"
@@ -143,7 +154,7 @@ class IncidentAdmin(WorkbenchAdmin):
         if obj.pk is None:
             return "—"
         return format_html(
-            "{} · {} · {}",
+            "{} · {} · {} · {}",
             changelist_link(
                 AffectedCustomer,
                 f"{obj.affected_count:,} affected customers",
@@ -154,6 +165,11 @@ class IncidentAdmin(WorkbenchAdmin):
             ),
             changelist_link(
                 Voucher, f"{Voucher.objects.filter(incident=obj).count():,} vouchers", incident__id__exact=obj.pk
+            ),
+            changelist_link(
+                LetterBatch,
+                f"{LetterBatch.objects.filter(incident=obj).count():,} letter batches",
+                incident__id__exact=obj.pk,
             ),
         )
 
@@ -189,8 +205,10 @@ class IncidentAdmin(WorkbenchAdmin):
     # --- lifecycle buttons on the change form -------------------------------------
     def get_urls(self) -> list[URLPattern]:
         view = self.admin_site.admin_view(require_POST(self.transition_view))
+        prepare = self.admin_site.admin_view(require_POST(self.prepare_letters_view))
         return [
             path("<int:object_id>/transition/", view, name="incidents_incident_transition"),
+            path("<int:object_id>/prepare-letters/", prepare, name="incidents_incident_prepare_letters"),
             *super().get_urls(),
         ]
 
@@ -207,6 +225,23 @@ class IncidentAdmin(WorkbenchAdmin):
             messages.success(request, f"{incident.reference} is now {IncidentStatus(target).label.lower()}.")
         return HttpResponseRedirect(reverse("admin:incidents_incident_change", args=[incident.pk]))
 
+    def prepare_letters_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        incident = get_object_or_404(Incident, pk=object_id)
+        if not request.user.has_perm("care.add_letter"):
+            raise PermissionDenied
+        kind = request.POST.get("kind", "")
+        try:
+            prepared = letters_prepare(incident_id=incident.pk, kind=kind)
+        except DomainError as exc:
+            messages.error(request, str(exc))
+            return HttpResponseRedirect(reverse("admin:incidents_incident_change", args=[incident.pk]))
+        messages.success(
+            request,
+            f"{prepared.created:,} new letters prepared; {prepared.rendered:,} rendered and "
+            f"{prepared.held:,} held back by the personal-letter check. Review a sample, then approve.",
+        )
+        return HttpResponseRedirect(reverse("admin:care_letterbatch_change", args=[prepared.batch.pk]))
+
     def render_change_form(
         self,
         request: HttpRequest,
@@ -222,6 +257,14 @@ class IncidentAdmin(WorkbenchAdmin):
                 for target in TRANSITION_VERBS
                 if INCIDENT_LIFECYCLE.can_move(obj.status, target)
             ]
+        if obj is not None and request.user.has_perm("care.add_letter"):
+            context["prepare_kinds"] = (
+                [(LetterKind.APOLOGY, "Prepare apology letters")]
+                if obj.status in (IncidentStatus.RESOLVED, IncidentStatus.CLOSED)
+                else [(LetterKind.INITIAL_NOTICE, "Prepare first notices")]
+                if obj.status in (IncidentStatus.OPEN, IncidentStatus.MONITORING)
+                else []
+            )
         return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
 
     # --- saving goes through the services ----------------------------------------
@@ -279,9 +322,9 @@ class AffectedCustomerAdmin(WorkbenchAdmin):
     search_help_text = "Booking reference, customer reference, email, phone or flight (e.g. UA 1545)."
     ordering = ("-id",)
     raw_id_fields = ("customer", "incident")
-    readonly_fields = ("first_contacted_at", "last_contacted_at", "created_at")
+    readonly_fields = ("first_contacted_at", "last_contacted_at", "created_at", "letter_previews")
     fieldsets = (
-        (None, {"fields": ("incident", "customer", "booking_reference")}),
+        (None, {"fields": ("incident", "customer", "booking_reference", "letter_previews")}),
         (
             "Flight",
             {"fields": ("carrier", "flight_number", "flight_date", "origin", "destination", "scheduled_departure_at")},
@@ -298,6 +341,16 @@ class AffectedCustomerAdmin(WorkbenchAdmin):
         if flight := flight_from(term):
             conditions.append(Q(carrier=flight[0], flight_number=flight[1]))
         return conditions
+
+    @admin.display(description="preview a letter")
+    def letter_previews(self, obj: AffectedCustomer) -> str:
+        if obj.pk is None:
+            return "—"
+        url = reverse("admin:care_letter_preview")
+        kinds = [(value, label) for value, label in LetterKind.choices if value != LetterKind.MANUAL]
+        return format_html_join(
+            " · ", '<a href="{}?affected={}&kind={}">{}</a>', ((url, obj.pk, value, label) for value, label in kinds)
+        )
 
     @admin.display(description="customer", ordering="customer__name")
     def customer_link(self, obj: AffectedCustomer) -> str:

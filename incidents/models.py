@@ -257,3 +257,28 @@ class AffectedCustomer(models.Model):
             if flag:
                 parts.append(words)
         return ", ".join(parts) or "no recorded impact"
+
+
+class IncidentTranslation(models.Model):
+    """The coordinator's own words in another language, for customers who read that language.
+
+    The incident's fields hold the text in the default language (settings.LANGUAGE_CODE). A customer
+    whose letter is in another language gets these paragraphs; an apology without them is held,
+    because a heartfelt paragraph in a language the customer did not choose reads as a form letter.
+    """
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="translations")
+    language = models.CharField(max_length=8, choices=settings.LANGUAGES)
+    explanation = models.TextField("what happened (for customers)", blank=True)
+    apology = models.TextField("coordinator's apology paragraph", blank=True)
+    prevention = models.TextField("what we are doing to prevent a repeat", blank=True)
+
+    class Meta:
+        verbose_name = "text in another language"
+        verbose_name_plural = "texts in other languages"
+        constraints = [
+            models.UniqueConstraint(fields=["incident", "language"], name="translation_unique_language"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_language_display()} text of incident {self.incident_id}"

@@ -73,6 +73,7 @@ class LetterFactory(factory.django.DjangoModelFactory[Letter]):
     kind = LetterKind.APOLOGY
     subject = "We are sorry about your flight"
     body_text = "Dear customer"
+    check_passed = True
 
 
 class LetterTemplateFactory(factory.django.DjangoModelFactory[LetterTemplate]):

@@ -222,6 +222,8 @@ def test_coordinator_creates_an_incident_with_a_reference(coordinator_client: An
             "started_at_0": "2026-11-23",
             "started_at_1": "06:00:00",
             "first_contact_target_minutes": "15",
+            "translations-TOTAL_FORMS": "0",
+            "translations-INITIAL_FORMS": "0",
             "updates-TOTAL_FORMS": "0",
             "updates-INITIAL_FORMS": "0",
             "status_changes-TOTAL_FORMS": "0",

@@ -286,6 +286,13 @@ def test_clearing_only_the_suppression_reason_is_refused() -> None:
 # --- Letter templates ------------------------------------------------------------------------------
 
 
+@pytest.fixture
+def no_templates() -> None:
+    # The data migration installs the default templates; these tests start from an empty table.
+    LetterTemplate.objects.all().delete()
+
+
+@pytest.mark.usefixtures("no_templates")
 def test_two_active_templates_for_one_kind_and_language_are_refused() -> None:
     LetterTemplateFactory.create(kind=LetterKind.APOLOGY, language="en", version=1, is_active=True)
 
@@ -295,6 +302,7 @@ def test_two_active_templates_for_one_kind_and_language_are_refused() -> None:
     assert list(LetterTemplate.objects.values_list("version", flat=True)) == [1]
 
 
+@pytest.mark.usefixtures("no_templates")
 def test_inactive_second_version_and_other_languages_are_accepted() -> None:
     LetterTemplateFactory.create(kind=LetterKind.APOLOGY, language="en", version=1, is_active=True)
     LetterTemplateFactory.create(kind=LetterKind.APOLOGY, language="en", version=2, is_active=False)
@@ -305,6 +313,7 @@ def test_inactive_second_version_and_other_languages_are_accepted() -> None:
     assert LetterTemplate.objects.filter(is_active=True).count() == 3
 
 
+@pytest.mark.usefixtures("no_templates")
 def test_activating_a_second_version_while_the_first_is_active_is_refused() -> None:
     LetterTemplateFactory.create(kind=LetterKind.APOLOGY, language="en", version=1, is_active=True)
     draft = LetterTemplateFactory.create(kind=LetterKind.APOLOGY, language="en", version=2, is_active=False)
@@ -315,6 +324,7 @@ def test_activating_a_second_version_while_the_first_is_active_is_refused() -> N
     assert list(LetterTemplate.objects.filter(is_active=True).values_list("version", flat=True)) == [1]
 
 
+@pytest.mark.usefixtures("no_templates")
 def test_same_template_version_twice_is_refused_even_inactive() -> None:
     LetterTemplateFactory.create(kind=LetterKind.APOLOGY, language="en", version=1, is_active=False)
 

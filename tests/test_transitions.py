@@ -711,7 +711,9 @@ def _race(*workers: Callable[[], Any]) -> list[tuple[str, Any]]:
 @pytest.mark.postgres
 @pytest.mark.concurrency
 @pytest.mark.django_db(transaction=True)
-def test_two_coordinators_approving_the_same_200_letters_approve_them_once() -> None:
+def test_two_coordinators_approving_the_same_200_letters_approve_them_once(settings: Any) -> None:
+    # The race is the point here, not the one-by-one limit (tested in test_approval.py).
+    settings.CARE_MAX_INDIVIDUAL_APPROVALS = 500
     first, second = UserFactory.create(username="first"), UserFactory.create(username="second")
     incident = IncidentFactory.create()
     letter_ids = [letter.pk for letter in LetterFactory.create_batch(200, affected__incident=incident)]

@@ -1,0 +1,283 @@
+"""The few sentences the letter context words itself, in each customer language (en, es, fr, de).
+
+Month and weekday names come from Django's own translations (``date_format`` under
+``translation.override``); this table holds only what Django has no word for: how long a delay was,
+what happened to a customer's flight, and what a regulation entitles them to. Customers are addressed
+formally (usted, vous, Sie). A language missing here falls back to English.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+DEFAULT_LANGUAGE = "en"
+
+
+@dataclass(frozen=True)
+class Phrases:
+    # Django date format strings (month and weekday names are translated by Django).
+    date_format: str
+    time_format: str
+    clock: str  # a time with its zone: "{time} {zone}"
+    moment: str  # a date and a clock: "{date} at {clock}"
+    # A departure told in the station's time and the customer's: "{local} local time ({time} {zone} your time)".
+    two_zones: str
+    hour: tuple[str, str]  # singular, plural
+    minute: tuple[str, str]
+    duration_joiner: str  # between the hours and the minutes
+    route: str  # "from {origin} to {destination}"
+    # What happened to the customer's flight; keys: cancelled, delayed, diverted, diverted_delayed, disrupted.
+    impact: dict[str, str]
+    # What else happened to them; keys: missed_connection, overnight_stay, downgraded.
+    extras: dict[str, str]
+    conjunction: str  # " and "
+    # Another incident the customer lived through: "{label} on {date} ({what})".
+    also: str
+    also_what: dict[str, str]
+    # A refund or compensation owed by law: keys "<regulation_code>:<reason>" and "<regulation_code>:how".
+    entitlements: dict[str, str]
+    team: str
+    first_of_month: str = field(default="")  # French writes "1er février"
+
+
+PHRASES: dict[str, Phrases] = {
+    "en": Phrases(
+        date_format="l j F Y",
+        time_format="H:i",
+        clock="{time} {zone}",
+        moment="{date} at {clock}",
+        two_zones="{local} local time ({time} {zone} your time)",
+        hour=("hour", "hours"),
+        minute=("minute", "minutes"),
+        duration_joiner=" ",
+        route="from {origin} to {destination}",
+        impact={
+            "cancelled": "Your flight {label} {route} on {date} was cancelled",
+            "delayed": "Your flight {label} {route} on {date} was delayed by {delay}",
+            "diverted": "Your flight {label} {route} on {date} was diverted to another airport",
+            "diverted_delayed": "Your flight {label} {route} on {date} was diverted and delayed by {delay}",
+            "disrupted": "Your flight {label} {route} on {date} did not go as planned",
+        },
+        extras={
+            "missed_connection": "you missed your connecting flight",
+            "overnight_stay": "you had to spend a night away that you had not planned",
+            "downgraded": "you travelled in a lower cabin than the one you had booked",
+        },
+        conjunction=" and ",
+        also="{label} on {date} ({what})",
+        also_what={
+            "cancelled": "cancelled",
+            "delayed": "delayed by {delay}",
+            "diverted": "diverted",
+            "disrupted": "disrupted",
+        },
+        entitlements={
+            "us_dot_refund:cancellation": (
+                "Because your flight {label} was cancelled, you are entitled to a full refund of the unused ticket "
+                "if you did not travel or did not accept the new flight we offered."
+            ),
+            "us_dot_refund:significant_change": (
+                "Because your flight {label} was more than {hours} hours late, you are entitled to a full refund of "
+                "the unused ticket if you decided not to travel."
+            ),
+            "us_dot_refund:how": (
+                "Under the US Department of Transportation's refund rule it is paid in money, to the card or "
+                "account you paid with, not as a voucher. If you have not received it yet, reply to this email "
+                "and we will see to it straight away."
+            ),
+        },
+        team="The Customer Care team",
+    ),
+    "es": Phrases(
+        date_format=r"l j \d\e F \d\e Y",
+        time_format="H:i",
+        clock="{time} ({zone})",
+        moment="{date} a las {clock}",
+        two_zones="{local}, hora local ({time} {zone} en su zona horaria)",
+        hour=("hora", "horas"),
+        minute=("minuto", "minutos"),
+        duration_joiner=" y ",
+        route="de {origin} a {destination}",
+        impact={
+            "cancelled": "Su vuelo {label} {route} del {date} fue cancelado",
+            "delayed": "Su vuelo {label} {route} del {date} sufrió un retraso de {delay}",
+            "diverted": "Su vuelo {label} {route} del {date} fue desviado a otro aeropuerto",
+            "diverted_delayed": "Su vuelo {label} {route} del {date} fue desviado y llegó con {delay} de retraso",
+            "disrupted": "Su vuelo {label} {route} del {date} no salió como estaba previsto",
+        },
+        extras={
+            "missed_connection": "perdió su vuelo de conexión",
+            "overnight_stay": "tuvo que pasar fuera una noche que no tenía prevista",
+            "downgraded": "viajó en una clase inferior a la que había reservado",
+        },
+        conjunction=" y ",
+        also="{label} del {date} ({what})",
+        also_what={
+            "cancelled": "cancelado",
+            "delayed": "con un retraso de {delay}",
+            "diverted": "desviado",
+            "disrupted": "con incidencias",
+        },
+        entitlements={
+            "us_dot_refund:cancellation": (
+                "Como su vuelo {label} fue cancelado, tiene derecho al reembolso íntegro del billete no utilizado "
+                "si no viajó o no aceptó el vuelo alternativo que le ofrecimos."
+            ),
+            "us_dot_refund:significant_change": (
+                "Como su vuelo {label} llegó con más de {hours} horas de retraso, tiene derecho al reembolso íntegro "
+                "del billete no utilizado si decidió no viajar."
+            ),
+            "us_dot_refund:how": (
+                "Según la norma de reembolsos del Departamento de Transporte de Estados Unidos, se le abona en "
+                "dinero, en la tarjeta o la cuenta con la que pagó, y no en forma de bono. Si todavía no lo ha "
+                "recibido, responda a este correo y nos ocuparemos de inmediato."
+            ),
+        },
+        team="El equipo de Atención al Cliente",
+    ),
+    "fr": Phrases(
+        date_format="l j F Y",
+        first_of_month=r"l j\e\r F Y",
+        time_format="H:i",
+        clock="{time} ({zone})",
+        moment="{date} à {clock}",
+        two_zones="{local}, heure locale ({time} {zone} chez vous)",
+        hour=("heure", "heures"),
+        minute=("minute", "minutes"),
+        duration_joiner=" et ",
+        route="de {origin} à {destination}",
+        impact={
+            "cancelled": "Votre vol {label} {route} du {date} a été annulé",
+            "delayed": "Votre vol {label} {route} du {date} a eu {delay} de retard",
+            "diverted": "Votre vol {label} {route} du {date} a été dérouté vers un autre aéroport",
+            "diverted_delayed": (
+                "Votre vol {label} {route} du {date} a été dérouté et est arrivé avec {delay} de retard"
+            ),
+            "disrupted": "Votre vol {label} {route} du {date} ne s'est pas déroulé comme prévu",
+        },
+        extras={
+            "missed_connection": "vous avez manqué votre correspondance",
+            "overnight_stay": "vous avez dû passer une nuit imprévue loin de chez vous",
+            "downgraded": "vous avez voyagé dans une classe inférieure à celle que vous aviez réservée",
+        },
+        conjunction=" et ",
+        also="{label} du {date} ({what})",
+        also_what={
+            "cancelled": "annulé",
+            "delayed": "{delay} de retard",
+            "diverted": "dérouté",
+            "disrupted": "perturbé",
+        },
+        entitlements={
+            "us_dot_refund:cancellation": (
+                "Votre vol {label} ayant été annulé, vous avez droit au remboursement intégral du billet non "
+                "utilisé si vous n'avez pas voyagé ou si vous avez refusé le vol de remplacement que nous vous "
+                "avons proposé."
+            ),
+            "us_dot_refund:significant_change": (
+                "Votre vol {label} ayant eu plus de {hours} heures de retard, vous avez droit au remboursement "
+                "intégral du billet non utilisé si vous avez renoncé à voyager."
+            ),
+            "us_dot_refund:how": (
+                "Selon la règle de remboursement du ministère américain des Transports (DOT), ce remboursement se "
+                "fait en argent, sur la carte ou le compte qui a servi au paiement, et non sous forme de bon. Si vous "
+                "ne l'avez pas encore reçu, répondez simplement à ce message : nous nous en occupons aussitôt."
+            ),
+        },
+        team="Le Service Clients",
+    ),
+    "de": Phrases(
+        date_format="l, j. F Y",
+        time_format="H:i",
+        clock="{time} Uhr ({zone})",
+        moment="{date}, {clock}",
+        two_zones="{local} Uhr Ortszeit ({time} Uhr {zone} bei Ihnen)",
+        hour=("Stunde", "Stunden"),
+        minute=("Minute", "Minuten"),
+        duration_joiner=" und ",
+        route="von {origin} nach {destination}",
+        impact={
+            "cancelled": "Ihr Flug {label} {route} am {date}, wurde annulliert",
+            "delayed": "Ihr Flug {label} {route} am {date}, hatte {delay} Verspätung",
+            "diverted": "Ihr Flug {label} {route} am {date}, musste auf einen anderen Flughafen ausweichen",
+            "diverted_delayed": (
+                "Ihr Flug {label} {route} am {date}, musste auf einen anderen Flughafen ausweichen und hatte "
+                "{delay} Verspätung"
+            ),
+            "disrupted": "Ihr Flug {label} {route} am {date}, verlief nicht wie geplant",
+        },
+        extras={
+            "missed_connection": "Sie haben Ihren Anschlussflug verpasst",
+            "overnight_stay": "Sie mussten ungeplant eine Nacht auswärts verbringen",
+            "downgraded": "Sie sind in einer niedrigeren Klasse gereist, als Sie gebucht hatten",
+        },
+        conjunction=" und ",
+        also="{label} am {date} ({what})",
+        also_what={
+            "cancelled": "annulliert",
+            "delayed": "{delay} Verspätung",
+            "diverted": "umgeleitet",
+            "disrupted": "gestört",
+        },
+        entitlements={
+            "us_dot_refund:cancellation": (
+                "Da Ihr Flug {label} annulliert wurde, haben Sie Anspruch auf die vollständige Erstattung des nicht "
+                "genutzten Tickets, wenn Sie nicht gereist sind oder den angebotenen Ersatzflug nicht angenommen "
+                "haben."
+            ),
+            "us_dot_refund:significant_change": (
+                "Da Ihr Flug {label} mehr als {hours} Stunden Verspätung hatte, haben Sie Anspruch auf die "
+                "vollständige Erstattung des nicht genutzten Tickets, wenn Sie sich gegen die Reise entschieden "
+                "haben."
+            ),
+            "us_dot_refund:how": (
+                "Nach der Erstattungsregel des US-Verkehrsministeriums (DOT) erhalten Sie das Geld auf die Karte oder "
+                "das Konto, mit dem Sie bezahlt haben, und nicht als Gutschein. Falls die Erstattung noch nicht "
+                "angekommen ist, antworten Sie einfach auf diese E-Mail, dann kümmern wir uns sofort darum."
+            ),
+        },
+        team="Ihr Kundenservice",
+    ),
+}
+
+
+def phrases_for(language: str) -> Phrases:
+    return PHRASES.get(language, PHRASES[DEFAULT_LANGUAGE])
+
+
+def letter_language(language: str) -> str:
+    """The language a letter is worded in: the customer's when we have its phrases, else English."""
+    return language if language in PHRASES else DEFAULT_LANGUAGE
+
+
+def duration_text(minutes: int, language: str) -> str:
+    """ "3 hours 12 minutes", "3 horas y 12 minutos", "45 Minuten"."""
+    phrases = phrases_for(language)
+    hours, rest = divmod(minutes, 60)
+    pieces = []
+    if hours:
+        pieces.append(f"{hours} {phrases.hour[hours != 1]}")
+    if rest or not hours:
+        pieces.append(f"{rest} {phrases.minute[rest != 1]}")
+    return phrases.duration_joiner.join(pieces)
+
+
+_FRENCH_VOWEL = re.compile(r"^[AEIOUYÂÉÈÊÎÔÛaeiouyâéèêîôû]")
+
+
+def route_text(origin: str, destination: str, language: str) -> str:
+    text = phrases_for(language).route.format(origin=origin, destination=destination)
+    if language == "fr" and _FRENCH_VOWEL.match(origin):
+        text = "d'" + text.removeprefix("de ")  # "d'Orlando", not "de Orlando"
+    return text
+
+
+def joined(main: str, extras: list[str], language: str) -> str:
+    """ "main and a", "main, a and b": one sentence, ending with a full stop."""
+    conjunction = phrases_for(language).conjunction
+    if not extras:
+        return f"{main}."
+    if len(extras) == 1:
+        return f"{main}{conjunction}{extras[0]}."
+    return f"{main}, {', '.join(extras[:-1])}{conjunction}{extras[-1]}."

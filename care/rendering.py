@@ -1,0 +1,690 @@
+"""Rendering personal letters from the coordinator-editable templates.
+
+Three steps, kept apart so each can be tested and reused (the admin preview calls the first two):
+
+1. ``letter_context`` turns one affected customer into a plain dict (strings, numbers, booleans, lists, dicts):
+   their flight and what happened to them in their own language and local times, the incident's explanation,
+   the coordinator's apology paragraph, what they are owed and the vouchers they were given. Templates never
+   see a model instance, so an edited template cannot reach ``customer.delete`` or a related manager.
+2. ``render_letter`` renders a ``LetterTemplate`` with that context in a sandboxed engine of its own and
+   refuses (``LetterRenderError``) a letter that fails to render, uses a variable letters do not have, or
+   lacks a fact the letter needs.
+3. ``letters_render`` does both for stored letters in bulk, runs the personal-letter check
+   (``care.letter_check``) and stores the result, in a number of queries that does not grow with the letters.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import zoneinfo
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import cache, lru_cache
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.db import transaction
+from django.template import (
+    Context,
+    Engine,
+    Library,
+    Template,
+    TemplateDoesNotExist,
+    TemplateSyntaxError,
+    defaultfilters,
+    defaulttags,
+)
+from django.template.base import VariableDoesNotExist
+from django.utils import timezone, translation
+from django.utils.formats import date_format, number_format
+from django.utils.html import format_html, linebreaks
+from django.utils.safestring import SafeString, mark_safe
+
+from care.errors import DomainError
+from care.letter_check import personal_letter_reasons, recycled_paragraph_reasons
+from care.models import Letter, LetterKind, LetterStatus, LetterTemplate
+from care.phrases import duration_text, joined, letter_language, phrases_for, route_text
+from care.stations import station
+from incidents.models import AffectedCustomer, Audience, Incident, IncidentTranslation, IncidentUpdate
+from vouchers.entitlements import Entitlement, entitlements_for
+from vouchers.models import Voucher, VoucherStatus
+
+if TYPE_CHECKING:
+    from incidents.models import Incident
+
+PART_KEYS = ("acknowledgement", "explanation", "remedy")
+# Kinds whose letter is about the disruption itself, so they must say what happened.
+KINDS_NEEDING_EXPLANATION = frozenset({LetterKind.APOLOGY, LetterKind.INITIAL_NOTICE, LetterKind.UPDATE})
+# The kinds that carry the coordinator's apology paragraph, so the paragraph must be this incident's own.
+KINDS_WITH_APOLOGY = frozenset({LetterKind.APOLOGY, LetterKind.VOUCHER})
+RENDERABLE_STATUSES = (LetterStatus.DRAFT, LetterStatus.APPROVED)
+SUBJECT_MAX = Letter._meta.get_field("subject").max_length or 255
+ERRORS_KEPT = 50
+
+# What an unknown variable renders as: invisible separators around a marker nobody types into a template,
+# so it can be found in the output and named in the refusal.
+_MARK = "\u2063"
+UNKNOWN_VARIABLE = f"{_MARK}unknown-variable:%s{_MARK}"
+_UNKNOWN_VARIABLE_RE = re.compile(f"{_MARK}unknown-variable:(.*?){_MARK}")
+_BLANK_LINES_RE = re.compile(r"\n{3,}")
+_TRAILING_SPACE_RE = re.compile(r"[ \t]+\n")
+
+# Tags and filters a letter template may not use: they print server internals ({% debug %}), load code
+# ({% load %}), reverse URLs, or mark text as safe HTML so a customer's name could inject markup.
+_BLOCKED_TAGS = frozenset({"debug", "load", "url", "csrf_token", "autoescape"})
+_BLOCKED_FILTERS = frozenset({"safe", "safeseq"})
+_PLAIN_TYPES = (str, int, float, bool, Decimal, type(None))
+
+
+class LetterRenderError(DomainError):
+    """A letter that could not be rendered; ``reasons`` are short sentences a coordinator can act on."""
+
+    def __init__(self, reasons: Sequence[str], *, customer_reference: str = "", customer_name: str = "") -> None:
+        self.reasons = list(reasons)
+        self.customer_reference = customer_reference
+        who = f"customer {customer_reference}" if customer_reference else "this customer"
+        if customer_name:
+            who += f" ({customer_name})"
+        super().__init__(f"The letter for {who} was not rendered and will not be sent: {' '.join(self.reasons)}")
+
+
+class NoActiveTemplate(DomainError):
+    pass
+
+
+@dataclass(frozen=True)
+class RenderedLetter:
+    subject: str
+    body_text: str
+    body_html: str
+    parts: dict[str, str]
+    template_id: int | None
+    template_version: int
+
+
+@dataclass(frozen=True)
+class RenderSummary:
+    rendered: int = 0  # rendered and passed the personal-letter check
+    held: int = 0  # rendered but held as drafts by the check
+    failed: int = 0  # could not be rendered; nothing will be sent for them
+    skipped: int = 0  # not found, or no longer a draft or approved
+    errors: tuple[str, ...] = field(default_factory=tuple)  # the first failures, with their customer
+
+
+# --- 1. the context ------------------------------------------------------------------------------------
+
+
+@cache
+def _zone(name: str | None) -> zoneinfo.ZoneInfo | None:
+    if not name:
+        return None
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def _date_text(value: dt.date, language: str) -> str:
+    phrases = phrases_for(language)
+    pattern = phrases.first_of_month if value.day == 1 and phrases.first_of_month else phrases.date_format
+    return date_format(value, pattern)
+
+
+def _time_text(moment: dt.datetime, language: str) -> str:
+    return date_format(moment, phrases_for(language).time_format)
+
+
+def _zone_abbreviation(moment: dt.datetime) -> str:
+    return moment.tzname() or ""
+
+
+def _moment_text(moment: dt.datetime, zone: dt.tzinfo, language: str) -> str:
+    """ "Friday 8 February 2013 at 19:30 EST", "viernes 8 de febrero de 2013 a las 19:30 (EST)"."""
+    local = moment.astimezone(zone)
+    phrases = phrases_for(language)
+    clock = phrases.clock.format(time=_time_text(local, language), zone=_zone_abbreviation(local))
+    return phrases.moment.format(date=_date_text(local.date(), language), clock=clock)
+
+
+def _money_text(amount: Decimal, currency: str) -> str:
+    return f"{number_format(amount, decimal_pos=2, force_grouping=True)} {currency}"
+
+
+def _impact_summary(affected: AffectedCustomer, *, language: str, flight: Mapping[str, str], delay: str) -> str:
+    phrases = phrases_for(language)
+    if affected.cancelled:
+        key = "cancelled"
+    elif affected.diverted:
+        key = "diverted_delayed" if affected.delay_minutes else "diverted"
+    elif affected.delay_minutes:
+        key = "delayed"
+    else:
+        key = "disrupted"
+    main = phrases.impact[key].format(
+        label=flight["label"],
+        route=route_text(flight["origin_name"], flight["destination_name"], language),
+        date=flight["date"],
+        delay=delay,
+    )
+    extras = [
+        phrases.extras[name]
+        for name in ("missed_connection", "overnight_stay", "downgraded")
+        if getattr(affected, name)
+    ]
+    return joined(main, extras, language)
+
+
+def _also_text(other: AffectedCustomer, language: str) -> str:
+    phrases = phrases_for(language)
+    if other.cancelled:
+        what = phrases.also_what["cancelled"]
+    elif other.delay_minutes:
+        what = phrases.also_what["delayed"].format(delay=duration_text(other.delay_minutes, language))
+    elif other.diverted:
+        what = phrases.also_what["diverted"]
+    else:
+        what = phrases.also_what["disrupted"]
+    return phrases.also.format(label=other.flight_label, date=_date_text(other.flight_date, language), what=what)
+
+
+def _entitlement_dict(entitlement: Entitlement, *, label: str, language: str) -> dict[str, str]:
+    table = phrases_for(language).entitlements
+    head = table.get(f"{entitlement.regulation_code}:{entitlement.reason}")
+    how = table.get(f"{entitlement.regulation_code}:how", "")
+    if head is None:  # a regulation this language has no wording for yet: the English text, never nothing
+        text = entitlement.text
+    else:
+        text = f"{head.format(label=label, hours=entitlement.threshold_hours or '')} {how}".strip()
+    return {"kind": entitlement.kind, "regulation": entitlement.regulation, "text": text}
+
+
+def letter_context(
+    *,
+    affected: AffectedCustomer,
+    kind: str,
+    sequence: int = 1,
+    vouchers: Iterable[Voucher] = (),
+    entitlements: Iterable[Entitlement] = (),
+    also_affected: Iterable[AffectedCustomer] = (),
+    language: str | None = None,
+    news: str = "",
+    now: dt.datetime | None = None,
+    texts: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """Everything a letter template may use about this customer's disruption, as plain data.
+
+    ``language`` is the letter's language (the template's, when the customer's language has no template);
+    it defaults to the customer's. ``also_affected`` are the customer's rows in other incidents, ``news``
+    the latest customer-facing timeline entry (for updates). A promised next update already past is left
+    out: a letter never promises a time that has gone.
+    """
+    customer = affected.customer
+    incident: Incident = affected.incident
+    lang = letter_language(language or customer.language)
+    phrases = phrases_for(lang)
+    customer_zone = _zone(customer.time_zone) or dt.UTC
+    origin, destination = station(affected.origin), station(affected.destination)
+    origin_zone = _zone(origin.time_zone) or customer_zone
+    moment = now or timezone.now()
+    with translation.override(lang):
+        flight: dict[str, Any] = {
+            "label": affected.flight_label.strip(),
+            "carrier": affected.carrier,
+            "number": affected.flight_number,
+            "date": _date_text(affected.flight_date, lang),
+            "origin": affected.origin,
+            "origin_name": origin.city,
+            "origin_airport": origin.airport,
+            "destination": affected.destination,
+            "destination_name": destination.city,
+            "destination_airport": destination.airport,
+            "booking_reference": affected.booking_reference,
+            "departure_local": "",
+            "departure_customer_time": "",
+            "departure_customer_date": "",
+            "departure_customer": "",
+            "departure_text": "",
+        }
+        if affected.scheduled_departure_at is not None:
+            at_station = affected.scheduled_departure_at.astimezone(origin_zone)
+            for_customer = affected.scheduled_departure_at.astimezone(customer_zone)
+            customer_clock = f"{_time_text(for_customer, lang)} {_zone_abbreviation(for_customer)}"
+            flight["departure_local"] = _time_text(at_station, lang)
+            flight["departure_customer_time"] = customer_clock
+            flight["departure_customer_date"] = _date_text(for_customer.date(), lang)
+            flight["departure_customer"] = _moment_text(for_customer, customer_zone, lang)
+            if at_station.utcoffset() == for_customer.utcoffset():
+                flight["departure_text"] = phrases.clock.format(
+                    time=flight["departure_local"], zone=_zone_abbreviation(at_station)
+                )
+            else:
+                flight["departure_text"] = phrases.two_zones.format(
+                    local=flight["departure_local"],
+                    time=_time_text(for_customer, lang),
+                    zone=_zone_abbreviation(for_customer),
+                )
+        delay = duration_text(affected.delay_minutes, lang) if affected.delay_minutes else ""
+        impact = {
+            "cancelled": affected.cancelled,
+            "delay_minutes": affected.delay_minutes,
+            "delay_text": delay,
+            "missed_connection": affected.missed_connection,
+            "overnight_stay": affected.overnight_stay,
+            "diverted": affected.diverted,
+            "downgraded": affected.downgraded,
+            "summary": _impact_summary(affected, language=lang, flight=flight, delay=delay),
+        }
+        due = incident.next_update_due_at
+        next_update = _moment_text(due, customer_zone, lang) if due is not None and due > moment else ""
+        voucher_rows = [
+            {
+                "code": voucher.code,
+                "value": _money_text(voucher.balance, voucher.currency),
+                "amount": f"{voucher.balance:.2f}",
+                "currency": voucher.currency,
+                "expires": _date_text(voucher.expires_at.astimezone(customer_zone).date(), lang),
+            }
+            for voucher in vouchers
+        ]
+        entitlement_rows = [
+            _entitlement_dict(entitlement, label=flight["label"], language=lang) for entitlement in entitlements
+        ]
+        also = [_also_text(other, lang) for other in also_affected if other.pk != affected.pk]
+    owner = incident.owner if incident.owner_id else None
+    return {
+        "kind": kind,
+        "sequence": sequence,
+        "language": lang,
+        "customer": {
+            "name": customer.name.strip(),
+            "greeting_name": customer.greeting_name.strip(),
+            "language": lang,
+            "time_zone": str(customer_zone),
+            "reference": customer.external_ref,
+        },
+        "flight": flight,
+        "impact": impact,
+        "incident": {
+            "reference": incident.reference,
+            "title": incident.title,
+            **(texts if texts is not None else incident_texts(incident, language=lang, translations={})[0]),
+            "within_control": incident.within_control,
+        },
+        "next_update": next_update,
+        "news": news.strip(),
+        "vouchers": voucher_rows,
+        "entitlements": entitlement_rows,
+        "also_incidents": also,
+        "sender": {"name": owner.get_full_name() if owner else "", "team": phrases.team},
+        "contact": {"phone": str(getattr(settings, "CARE_CONTACT_PHONE", ""))},
+    }
+
+
+# --- 2. rendering ----------------------------------------------------------------------------------------
+
+
+def _letter_library() -> Library:
+    library = Library()
+    library.tags = {name: tag for name, tag in defaulttags.register.tags.items() if name not in _BLOCKED_TAGS}
+    library.filters = {
+        name: function for name, function in defaultfilters.register.filters.items() if name not in _BLOCKED_FILTERS
+    }
+    return library
+
+
+def _engine(*, autoescape: bool) -> Engine:
+    """An engine of our own: no loaders (no {% include %} or {% extends %}), no libraries to {% load %}."""
+    engine = Engine(
+        dirs=[],
+        app_dirs=False,
+        loaders=[],
+        libraries={},
+        autoescape=autoescape,
+        string_if_invalid=UNKNOWN_VARIABLE,
+        debug=False,
+    )
+    # Replaces Django's default builtins (which include {% debug %}, {% load %} and |safe) with the vetted set.
+    engine.template_builtins = [_letter_library()]
+    return engine
+
+
+_TEXT_ENGINE = _engine(autoescape=False)
+_HTML_ENGINE = _engine(autoescape=True)
+
+
+@lru_cache(maxsize=512)
+def _compiled(source: str, *, html: bool) -> Template:
+    # Keyed by the source itself, so an edited template can never be served from a stale compilation.
+    return (_HTML_ENGINE if html else _TEXT_ENGINE).from_string(source)
+
+
+def _render(source: str, context: Mapping[str, Any], *, html: bool = False) -> str:
+    if not source:
+        return ""
+    return _compiled(source, html=html).render(Context(dict(context), autoescape=html))
+
+
+def _tidy(text: str) -> str:
+    """Template tags on lines of their own leave blank lines and trailing spaces behind; an email should not."""
+    text = _TRAILING_SPACE_RE.sub("\n", text.replace("\r\n", "\n"))
+    return _BLANK_LINES_RE.sub("\n\n", text).strip()
+
+
+def _require_plain(value: Any, path: str = "context") -> None:
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            _require_plain(item, f"{path}.{key}")
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            _require_plain(item, f"{path}.{index}")
+    elif not isinstance(value, _PLAIN_TYPES):
+        raise TypeError(f"{path} is a {type(value).__name__}: letter templates get plain data only.")
+
+
+def _missing_facts(context: Mapping[str, Any], kind: str) -> list[str]:
+    reasons = []
+    if not str(context.get("customer", {}).get("name", "")).strip():
+        reasons.append("The customer has no name on file, so the letter cannot address them.")
+    if not str(context.get("flight", {}).get("label", "")).strip():
+        reasons.append("No flight is recorded for this customer.")
+    if kind in KINDS_NEEDING_EXPLANATION and not str(context.get("incident", {}).get("explanation", "")).strip():
+        reasons.append("The incident has no explanation for customers yet: write what happened first.")
+    if kind == LetterKind.VOUCHER and not context.get("vouchers"):
+        reasons.append("The customer has no issued voucher, so there is nothing for a voucher letter to give.")
+    return reasons
+
+
+HTML_LAYOUT = (
+    '<!DOCTYPE html>\n<html lang="{}">\n<head>\n<meta charset="utf-8">\n'
+    '<meta name="viewport" content="width=device-width, initial-scale=1">\n<title>{}</title>\n</head>\n'
+    '<body style="margin:0;padding:0;background-color:#f3f4f6;">\n'
+    '<div role="article" aria-roledescription="email" aria-label="{}" lang="{}" '
+    'style="max-width:600px;margin:0 auto;padding:32px 24px;background-color:#ffffff;color:#1f2937;'
+    "font-family:Georgia,'Times New Roman',serif;font-size:17px;line-height:1.6;\">\n{}\n</div>\n</body>\n</html>"
+)
+_PARAGRAPH_STYLE = '<p style="margin:0 0 16px 0;">'
+
+
+def html_from_text(text: str) -> SafeString:
+    """The plain text as escaped HTML paragraphs (blank lines separate them; single newlines become <br>)."""
+    return mark_safe(linebreaks(text, autoescape=True).replace("<p>", _PARAGRAPH_STYLE))  # noqa: S308 - escaped
+
+
+def html_document(*, content: SafeString | str, subject: str, language: str) -> str:
+    return str(format_html(HTML_LAYOUT, language, subject, subject, language, content))
+
+
+def _unknown_variables(*texts: str) -> list[str]:
+    names: set[str] = set()
+    for text in texts:
+        names.update(_UNKNOWN_VARIABLE_RE.findall(text))
+    return sorted(names)
+
+
+def render_letter(*, template: LetterTemplate, context: Mapping[str, Any]) -> RenderedLetter:
+    """Render ``template`` for one customer, or raise ``LetterRenderError`` with every reason it cannot be sent."""
+    _require_plain(context)
+    customer = context.get("customer", {})
+    kind = str(context.get("kind") or template.kind)
+    language = str(context.get("language") or template.language)
+    reasons = _missing_facts(context, kind)
+    label = f"“{template}”"
+    subject = body_text = body_html = ""
+    parts: dict[str, str] = {}
+    try:
+        with translation.override(language):
+            parts = {key: _tidy(_render(getattr(template, f"part_{key}"), context)) for key in PART_KEYS}
+            body_context = {**context, "parts": parts}
+            subject = " ".join(_render(template.subject, body_context).split())
+            body_text = _tidy(_render(template.body_text, body_context))
+            if template.body_html.strip():
+                body_html = _render(template.body_html, body_context, html=True)
+    except TemplateSyntaxError as exc:
+        reasons.append(f"The template {label} has an error: {exc}.")
+    except (TemplateDoesNotExist, VariableDoesNotExist, ArithmeticError, LookupError, TypeError, ValueError) as exc:
+        reasons.append(f"The template {label} could not be rendered: {exc}.")
+    else:
+        unknown = _unknown_variables(subject, body_text, body_html, *parts.values())
+        reasons += [f"The template {label} uses {{{{ {name} }}}}, which letters do not have." for name in unknown]
+        if not subject:
+            reasons.append(f"The template {label} gives an empty subject.")
+        elif len(subject) > SUBJECT_MAX:
+            reasons.append(
+                f"The subject is {len(subject)} characters long; an email subject takes at most {SUBJECT_MAX}."
+            )
+        if not body_text:
+            reasons.append(f"The template {label} gives an empty letter.")
+    if reasons:
+        raise LetterRenderError(
+            reasons, customer_reference=str(customer.get("reference", "")), customer_name=str(customer.get("name", ""))
+        )
+    if not body_html:
+        body_html = html_document(content=html_from_text(body_text), subject=subject, language=language)
+    elif "<html" not in body_html.lower():
+        body_html = html_document(content=mark_safe(body_html), subject=subject, language=language)  # noqa: S308
+    return RenderedLetter(
+        subject=subject,
+        body_text=body_text,
+        body_html=body_html,
+        parts=parts,
+        template_id=template.pk,
+        template_version=template.version,
+    )
+
+
+# --- templates -------------------------------------------------------------------------------------------
+
+
+def _pick(templates: Iterable[LetterTemplate], *, kind: str, language: str) -> LetterTemplate | None:
+    by_language = {template.language: template for template in templates if template.kind == kind}
+    return by_language.get(language) or by_language.get(settings.LANGUAGE_CODE)
+
+
+def _no_template(kind: str, language: str) -> NoActiveTemplate:
+    kind_label = LetterKind(kind).label if kind in LetterKind.values else kind
+    return NoActiveTemplate(
+        f"There is no active “{kind_label}” template in {language} or in English: add one under Letter templates."
+    )
+
+
+def template_for(*, kind: str, language: str) -> LetterTemplate:
+    """The active template of ``kind`` in ``language``, else the active English one."""
+    candidates = LetterTemplate.objects.filter(
+        kind=kind, is_active=True, language__in={language, settings.LANGUAGE_CODE}
+    )
+    chosen = _pick(candidates, kind=kind, language=language)
+    if chosen is None:
+        raise _no_template(kind, language)
+    return chosen
+
+
+# --- 3. rendering stored letters in bulk ---------------------------------------------------------------
+
+
+Translations = Mapping[tuple[int, str], IncidentTranslation]
+
+
+def incident_translations(
+    incident_ids: Iterable[int], languages: Iterable[str]
+) -> dict[tuple[int, str], IncidentTranslation]:
+    rows = IncidentTranslation.objects.filter(incident_id__in=set(incident_ids), language__in=set(languages))
+    return {(row.incident_id, row.language): row for row in rows}
+
+
+def incident_texts(
+    incident: Incident, *, language: str, translations: Translations
+) -> tuple[dict[str, str], str | None]:
+    """The coordinator's explanation, apology and prevention in ``language``, and a reason when they are missing.
+
+    Without a translation the default-language text is used (a first notice must not wait for a
+    translator); the reason lets the personal-letter check hold an apology written in two languages.
+    """
+    own = {
+        "explanation": incident.explanation.strip(),
+        "apology": incident.apology.strip(),
+        "prevention": incident.prevention.strip(),
+    }
+    if language == settings.LANGUAGE_CODE:
+        return own, None
+    translated = translations.get((incident.pk, language))
+    label = dict(settings.LANGUAGES).get(language, language)
+    if translated is None or not translated.apology.strip():
+        return own, (
+            f"The coordinator's paragraphs have no {label} version yet: add one under "
+            f"“Texts in other languages” on {incident.reference}."
+        )
+    return {key: (getattr(translated, key).strip() or value) for key, value in own.items()}, None
+
+
+def latest_news(incident_ids: set[int]) -> dict[int, str]:
+    news: dict[int, str] = {}
+    rows = (
+        IncidentUpdate.objects.filter(incident_id__in=incident_ids, audience=Audience.CUSTOMERS)
+        .order_by("incident_id", "-posted_at", "-id")
+        .values_list("incident_id", "text")
+    )
+    for incident_id, text in rows:
+        news.setdefault(incident_id, text)
+    return news
+
+
+def letters_render(*, letter_ids: Sequence[int]) -> RenderSummary:
+    """Render (or re-render) these letters and run the personal-letter check, storing the outcome on each.
+
+    Only drafts and approved letters are rendered; the others are counted as skipped. A letter that cannot
+    be rendered keeps an empty text, ``check_passed=False`` and the reasons; the rest of the batch goes on.
+    The queries do not grow with the letters: letters, vouchers, the customers' other incidents, news,
+    templates, the paragraph check (two), and one UPDATE per 500 letters.
+    """
+    wanted = sorted(set(letter_ids))
+    if not wanted:
+        return RenderSummary()
+    with transaction.atomic():
+        letters = list(
+            Letter.objects.select_for_update(of=("self",))
+            .select_related("customer", "incident__owner", "affected")
+            .filter(pk__in=wanted, status__in=RENDERABLE_STATUSES)
+            .order_by("pk")
+        )
+        if not letters:
+            return RenderSummary(skipped=len(wanted))
+        affected_ids = {letter.affected_id for letter in letters if letter.affected_id}
+        customer_ids = {letter.customer_id for letter in letters}
+        incident_ids = {letter.incident_id for letter in letters if letter.incident_id}
+
+        vouchers: dict[int, list[Voucher]] = defaultdict(list)
+        for voucher in Voucher.objects.filter(affected_id__in=affected_ids, status=VoucherStatus.ISSUED).order_by(
+            "affected_id", "sequence", "pk"
+        ):
+            vouchers[voucher.affected_id].append(voucher)  # type: ignore[index]
+        others: dict[int, list[AffectedCustomer]] = defaultdict(list)
+        for other in AffectedCustomer.objects.filter(customer_id__in=customer_ids).order_by("flight_date", "pk"):
+            others[other.customer_id].append(other)
+        news = latest_news(incident_ids) if any(letter.kind == LetterKind.UPDATE for letter in letters) else {}
+
+        kinds = {letter.kind for letter in letters}
+        languages = {letter_language(letter.customer.language) for letter in letters} | {settings.LANGUAGE_CODE}
+        translations = incident_translations(incident_ids, languages)
+        active = list(LetterTemplate.objects.filter(is_active=True, kind__in=kinds, language__in=languages))
+        chosen: dict[tuple[str, str], LetterTemplate | None] = {}
+
+        checked_incidents = {
+            letter.incident for letter in letters if letter.incident is not None and letter.kind in KINDS_WITH_APOLOGY
+        }
+        recycled = recycled_paragraph_reasons(incidents=checked_incidents) if checked_incidents else {}
+
+        counts = {"rendered": 0, "held": 0, "failed": 0}
+        errors: list[str] = []
+        now = timezone.now()
+        for letter in letters:
+            key = (letter.kind, letter_language(letter.customer.language))
+            if key not in chosen:
+                chosen[key] = _pick(active, kind=key[0], language=key[1])
+            template = chosen[key]
+            letter.to_address = letter.customer.email
+            letter.updated_at = now
+            try:
+                affected = _affected_of(letter)
+                if template is None:
+                    raise _no_template(*key)
+                texts, untranslated = incident_texts(
+                    affected.incident, language=template.language, translations=translations
+                )
+                context = letter_context(
+                    affected=affected,
+                    kind=letter.kind,
+                    sequence=letter.sequence,
+                    vouchers=vouchers.get(affected.pk, ()),
+                    entitlements=entitlements_for(affected),
+                    also_affected=others.get(letter.customer_id, ()),
+                    language=template.language,
+                    news=news.get(affected.incident_id, ""),
+                    now=now,
+                    texts=texts,
+                )
+                rendered = render_letter(template=template, context=context)
+            except DomainError as exc:
+                reasons = list(getattr(exc, "reasons", [str(exc)]))
+                _store_failure(letter, reasons)
+                counts["failed"] += 1
+                if len(errors) < ERRORS_KEPT:
+                    errors.append(str(exc) if isinstance(exc, LetterRenderError) else _failure_message(letter, reasons))
+                continue
+            reasons = personal_letter_reasons(rendered=rendered, context=context, kind=letter.kind)
+            if letter.kind in KINDS_WITH_APOLOGY and (paragraph := recycled.get(affected.incident_id)):
+                reasons.append(paragraph)
+            if letter.kind in KINDS_WITH_APOLOGY and untranslated:
+                reasons.append(untranslated)
+            letter.subject, letter.body_text = rendered.subject, rendered.body_text
+            letter.body_html = rendered.body_html
+            letter.parts = rendered.parts
+            letter.template = template
+            letter.template_version = rendered.template_version
+            letter.check_passed = not reasons
+            letter.check_reasons = reasons
+            counts["held" if reasons else "rendered"] += 1
+        Letter.objects.bulk_update(
+            letters,
+            fields=[
+                "subject",
+                "body_text",
+                "body_html",
+                "parts",
+                "template",
+                "template_version",
+                "to_address",
+                "check_passed",
+                "check_reasons",
+                "updated_at",
+            ],
+            batch_size=500,
+        )
+    return RenderSummary(**counts, skipped=len(wanted) - len(letters), errors=tuple(errors))
+
+
+def _affected_of(letter: Letter) -> AffectedCustomer:
+    affected = letter.affected
+    if affected is None:
+        raise DomainError("This letter is not about a disrupted flight (it has no affected-customer record).")
+    if affected.customer_id != letter.customer_id or affected.incident_id != letter.incident_id:
+        raise DomainError("The letter's customer or incident does not match its affected-customer record.")
+    # Already loaded with the letter: share them instead of loading them again per letter.
+    affected.customer = letter.customer
+    affected.incident = letter.incident  # type: ignore[assignment]
+    return affected
+
+
+def _store_failure(letter: Letter, reasons: list[str]) -> None:
+    letter.subject = letter.body_text = letter.body_html = ""
+    letter.parts = {}
+    letter.template = None
+    letter.template_version = None
+    letter.check_passed = False
+    letter.check_reasons = reasons
+
+
+def _failure_message(letter: Letter, reasons: list[str]) -> str:
+    return f"The letter for customer {letter.customer.external_ref} was not rendered: {' '.join(reasons)}"

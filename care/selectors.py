@@ -1,0 +1,131 @@
+"""Reads about letters shared by the admin, the briefings and the API."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Count, QuerySet
+
+from care.letter_check import personal_letter_reasons, recycled_paragraph_reason
+from care.models import Letter, LetterBatch, LetterTemplate
+from care.rendering import (
+    KINDS_WITH_APOLOGY,
+    LetterRenderError,
+    incident_texts,
+    incident_translations,
+    latest_news,
+    letter_context,
+    render_letter,
+    template_for,
+)
+from incidents.models import AffectedCustomer
+from vouchers.entitlements import entitlements_for
+from vouchers.models import Voucher, VoucherStatus
+
+HELD_SHOWN = 50
+
+
+@dataclass
+class LetterPreview:
+    subject: str = ""
+    body_text: str = ""
+    body_html: str = ""
+    parts: dict[str, str] = field(default_factory=dict)
+    reasons: list[str] = field(default_factory=list)
+    template_label: str = ""
+
+
+def letter_preview(
+    *, affected_id: int, kind: str, sequence: int = 1, template: LetterTemplate | None = None
+) -> LetterPreview:
+    """Render, without storing anything, the letter ``kind`` that this affected customer would get.
+
+    Built from the same inputs as care.rendering.letters_render (vouchers, entitlements, the
+    customer's other incidents, the latest news, the coordinator's text in the letter's language).
+    """
+    affected = AffectedCustomer.objects.select_related("customer", "incident").get(pk=affected_id)
+    vouchers = list(Voucher.objects.filter(affected=affected, status=VoucherStatus.ISSUED).order_by("sequence", "pk"))
+    others = list(AffectedCustomer.objects.filter(customer_id=affected.customer_id).order_by("flight_date", "pk"))
+    chosen = template or template_for(kind=kind, language=affected.customer.language)
+    texts, untranslated = incident_texts(
+        affected.incident,
+        language=chosen.language,
+        translations=incident_translations([affected.incident_id], [chosen.language]),
+    )
+    context = letter_context(
+        affected=affected,
+        kind=kind,
+        sequence=sequence,
+        vouchers=vouchers,
+        entitlements=entitlements_for(affected),
+        also_affected=others,
+        language=chosen.language,
+        news=latest_news({affected.incident_id}).get(affected.incident_id, ""),
+        texts=texts,
+    )
+    try:
+        rendered = render_letter(template=chosen, context=context)
+    except LetterRenderError as exc:
+        return LetterPreview(reasons=list(exc.reasons), template_label=str(chosen))
+    reasons = personal_letter_reasons(rendered=rendered, context=context, kind=kind)
+    if kind in KINDS_WITH_APOLOGY:
+        reasons += [
+            reason for reason in (recycled_paragraph_reason(incident=affected.incident), untranslated) if reason
+        ]
+    return LetterPreview(
+        subject=rendered.subject,
+        body_text=rendered.body_text,
+        body_html=rendered.body_html,
+        parts=dict(rendered.parts),
+        reasons=reasons,
+        template_label=str(chosen),
+    )
+
+
+@dataclass(frozen=True)
+class BatchOverview:
+    by_status: dict[str, int]
+    ready: int
+    held: int
+    held_reasons: list[tuple[str, int]]
+    held_letters: list[Letter]
+    sample: list[Letter]
+
+
+def batch_overview(batch: LetterBatch) -> BatchOverview:
+    """What a coordinator needs on the batch page, in a fixed number of queries."""
+    letters = Letter.objects.filter(batch=batch)
+    by_status = dict(letters.order_by().values_list("status").annotate(n=Count("pk")))
+    ready = letters.filter(status="draft", check_passed=True).count()
+    held_qs: QuerySet[Letter] = letters.filter(status="draft", check_passed=False).select_related("customer")
+    held_letters = list(held_qs.order_by("pk")[:HELD_SHOWN])
+    reasons: Counter[str] = Counter()
+    for reasons_list in held_qs.values_list("check_reasons", flat=True)[:5000]:
+        for reason in reasons_list or []:
+            reasons[_reason_key(reason)] += 1
+    sample = list(
+        Letter.objects.filter(pk__in=batch.sample_letter_ids).select_related("customer", "affected").order_by("pk")
+    )
+    return BatchOverview(
+        by_status=by_status,
+        ready=ready,
+        held=held_qs.count(),
+        held_reasons=reasons.most_common(10),
+        held_letters=held_letters,
+        sample=sample,
+    )
+
+
+def _reason_key(reason: str) -> str:
+    # "Does not name the customer's flight (UA 1545)." and "(B6 22)" are the same reason.
+    return reason.split(" (")[0].rstrip(".") if "(" in reason else reason
+
+
+def letter_detail(letter_id: int) -> Any:
+    return (
+        Letter.objects.select_related("customer", "incident", "affected", "batch", "approved_by", "template")
+        .prefetch_related("events", "status_changes")
+        .get(pk=letter_id)
+    )

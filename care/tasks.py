@@ -1,0 +1,53 @@
+"""Thin Celery tasks for correspondence: they take ids, call a service, and own the retry policy."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+from celery import shared_task
+from django.conf import settings
+
+from care.sending import TransientSendError, letters_send, letters_send_stale_queued
+from care.tracking import letter_event_process, letter_events_process_stale
+
+SEND_MAX_RETRIES = 8
+# A retry is published with an ETA that the worker holds unacknowledged until it is due; Redis gives an
+# unacknowledged message to another worker after the visibility timeout. So every countdown stays well
+# below it: exponential backoff (1, 2, 4 … s, with full jitter) capped at half the timeout and at 10 min.
+SEND_RETRY_BACKOFF_MAX = max(1, min(600, settings.CELERY_VISIBILITY_TIMEOUT // 2))
+# A run starts no new ESP call after this many seconds, so that one slow call (anymail's requests time
+# out after 30 s) and the recording still end before the soft time limit; the rest is retried at once.
+SEND_TIME_BUDGET = max(10, settings.CELERY_TASK_SOFT_TIME_LIMIT // 2)
+
+
+@shared_task(
+    autoretry_for=(TransientSendError,),
+    retry_backoff=True,
+    retry_backoff_max=SEND_RETRY_BACKOFF_MAX,
+    retry_jitter=True,
+    max_retries=SEND_MAX_RETRIES,
+    acks_late=True,
+)
+def send_letters(letter_ids: list[int]) -> None:
+    """Hand these letters to the ESP. On a transient ESP error the service has queued them again, and the
+    retry (same ids) claims exactly those: letters already sent or still SENDING are not claimable."""
+    letters_send(letter_ids=letter_ids, deadline=time.monotonic() + SEND_TIME_BUDGET)
+
+
+@shared_task(acks_late=True)
+def process_letter_event(event_id: int) -> None:
+    """Apply one stored tracking event to its letter (idempotent)."""
+    letter_event_process(event_id=event_id)
+
+
+@shared_task(acks_late=True)
+def sweep_queued_letters(older_than_minutes: int = 15) -> int:
+    """Beat: re-enqueue letters left QUEUED (a lost publish, a task out of retries)."""
+    return letters_send_stale_queued(older_than=timedelta(minutes=older_than_minutes))
+
+
+@shared_task(acks_late=True)
+def sweep_letter_events(older_than_minutes: int = 5) -> int:
+    """Beat: re-enqueue tracking events stored but never processed."""
+    return letter_events_process_stale(older_than=timedelta(minutes=older_than_minutes))

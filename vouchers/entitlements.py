@@ -1,0 +1,97 @@
+"""What a disrupted customer is owed by law, as opposed to what we choose to give (vouchers).
+
+Only the US DOT refund rule is implemented so far; EU261, UK261 and APPR will join it here, each as one
+function returning ``Entitlement`` rows, called from ``entitlements_for``.
+
+An entitlement's ``text`` is English, for staff screens and logs; letters use ``care.phrases``, which words
+it in the customer's language from ``regulation_code`` and ``reason``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+from django.utils import timezone
+
+from care.stations import station
+
+if TYPE_CHECKING:
+    from incidents.models import AffectedCustomer
+
+EntitlementKind = Literal["refund", "compensation"]
+
+US_DOT_REFUND = "us_dot_refund"
+US_DOT_REFUND_NAME = "US DOT refund rule"
+# 14 CFR part 260, automatic refunds: applies to flights affected on or after this date. The demo flights
+# are from 2013, but the rule is applied by the date the letter is written (it applies to letters written now).
+US_DOT_REFUND_IN_FORCE = dt.date(2024, 10, 28)
+# A "significant change" of departure or arrival time: more than 3 hours domestic, 6 hours international.
+US_DOT_DOMESTIC_HOURS = 3
+US_DOT_INTERNATIONAL_HOURS = 6
+# Territories that DOT treats as the United States (airportsdata gives Puerto Rico as US already).
+US_COUNTRIES = frozenset({"US", "PR", "VI", "GU", "AS", "MP"})
+
+
+@dataclass(frozen=True)
+class Entitlement:
+    kind: EntitlementKind
+    regulation: str  # the rule's name, as a coordinator or a customer would know it
+    regulation_code: str  # stable key, e.g. "us_dot_refund"
+    reason: Literal["cancellation", "significant_change"]
+    text: str  # English, one or two sentences
+    threshold_hours: int | None = None  # for a significant change: the delay it took to count as one
+
+
+def airport_country(code: str) -> str | None:
+    """The ISO country of an IATA airport, or None when airportsdata does not know the code."""
+    return station(code).country
+
+
+def entitlements_for(affected: AffectedCustomer, *, on: dt.date | None = None) -> list[Entitlement]:
+    """Everything ``affected`` is owed by regulation for this disruption, as of ``on`` (default: today)."""
+    today = on or timezone.localdate()
+    return [entitlement for entitlement in (_us_dot_refund(affected, today),) if entitlement is not None]
+
+
+def _us_dot_refund(affected: AffectedCustomer, today: dt.date) -> Entitlement | None:
+    """A full refund for a cancelled or significantly changed flight to, from or within the United States.
+
+    Not covered yet: the rule's other significant changes (another airport, more connections, a lower
+    cabin, a less accessible aircraft). ``delay_minutes`` is the delay the customer arrived with.
+    """
+    if today < US_DOT_REFUND_IN_FORCE:
+        return None
+    origin, destination = airport_country(affected.origin), airport_country(affected.destination)
+    in_us = [country in US_COUNTRIES for country in (origin, destination)]
+    if not any(in_us):
+        return None
+    # An airport airportsdata does not know counts as abroad: the longer, international threshold applies.
+    domestic = all(in_us)
+    hours = US_DOT_DOMESTIC_HOURS if domestic else US_DOT_INTERNATIONAL_HOURS
+    label = f"{affected.carrier} {affected.flight_number}"
+    if affected.cancelled:
+        return Entitlement(
+            kind="refund",
+            regulation=US_DOT_REFUND_NAME,
+            regulation_code=US_DOT_REFUND,
+            reason="cancellation",
+            text=(
+                f"Because {label} was cancelled, you are entitled to a full refund of the unused ticket, in money "
+                "and not as a voucher, if you did not travel or did not accept the new flight we offered."
+            ),
+        )
+    if affected.delay_minutes > hours * 60:
+        return Entitlement(
+            kind="refund",
+            regulation=US_DOT_REFUND_NAME,
+            regulation_code=US_DOT_REFUND,
+            reason="significant_change",
+            text=(
+                f"Because {label} was more than {hours} hours late, you are entitled to a full refund of the unused "
+                "ticket, in money and not as a voucher, if you chose not to travel."
+            ),
+            threshold_hours=hours,
+        )
+    return None
