@@ -142,12 +142,14 @@ DEMO_LOGINS_FILE = Path(env.str("DEMO_LOGINS_FILE", default=str(VAR_DIR / "demo-
 _broker_dir = VAR_DIR / "broker"
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    for sub in ("queue", "processed"):
+    for sub in ("queue", "processed", "control"):
         (_broker_dir / sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
         "processed_folder": str(_broker_dir / "processed"),
+        # Broadcast/control messages (worker pings, shutdown) would otherwise land in ./control.
+        "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
 else:

@@ -22,7 +22,8 @@ from care.models import Customer
 from incidents.demo_data import Flight, read_flights, read_time_zones
 from incidents.demo_data.people import DemoPlan, StationDay, plan_passengers
 from incidents.demo_data.story import FRIDAY, SATURDAY, StationFacts, Story, story_for
-from incidents.models import AffectedCustomer, Cause, Incident, IncidentKind, Severity
+from incidents.demo_data.story_translations import translations_for
+from incidents.models import AffectedCustomer, Cause, Incident, IncidentKind, IncidentTranslation, Severity
 from incidents.services import (
     incident_create,
     incident_post_update,
@@ -79,10 +80,24 @@ def demo_scenario_load(*, passengers_per_flight: int = 6, seed: int = DEFAULT_SE
     by_station_day: dict[StationDay, list[Flight]] = defaultdict(list)
     for flight in flights:
         by_station_day[(flight.origin, flight.date)].append(flight)
-    stories = {key: story_for(StationFacts.of(by_station_day[key])) for key in DEMO_STATION_DAYS}
+    facts = {key: StationFacts.of(by_station_day[key]) for key in DEMO_STATION_DAYS}
+    stories = {key: story_for(facts[key]) for key in DEMO_STATION_DAYS}
+    translations = {key: translations_for(facts[key]) for key in DEMO_STATION_DAYS}
     try:
         with transaction.atomic():
             incidents = _create_incidents(by_station_day, stories)
+            # The coordinators' paragraphs in every customer language, so no letter waits for a translator.
+            IncidentTranslation.objects.bulk_create(
+                IncidentTranslation(
+                    incident=incidents[key],
+                    language=text.language,
+                    explanation=text.explanation,
+                    apology=text.apology,
+                    prevention=text.prevention,
+                )
+                for key, texts in translations.items()
+                for text in texts
+            )
             Customer.objects.bulk_create(plan.customers, batch_size=BATCH_SIZE)
             _fill_missing_pks(plan.customers)
             for station_day, passenger in plan.passengers:
