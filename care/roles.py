@@ -28,6 +28,8 @@ _READ_ALL: dict[str, dict[str, tuple[str, ...]]] = {
         "affectedcustomer": ("view",),
         "incidentstatuschange": ("view",),
         "incidenttranslation": ("view",),
+        "alert": ("view",),
+        "sweeprun": ("view",),
     },
     "vouchers": {
         "voucher": ("view",),
@@ -48,6 +50,7 @@ _COORDINATOR_EXTRA: dict[str, dict[str, tuple[str, ...]]] = {
         "incident": ("add", "change", "transition"),
         "incidentupdate": ("add", "change"),
         "incidenttranslation": ("add", "change", "delete"),
+        "alert": ("change",),
         "affectedcustomer": ("add", "change", "delete"),
     },
     "vouchers": {

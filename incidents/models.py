@@ -124,6 +124,11 @@ class Incident(models.Model):
     # batch that adds affected customers or contacts them: the changelist must not count a million rows.
     affected_count = models.PositiveIntegerField(default=0, editable=False)
     contacted_count = models.PositiveIntegerField(default=0, editable=False)
+    update_interval_minutes = models.PositiveIntegerField(
+        default=60,
+        help_text="When a promised update falls due with no news, customers hear “no news yet” and a new "
+        "promise this many minutes later.",
+    )
     auto_send_notices = models.BooleanField(
         "send notices and updates without approval",
         default=True,
@@ -282,3 +287,62 @@ class IncidentTranslation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_language_display()} text of incident {self.incident_id}"
+
+
+class SweepRun(models.Model):
+    """What one run of a scheduled sweep did, for the coordinator to see."""
+
+    name = models.CharField(max_length=64)
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    counts = models.JSONField(default=dict, blank=True)
+    errors = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ("-started_at", "-id")
+        indexes = [models.Index(fields=["name", "-started_at"], name="sweeprun_name_started_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.name} at {self.started_at:%Y-%m-%d %H:%M:%S}"
+
+    @property
+    def duration_ms(self) -> int | None:
+        if self.finished_at is None:
+            return None
+        return int((self.finished_at - self.started_at).total_seconds() * 1000)
+
+
+class AlertKind(models.TextChoices):
+    FIRST_CONTACT_LATE = "first_contact_late", "Customers not contacted in time"
+    PROMISE_LAPSING = "promise_lapsing", "Promised update about to lapse"
+    PROMISE_BROKEN = "promise_broken", "Promised update not sent"
+    STUCK_SENDING = "stuck_sending", "Letters stuck in sending"
+    SWEEP_FAILED = "sweep_failed", "A sweep failed"
+
+
+class Alert(models.Model):
+    """Something a coordinator must look at now; raised by the sweeps, at most one open per kind and key."""
+
+    kind = models.CharField(max_length=32, choices=AlertKind.choices)
+    # What the alert is about, e.g. "incident:12"; one open alert per (kind, key).
+    key = models.CharField(max_length=100)
+    incident = models.ForeignKey(Incident, null=True, blank=True, on_delete=models.CASCADE, related_name="alerts")
+    message = models.TextField()
+    raised_at = models.DateTimeField(default=timezone.now)
+    notified_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("-raised_at", "-id")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "key"], condition=Q(resolved_at__isnull=True), name="alert_one_open_per_key"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.key}"

@@ -40,6 +40,7 @@ from incidents.models import (
     Incident,
     IncidentKind,
     IncidentStatus,
+    IncidentTranslation,
     IncidentUpdate,
     Severity,
 )
@@ -74,6 +75,11 @@ def _disrupted_rows() -> list[dict[str, str]]:
 
 def _flight_key(row: dict[str, str]) -> tuple[str, str, dt.date]:
     return row["carrier"], row["flight"], dt.date(2013, int(row["month"]), int(row["day"]))
+
+
+def _numbers(text: str) -> list[int]:
+    """Every number in a text, as integers: "09:01" and "9 h 01" both give 9 and 1."""
+    return sorted(int(number) for number in re.findall(r"\d+", text))
 
 
 def _digest(rows: Iterable[tuple[str, str, str]]) -> str:
@@ -166,6 +172,56 @@ class TestTheLoadedScenario:
         # Every paragraph was written for its own station and day.
         assert len({incident.apology for incident in incidents.values()}) == 6
         assert len({incident.prevention for incident in incidents.values()}) == 6
+
+    def test_every_incident_has_its_paragraphs_in_spanish_french_and_german(self, scenario: DemoSummary) -> None:
+        weekdays = {"es": ("viernes", "sábado"), "fr": ("vendredi", "samedi"), "de": ("Freitag", "Samstag")}
+        incidents = list(Incident.objects.prefetch_related("translations"))
+
+        assert IncidentTranslation.objects.count() == len(incidents) * len(weekdays)
+        for incident in incidents:
+            friday = incident.reference.startswith("INC-20130208")
+            station_name = {"EWR": "Newark", "JFK": "Kennedy", "LGA": "LaGuardia"}[incident.stations]
+            translations = {translation.language: translation for translation in incident.translations.all()}
+            assert set(translations) == set(weekdays)
+            for language, translation in translations.items():
+                for field in ("explanation", "apology", "prevention"):
+                    text = getattr(translation, field)
+                    assert text.strip()
+                    assert text.strip() != getattr(incident, field).strip()
+                assert "Nemo" in translation.explanation
+                # The same facts: every count, clock time and date number of the English text, and no other.
+                assert _numbers(translation.explanation) == _numbers(incident.explanation)
+                for paragraph in (translation.apology, translation.prevention):
+                    assert station_name in paragraph
+                    assert weekdays[language][0 if friday else 1].lower() in paragraph.lower()
+        for language in weekdays:  # written for each station and day, not one paragraph for all
+            rows = IncidentTranslation.objects.filter(language=language)
+            assert len({row.apology for row in rows}) == 6
+            assert len({row.prevention for row in rows}) == 6
+
+    def test_the_spanish_explanation_of_newark_friday_gives_the_english_numbers(self, scenario: DemoSummary) -> None:
+        incident = Incident.objects.get(reference="INC-20130208-0001")
+        english = re.search(
+            r"left at (\d\d:\d\d)\. Of the (\d+) departures scheduled from Newark that day, (\d+) were cancelled",
+            incident.explanation,
+        )
+        assert english is not None
+        clock, scheduled, cancelled = english.groups()
+        # The English numbers are the data's own, counted here again from the CSV.
+        rows = [row for row in _csv_rows() if row["origin"] == "EWR" and row["day"] == "8"]
+        last = max(int(row["dep_time"]) for row in rows if row["dep_time"] != "NA")
+        assert (clock, int(scheduled), int(cancelled)) == (
+            f"{last // 100:02d}:{last % 100:02d}",
+            len(rows),
+            sum(row["dep_time"] == "NA" for row in rows),
+        )
+
+        spanish = incident.translations.get(language="es").explanation
+        assert "viernes 8 de febrero de 2013" in spanish
+        assert f"El último vuelo salió del aeropuerto de Newark a las {clock}." in spanish
+        assert f"De los {scheduled} vuelos con salida programada desde Newark ese día, {cancelled} se cancelaron" in (
+            spanish
+        )
 
     def test_incident_flights_list_the_disrupted_flights_of_that_station_day(self, scenario: DemoSummary) -> None:
         ewr_friday = Incident.objects.get(reference="INC-20130208-0001")

@@ -95,6 +95,8 @@ class Letter(models.Model):
     )
     approved_at = models.DateTimeField(null=True, blank=True)
     queued_at = models.DateTimeField(null=True, blank=True)
+    # Quiet hours: a non-urgent letter queued at night waits for the customer's local morning.
+    send_after = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
     esp_message_id = models.CharField("ESP message id", max_length=255, blank=True)
@@ -185,7 +187,7 @@ class LetterBatch(models.Model):
 
     def __str__(self) -> str:
         number = f" #{self.sequence}" if self.kind == LetterKind.UPDATE else ""
-        return f"{self.get_kind_display()}{number} letters for incident {self.incident_id}"
+        return f"{self.get_kind_display()}{number} letters for {self.incident.reference}"
 
 
 class LetterEvent(models.Model):

@@ -122,8 +122,8 @@ PREVENTION = {
         "Abendabflüge werden im Voraus organisiert."
     ),
     ("EWR", SATURDAY): (
-        "Einige Kunden, die wir von Freitag auf Flüge am Samstagmorgen ab Newark umgebucht hatten, wurden damit "
-        "auf Flüge gesetzt, die kaum eine Chance hatten, stattzufinden. Nach einem Sturm buchen wir jetzt auf "
+        "Einige Kunden, die wir von ihren Freitagsflügen auf Samstagmorgen ab Newark umgebucht hatten, bekamen "
+        "Flüge, die kaum eine Chance hatten, stattzufinden. Nach einem Sturm buchen wir jetzt auf "
         "Abflüge um, die nach der erwarteten Wiederaufnahme des Flugbetriebs liegen, und wenn es bei einem Flug "
         "erneut zu Störungen kommt, melden wir uns zuerst bei den Kunden, die schon einmal umgebucht wurden, damit "
         "niemand zweimal im Stich gelassen wird, ohne vorher von uns gehört zu haben."

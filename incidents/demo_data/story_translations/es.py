@@ -39,7 +39,7 @@ def explanation(facts: StationFacts) -> str:
     airport = AIRPORTS[facts.code]
     if facts.date == FRIDAY:
         return (
-            "Una fuerte tormenta de nieve, bautizada por la prensa como Nemo, azotó la zona de Nueva York el "
+            "Una gran tormenta de nieve, bautizada por la prensa como Nemo, azotó la zona de Nueva York el "
             f"{_date(FRIDAY)} con intensas nevadas y fuertes vientos, y las operaciones de vuelo quedaron "
             f"suspendidas durante el resto del día. El último vuelo salió del {airport} a las "
             f"{_clock(facts.last_departure)}. {_counts(facts)}"
@@ -134,8 +134,8 @@ PREVENTION = {
         "siguiente actualización."
     ),
     ("LGA", SATURDAY): (
-        "Durante la recuperación del sábado en LaGuardia, pasajeros de vuelos de la mañana acabaron esperando en el "
-        "aeropuerto vuelos que no podían salir. Cuando la hora de reanudación es incierta, ahora cancelamos las "
+        "Durante la recuperación del sábado en LaGuardia, hubo pasajeros con vuelos de la mañana esperando en el "
+        "aeropuerto a aviones que no podían despegar. Cuando la hora de reanudación es incierta, ahora cancelamos las "
         "salidas de la mañana la noche anterior, le cambiamos la reserva al primer vuelo con posibilidades reales "
         "de salir antes de que lo pida y prorrogamos automáticamente los vales de hotel del viernes a los pasajeros "
         "cuyo vuelo del sábado se vea afectado."

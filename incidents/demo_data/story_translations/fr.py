@@ -136,8 +136,8 @@ PREVENTION = {
         "message indique l'heure du prochain point d'information."
     ),
     ("LGA", SATURDAY): (
-        "Samedi, pendant la reprise à LaGuardia, des clients des vols du matin se sont retrouvés à l'aéroport pour "
-        "des vols qui ne pouvaient pas partir. Lorsque l'heure de reprise est incertaine, nous annulons désormais "
+        "Samedi, pendant la reprise à LaGuardia, des clients partant le matin se sont retrouvés à l'aéroport pour "
+        "des vols qui ne pouvaient pas décoller. Lorsque l'heure de reprise est incertaine, nous annulons désormais "
         "les départs du matin dès la veille au soir, nous vous replaçons sur le premier vol qui a de réelles "
         "chances de partir avant même que vous le demandiez, et nous prolongeons automatiquement les bons d'hôtel "
         "du vendredi pour les clients dont le vol du samedi est touché."
