@@ -25,17 +25,26 @@ from care.errors import DomainError
 from care.models import Letter, LetterBatch, LetterKind
 from care.search import customers_matching, flight_from
 from care.services import letters_prepare
+from incidents.alerts import alert_acknowledge
 from incidents.models import (
     INCIDENT_LIFECYCLE,
     AffectedCustomer,
+    Alert,
     Incident,
     IncidentStatus,
     IncidentStatusChange,
     IncidentTranslation,
     IncidentUpdate,
+    SweepRun,
 )
+from incidents.selectors import first_notice_latency
 from incidents.services import TRANSITION_VERBS, incident_create, incident_post_update, incidents_transition
 from vouchers.models import Voucher
+
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(round(seconds), 60)
+    return f"{minutes} min {secs:02d} s" if minutes else f"{secs} s"
 
 
 class IncidentUpdateInline(admin.TabularInline):
@@ -101,6 +110,7 @@ class IncidentAdmin(WorkbenchAdmin):
         "closed_at",
         "affected_count",
         "contacted_count",
+        "first_notice_display",
         "related_links",
     )
     fieldsets = (
@@ -111,7 +121,10 @@ class IncidentAdmin(WorkbenchAdmin):
             {"fields": ("next_update_due_at", "first_contact_target_minutes", "auto_send_notices")},
         ),
         ("What customers are told", {"fields": ("explanation", "apology", "prevention")}),
-        ("Customers, letters and vouchers", {"fields": ("affected_count", "contacted_count", "related_links")}),
+        (
+            "Customers, letters and vouchers",
+            {"fields": ("affected_count", "contacted_count", "first_notice_display", "related_links")},
+        ),
         (
             "Lifecycle",
             {"fields": ("status", "created_at", "opened_at", "monitoring_at", "resolved_at", "closed_at")},
@@ -144,6 +157,25 @@ class IncidentAdmin(WorkbenchAdmin):
         if obj.is_update_overdue():
             return format_html('<span class="overdue" title="The promised update is overdue">{} (overdue)</span>', when)
         return when
+
+    @admin.display(description="first notice: import to email provider")
+    def first_notice_display(self, obj: Incident) -> str:
+        if obj.pk is None:
+            return "—"
+        latency = first_notice_latency(obj.pk)
+        if latency.median_seconds is None or latency.max_seconds is None:
+            return f"No first notice sent yet ({latency.waiting:,} customers waiting)."
+        target = obj.first_contact_target_minutes * 60
+        css = "contact-complete" if latency.max_seconds <= target else "overdue"
+        return format_html(
+            '<span class="{}">median {}, slowest {}</span> for {} customers; {} still waiting (target {} min).',
+            css,
+            _duration(latency.median_seconds),
+            _duration(latency.max_seconds),
+            f"{latency.notified:,}",
+            f"{latency.waiting:,}",
+            obj.first_contact_target_minutes,
+        )
 
     @admin.display(description="started (UTC)", ordering="started_at")
     def started_display(self, obj: Incident) -> str:
@@ -367,3 +399,68 @@ class AffectedCustomerAdmin(WorkbenchAdmin):
     @admin.display(description="route")
     def route(self, obj: AffectedCustomer) -> str:
         return f"{obj.origin} → {obj.destination}"
+
+
+@admin.register(Alert)
+class AlertAdmin(WorkbenchAdmin):
+    list_display = ("kind", "incident_link", "message", "raised_at", "notified_at", "acknowledged_by", "resolved_at")
+    list_filter = (("resolved_at", admin.EmptyFieldListFilter), "kind")
+    list_select_related = ("incident", "acknowledged_by")
+    ordering = ("resolved_at", "-raised_at")  # open alerts first
+    actions = ("acknowledge",)
+    readonly_fields = (
+        "kind",
+        "key",
+        "incident",
+        "message",
+        "raised_at",
+        "notified_at",
+        "resolved_at",
+        "acknowledged_by",
+        "acknowledged_at",
+    )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description="incident", ordering="incident__reference")
+    def incident_link(self, obj: Alert) -> str:
+        return admin_link(obj.incident, obj.incident.reference) if obj.incident else "—"
+
+    @admin.action(description="Acknowledge: I am on it", permissions=["change"])
+    def acknowledge(self, request: HttpRequest, queryset: QuerySet[Alert]) -> None:
+        count = alert_acknowledge(alert_ids=list(queryset.values_list("pk", flat=True)), actor=request.user)
+        messages.success(request, f"Acknowledged {count} alert(s).")
+
+
+@admin.register(SweepRun)
+class SweepRunAdmin(WorkbenchAdmin):
+    list_display = ("name", "started_at", "duration", "counts_display", "errors_display")
+    list_filter = ("name",)
+    ordering = ("-started_at", "-id")
+    readonly_fields = ("name", "started_at", "finished_at", "counts", "errors")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description="duration")
+    def duration(self, obj: SweepRun) -> str:
+        return "running" if obj.duration_ms is None else f"{obj.duration_ms:,} ms"
+
+    @admin.display(description="did")
+    def counts_display(self, obj: SweepRun) -> str:
+        return ", ".join(f"{key}: {value:,}" for key, value in (obj.counts or {}).items() if value) or "nothing due"
+
+    @admin.display(description="errors")
+    def errors_display(self, obj: SweepRun) -> str:
+        errors = obj.errors or []
+        return format_html('<span class="overdue">{}</span>', "; ".join(errors)) if errors else "—"

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from statistics import median
+
 from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
@@ -26,3 +29,27 @@ def affected_counts_subqueries() -> dict[str, Coalesce]:
 
 def affected_for_incident(incident_id: int) -> QuerySet[AffectedCustomer]:
     return AffectedCustomer.objects.filter(incident_id=incident_id).select_related("customer")
+
+
+@dataclass(frozen=True)
+class NoticeLatency:
+    notified: int
+    waiting: int
+    median_seconds: float | None
+    max_seconds: float | None
+
+
+def first_notice_latency(incident_id: int) -> NoticeLatency:
+    """Time from a customer's import to their first notice being handed to the email provider."""
+    from care.models import Letter, LetterKind
+
+    pairs = Letter.objects.filter(
+        incident_id=incident_id, kind=LetterKind.INITIAL_NOTICE, sent_at__isnull=False
+    ).values_list("affected__created_at", "sent_at")
+    seconds = sorted(max(0.0, (sent - created).total_seconds()) for created, sent in pairs if created and sent)
+    total = AffectedCustomer.objects.filter(incident_id=incident_id).count()
+    if not seconds:
+        return NoticeLatency(notified=0, waiting=total, median_seconds=None, max_seconds=None)
+    return NoticeLatency(
+        notified=len(seconds), waiting=total - len(seconds), median_seconds=median(seconds), max_seconds=seconds[-1]
+    )

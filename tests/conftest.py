@@ -80,6 +80,10 @@ def coordinator_client(client: Any, coordinator: Any) -> Any:
 
 
 @pytest.fixture
-def rep_client(client: Any, rep: Any) -> Any:
-    client.force_login(rep)
-    return client
+def rep_client(rep: Any) -> Any:
+    # Its own client: a test may use both roles at once, and one client holds one login.
+    from django.test import Client
+
+    rep_only = Client()
+    rep_only.force_login(rep)
+    return rep_only

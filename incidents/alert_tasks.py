@@ -1,0 +1,13 @@
+"""Beat task for the escalation sweep (imported by IncidentsConfig.ready so workers register it)."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+
+@shared_task(acks_late=True)
+def sweep_alerts_task() -> dict[str, int]:
+    from incidents.alerts import alerts_sweep
+    from incidents.sweeps import run_sweep
+
+    return run_sweep("escalation alerts", alerts_sweep).counts

@@ -1,0 +1,76 @@
+"""The periodic tasks beat runs, registered idempotently after every migrate.
+
+Created when missing and never overwritten, so a coordinator's change in the admin
+(django-celery-beat's Periodic tasks) survives restarts. Beat runs in UTC; every
+sweep is level-triggered, so a late, skipped or doubled run ends in the same state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Schedule:
+    name: str
+    task: str
+    every_seconds: int
+    description: str
+
+
+SCHEDULES = (
+    Schedule(
+        "First notices",
+        "incidents.tasks.sweep_first_notices_task",
+        60,
+        "Every affected customer of an open incident hears from us within minutes of being added.",
+    ),
+    Schedule(
+        "Kept promises",
+        "incidents.tasks.sweep_kept_promises_task",
+        60,
+        "When a promised update falls due, every affected customer gets it, even if the news is “no news yet”.",
+    ),
+    Schedule(
+        "Follow-up letters",
+        "incidents.tasks.sweep_follow_ups_task",
+        600,
+        "After resolution, apology letters (with their vouchers) are prepared for the coordinator's approval.",
+    ),
+    Schedule("Surveys", "incidents.tasks.sweep_surveys_task", 3600, "A short survey a few days after the follow-up."),
+    Schedule(
+        "Escalation alerts",
+        "incidents.alert_tasks.sweep_alerts_task",
+        60,
+        "Late first contacts, lapsing or broken promises and letters stuck in sending alert the on-call coordinator.",
+    ),
+    Schedule(
+        "Queued letters",
+        "care.tasks.sweep_queued_letters",
+        300,
+        "Re-sends what a lost message or a quiet-hours wait left queued.",
+    ),
+    Schedule(
+        "Tracking events", "care.tasks.sweep_letter_events", 300, "Applies tracking events stored but not processed."
+    ),
+)
+
+
+def schedules_ensure(apps: Any | None = None) -> int:
+    """Create the missing periodic tasks; return how many were created."""
+    if apps is None:
+        from django.apps import apps as global_apps
+
+        apps = global_apps
+    interval_model = apps.get_model("django_celery_beat", "IntervalSchedule")
+    task_model = apps.get_model("django_celery_beat", "PeriodicTask")
+    created = 0
+    for schedule in SCHEDULES:
+        interval, _ = interval_model.objects.get_or_create(every=schedule.every_seconds, period="seconds")
+        _, made = task_model.objects.get_or_create(
+            name=schedule.name,
+            defaults={"task": schedule.task, "interval": interval, "description": schedule.description},
+        )
+        created += made
+    return created
