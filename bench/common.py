@@ -14,13 +14,14 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH_DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/care_bench")
 
 
-def setup_django() -> None:
+def setup_django(database_url: str | None = None) -> None:
     """Point Django at the benchmark database (created if missing) and migrate it."""
     import psycopg
 
-    os.environ["DATABASE_URL"] = BENCH_DATABASE_URL
+    url = database_url or BENCH_DATABASE_URL
+    os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    base, name = BENCH_DATABASE_URL.rsplit("/", 1)
+    base, name = url.rsplit("/", 1)
     with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
         if not exists:

@@ -15,7 +15,13 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 import care.admin_outbox  # noqa: F401  (registers the local outbox)
-from care.admin_base import StatusChangeInline, WorkbenchAdmin, admin_link, run_service, status_badge
+from care.admin_base import (
+    CustomerIncidentColumns,
+    StatusChangeInline,
+    WorkbenchAdmin,
+    run_service,
+    status_badge,
+)
 from care.approval import batch_approve, batch_draw_sample
 from care.errors import DomainError
 from care.models import (
@@ -83,7 +89,7 @@ class LetterEventInline(admin.TabularInline):
 
 
 @admin.register(Letter)
-class LetterAdmin(WorkbenchAdmin):
+class LetterAdmin(CustomerIncidentColumns, WorkbenchAdmin):
     list_display = (
         "__str__",
         "status_display",
@@ -177,14 +183,6 @@ class LetterAdmin(WorkbenchAdmin):
     @admin.display(description="status", ordering="status")
     def status_display(self, obj: Letter) -> str:
         return status_badge(obj.status, obj.get_status_display())
-
-    @admin.display(description="customer", ordering="customer__name")
-    def customer_link(self, obj: Letter) -> str:
-        return admin_link(obj.customer, obj.customer.name)
-
-    @admin.display(description="incident", ordering="incident__reference")
-    def incident_reference(self, obj: Letter) -> str:
-        return admin_link(obj.incident, obj.incident.reference) if obj.incident else "—"
 
     @admin.display(description="as the customer reads it")
     def rendered_text(self, obj: Letter) -> str:

@@ -133,3 +133,28 @@ class StatusChangeInline(admin.TabularInline):
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+class ReadOnlyAdminMixin:
+    """A record nobody edits in the admin: it is written by the system and only read here."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class CustomerIncidentColumns:
+    """Linked customer and incident columns for rows that belong to both (letters, vouchers)."""
+
+    @admin.display(description="customer", ordering="customer__name")
+    def customer_link(self, obj: Any) -> str:
+        return admin_link(obj.customer, obj.customer.name)
+
+    @admin.display(description="incident", ordering="incident__reference")
+    def incident_reference(self, obj: Any) -> str:
+        return admin_link(obj.incident, obj.incident.reference) if obj.incident else "—"

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from anymail.signals import AnymailTrackingEvent, EventType, RejectReason, tracking
 from django.conf import settings
 from django.contrib import admin, messages
@@ -13,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from care.admin_base import WorkbenchAdmin
+from care.admin_base import ReadOnlyAdminMixin, WorkbenchAdmin
 from care.models import OutboxMessage
 from care.outbox import OutboxEmailBackend
 
@@ -45,7 +43,7 @@ def simulated_event(message: OutboxMessage, *, event_type: str) -> AnymailTracki
 
 
 @admin.register(OutboxMessage)
-class OutboxMessageAdmin(WorkbenchAdmin):
+class OutboxMessageAdmin(ReadOnlyAdminMixin, WorkbenchAdmin):
     list_display = ("to", "subject", "created_at", "letter_link")
     search_fields = ("=message_id",)  # enables the search box; search_conditions does the work
     search_help_text = "The exact message id or recipient address."
@@ -56,15 +54,6 @@ class OutboxMessageAdmin(WorkbenchAdmin):
 
     def search_conditions(self, term: str) -> list[Q]:
         return [Q(message_id=term), Q(to__iexact=term)]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def has_simulate_permission(self, request: HttpRequest) -> bool:
         # Simulated events move real letters: only for coordinators, and only while the outbox is the

@@ -19,6 +19,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from care.errors import DomainError
+from care.lifecycle import record_status_changes
 from care.models import BatchStatus, Letter, LetterBatch, LetterStatus, LetterStatusChange
 from vouchers.models import Voucher, VoucherStatus
 
@@ -107,19 +108,14 @@ def batch_approve(*, batch_id: int, actor: Any) -> BatchApproval:
         moved = Letter.objects.filter(pk__in=approved_ids, status=LetterStatus.DRAFT).update(
             status=LetterStatus.APPROVED, approved_by=actor, approved_at=now
         )
-        LetterStatusChange.objects.bulk_create(
-            [
-                LetterStatusChange(
-                    letter_id=pk,
-                    from_status=LetterStatus.DRAFT,
-                    to_status=LetterStatus.APPROVED,
-                    actor=actor,
-                    at=now,
-                    note=f"batch approved after a sample of {batch.sample_size}",
-                )
-                for pk in approved_ids
-            ],
-            batch_size=1000,
+        record_status_changes(
+            audit_model=LetterStatusChange,
+            audit_fk="letter",
+            rows=((pk, LetterStatus.DRAFT) for pk in approved_ids),
+            to_status=LetterStatus.APPROVED,
+            actor=actor,
+            at=now,
+            note=f"batch approved after a sample of {batch.sample_size}",
         )
         held = Letter.objects.filter(batch=batch, status=LetterStatus.DRAFT).count()
         from care.sending import letters_queue

@@ -123,21 +123,44 @@ def move_batch(
             moved += queryset.model._default_manager.filter(pk__in=pks, status=status).update(**values)
         if moved != len(rows):  # pragma: no cover - the rows are locked; this guards a broken lock.
             raise DomainError(f"Some {noun} changed while they were being moved. Nothing was changed.")
-        now = timezone.now()
-        actor_id = getattr(actor, "pk", None)
-        audit_model._default_manager.bulk_create(
-            [
-                audit_model(
-                    **{f"{audit_fk}_id": row.pk},
-                    from_status=row.status,
-                    to_status=target,
-                    actor_id=actor_id,
-                    actor_label=actor_label,
-                    at=now,
-                    note=note,
-                )
-                for row in rows
-            ],
-            batch_size=1000,
+        record_status_changes(
+            audit_model=audit_model,
+            audit_fk=audit_fk,
+            rows=((row.pk, row.status) for row in rows),
+            to_status=target,
+            actor=actor,
+            actor_label=actor_label,
+            note=note,
         )
     return moved
+
+
+def record_status_changes(
+    *,
+    audit_model: type[StatusChange],
+    audit_fk: str,
+    rows: Iterable[tuple[int, str]],
+    to_status: str,
+    actor: Any = None,
+    actor_label: str = "",
+    note: str = "",
+    at: Any = None,
+) -> None:
+    """Write one audit row per (pk, from_status) in bulk; call it inside the transaction that moved them."""
+    moment = at or timezone.now()
+    actor_id = getattr(actor, "pk", None)
+    audit_model._default_manager.bulk_create(
+        [
+            audit_model(
+                **{f"{audit_fk}_id": pk},
+                from_status=from_status,
+                to_status=to_status,
+                actor_id=actor_id,
+                actor_label=actor_label,
+                at=moment,
+                note=note,
+            )
+            for pk, from_status in rows
+        ],
+        batch_size=1000,
+    )

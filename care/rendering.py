@@ -43,6 +43,7 @@ from django.utils.formats import date_format, number_format
 from django.utils.html import format_html, linebreaks
 from django.utils.safestring import SafeString, mark_safe
 
+from care.bulk import rows_update
 from care.errors import DomainError
 from care.letter_check import personal_letter_reasons, recycled_paragraph_reasons
 from care.models import Letter, LetterKind, LetterStatus, LetterTemplate
@@ -540,14 +541,19 @@ def incident_texts(
 
 
 def latest_news(incident_ids: set[int]) -> dict[int, str]:
+    """The latest customer-facing timeline entry of each incident; "" when it is the sweep's "no news yet"
+    entry (incidents.sweeps), so each letter says so in its own language instead of quoting the English."""
+    from incidents.sweeps import NO_NEWS_PREFIX
+
     news: dict[int, str] = {}
     rows = (
         IncidentUpdate.objects.filter(incident_id__in=incident_ids, audience=Audience.CUSTOMERS)
         .order_by("incident_id", "-posted_at", "-id")
-        .values_list("incident_id", "text")
+        .values_list("incident_id", "text", "author_id")
     )
-    for incident_id, text in rows:
-        news.setdefault(incident_id, text)
+    for incident_id, text, author_id in rows:
+        no_news = author_id is None and text.startswith(NO_NEWS_PREFIX)
+        news.setdefault(incident_id, "" if no_news else text)
     return news
 
 
@@ -646,7 +652,7 @@ def letters_render(*, letter_ids: Sequence[int]) -> RenderSummary:
             letter.check_passed = not reasons
             letter.check_reasons = reasons
             counts["held" if reasons else "rendered"] += 1
-        Letter.objects.bulk_update(
+        rows_update(
             letters,
             fields=[
                 "subject",

@@ -45,6 +45,7 @@ from django.db import transaction
 from django.db.models import Case, CharField, F, Q, Value, When
 from django.utils import timezone
 
+from care.lifecycle import record_status_changes
 from care.models import (
     KINDS_NEEDING_APPROVAL,
     Channel,
@@ -95,21 +96,15 @@ def _audit(
     actor: Any = None,
     actor_label: str = SENDER,
 ) -> None:
-    actor_id = getattr(actor, "pk", None)
-    LetterStatusChange.objects.bulk_create(
-        [
-            LetterStatusChange(
-                letter_id=pk,
-                from_status=from_status,
-                to_status=to_status,
-                actor_id=actor_id,
-                actor_label=actor_label,
-                at=at,
-                note=note,
-            )
-            for pk, from_status in rows
-        ],
-        batch_size=1000,
+    record_status_changes(
+        audit_model=LetterStatusChange,
+        audit_fk="letter",
+        rows=rows,
+        to_status=to_status,
+        actor=actor,
+        actor_label=actor_label,
+        note=note,
+        at=at,
     )
 
 
@@ -121,16 +116,28 @@ def _per_row(values: dict[int, str]) -> Case:
 # --- Queueing ---------------------------------------------------------------------------
 
 
-def letters_queue(*, letter_ids: Iterable[int], actor: Any = None, actor_label: str = "") -> int:
+def letters_queue(
+    *,
+    letter_ids: Iterable[int],
+    actor: Any = None,
+    actor_label: str = "",
+    now: datetime | None = None,
+) -> int:
     """Queue the letters that may go and enqueue their sending after commit; return how many were queued.
 
     A letter may go when it is an email whose personal-letter check passed and that has a subject and a
     body, and it is either APPROVED, or a DRAFT of a kind that needs no approval (notices, updates) for
     an incident that sends those without approval. The others are skipped, not refused: a batch queues
     what is ready.
+
+    Quiet hours: a letter of a kind that can wait (care.quiet_hours.KINDS_THAT_WAIT) queued during the
+    customer's local night gets ``send_after`` = their next local morning and is not enqueued now; the
+    sweep of queued letters enqueues it once that time has come.
     """
+    from care.quiet_hours import KINDS_THAT_WAIT, release_time
+
     ids = sorted(set(letter_ids))
-    now = timezone.now()
+    now = now or timezone.now()
     may_go = (
         Letter.objects.filter(check_passed=True, channel=Channel.EMAIL)
         .exclude(subject="")
@@ -145,20 +152,30 @@ def letters_queue(*, letter_ids: Iterable[int], actor: Any = None, actor_label: 
         )
     )
     queued_ids: list[int] = []
+    queued_now: list[int] = []
+    waiting = 0
     with transaction.atomic():
         for chunk in _chunks(ids):
             rows = list(
-                may_go.select_for_update(of=("self",)).filter(pk__in=chunk).order_by("pk").values_list("pk", "status")
+                may_go.select_for_update(of=("self",))
+                .filter(pk__in=chunk)
+                .order_by("pk")
+                .values_list("pk", "status", "kind", "customer__time_zone")
             )
-            by_status: dict[str, list[int]] = {}
-            for pk, status in rows:
-                by_status.setdefault(status, []).append(pk)
+            by_status: dict[tuple[str, datetime | None], list[int]] = {}
+            for pk, status, kind, time_zone in rows:
+                wait = release_time(now=now, time_zone=time_zone) if kind in KINDS_THAT_WAIT else None
+                by_status.setdefault((status, wait), []).append(pk)
             moved: list[tuple[int, str]] = []
-            for status, pks in by_status.items():
+            for (status, wait), pks in by_status.items():
                 Letter.objects.filter(pk__in=pks, status=status).update(
-                    status=LetterStatus.QUEUED, queued_at=now, last_error="", updated_at=now
+                    status=LetterStatus.QUEUED, queued_at=now, send_after=wait, last_error="", updated_at=now
                 )
                 moved += [(pk, status) for pk in pks]
+                if wait is None:
+                    queued_now += pks
+                else:
+                    waiting += len(pks)
             _audit(
                 moved,
                 to_status=LetterStatus.QUEUED,
@@ -168,9 +185,9 @@ def letters_queue(*, letter_ids: Iterable[int], actor: Any = None, actor_label: 
                 actor_label=actor_label,
             )
             queued_ids += [pk for pk, _status in moved]
-        if queued_ids:
-            _enqueue_sending(queued_ids)
-    logger.info("letters_queue requested=%d queued=%d", len(ids), len(queued_ids))
+        if queued_now:
+            _enqueue_sending(queued_now)
+    logger.info("letters_queue requested=%d queued=%d waiting=%d", len(ids), len(queued_ids), waiting)
     return len(queued_ids)
 
 
@@ -182,15 +199,26 @@ def _enqueue_sending(letter_ids: Sequence[int]) -> None:
         transaction.on_commit(lambda chunk=chunk: send_letters.delay(chunk))  # type: ignore[misc]
 
 
-def letters_send_stale_queued(*, older_than: timedelta = timedelta(minutes=15)) -> int:
+def letters_send_stale_queued(*, older_than: timedelta = timedelta(minutes=15), now: datetime | None = None) -> int:
     """The sweep: enqueue sending again for email letters QUEUED longer than ``older_than``.
 
     Covers a publish lost between commit and broker and a task that ran out of retries. Claiming is
     exclusive, so a letter enqueued twice is still handed to the ESP once.
+
+    It also releases the letters that waited for the customer's morning (``send_after``): nothing was
+    published for them when they were queued, so they are enqueued on every run from their release time
+    for ``older_than``, and after that treated like any other stale letter. A letter still waiting is never
+    enqueued.
     """
+    now = now or timezone.now()
+    cutoff = now - older_than
+    just_released = Q(send_after__lte=now, send_after__gt=cutoff)
+    stale = (Q(send_after__isnull=True) | Q(send_after__lte=cutoff)) & (
+        Q(queued_at__lt=cutoff) | Q(queued_at__isnull=True)
+    )
     due = list(
         Letter.objects.filter(status=LetterStatus.QUEUED, channel=Channel.EMAIL)
-        .filter(Q(queued_at__lt=timezone.now() - older_than) | Q(queued_at__isnull=True))
+        .filter(just_released | stale)
         .order_by("pk")
         .values_list("pk", flat=True)[:50_000]
     )
@@ -313,6 +341,8 @@ def _claim(letter_ids: Sequence[int]) -> tuple[list[Outgoing], int]:
         letters = list(
             Letter.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(pk__in=letter_ids, status=LetterStatus.QUEUED, channel=Channel.EMAIL)
+            # Quiet hours: a letter waiting for the customer's morning is not claimed before it.
+            .filter(Q(send_after__isnull=True) | Q(send_after__lte=now))
             .select_related("customer", "incident")
             .order_by("pk")
         )

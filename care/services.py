@@ -64,10 +64,15 @@ def letters_prepare(
         affected = affected.filter(pk__in=list(affected_ids))
     created = 0
     pairs = list(affected.values_list("pk", "customer_id"))
+    # With ``affected_ids`` the work stays within those customers' letters (counting and rendering), so
+    # that chunks prepared in parallel for the same batch neither render nor count each other's letters.
+    mine = Letter.objects.filter(batch=batch)
+    if affected_ids is not None:
+        mine = mine.filter(affected_id__in=[pk for pk, _customer_id in pairs])
     for start in range(0, len(pairs), PREPARE_CHUNK):
         chunk = pairs[start : start + PREPARE_CHUNK]
         with transaction.atomic():
-            before = Letter.objects.filter(batch=batch).count()
+            before = mine.count()
             Letter.objects.bulk_create(
                 [
                     Letter(
@@ -83,7 +88,7 @@ def letters_prepare(
                 ],
                 ignore_conflicts=True,
             )
-            created += Letter.objects.filter(batch=batch).count() - before
+            created += mine.count() - before
     if created and batch.status != BatchStatus.OPEN:
         # New letters need their own review: the earlier sample and approval did not cover them.
         LetterBatch.objects.filter(pk=batch.pk).update(
@@ -93,9 +98,7 @@ def letters_prepare(
     rendered = held = 0
     from care.rendering import letters_render
 
-    unrendered = list(
-        Letter.objects.filter(batch=batch, check_passed__isnull=True).order_by("pk").values_list("pk", flat=True)
-    )
+    unrendered = list(mine.filter(check_passed__isnull=True).order_by("pk").values_list("pk", flat=True))
     for start in range(0, len(unrendered), PREPARE_CHUNK):
         summary = letters_render(letter_ids=unrendered[start : start + PREPARE_CHUNK])
         rendered += summary.rendered

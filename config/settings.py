@@ -10,6 +10,7 @@ refuses to start without ``SECRET_KEY``.
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -205,6 +206,18 @@ CARE_MAX_INDIVIDUAL_APPROVALS = env.int("CARE_MAX_INDIVIDUAL_APPROVALS", default
 CARE_APPROVAL_SAMPLE_SIZE = env.int("CARE_APPROVAL_SAMPLE_SIZE", default=10)
 # A batch whose vouchers are worth more than this (in any one currency) needs a second coordinator.
 CARE_SECOND_APPROVAL_ABOVE = Decimal(env.str("CARE_SECOND_APPROVAL_ABOVE", default="10000"))
+# --- Scheduled sweeps (incidents.sweeps) ---
+# Affected customers per task when a sweep fans work out (first notices, updates, follow-ups, surveys).
+CARE_SWEEP_CHUNK = env.int("CARE_SWEEP_CHUNK", default=500)
+# Apologies are prepared this long after an incident is resolved (the story is complete, tempers have
+# cooled), and never later than 48 hours: a late apology reads as an afterthought.
+CARE_FOLLOW_UP_AFTER = timedelta(minutes=env.int("CARE_FOLLOW_UP_AFTER_MINUTES", default=120))
+if not timedelta(0) <= CARE_FOLLOW_UP_AFTER <= timedelta(hours=48):
+    raise ImproperlyConfigured("CARE_FOLLOW_UP_AFTER_MINUTES must be between 0 and 2880 (48 hours).")
+# A customer hit again within this window gets one apology that acknowledges every disruption.
+CARE_COMBINE_WINDOW = timedelta(days=env.int("CARE_COMBINE_WINDOW_DAYS", default=7))
+# The satisfaction survey follows the apology after this long (only with the customer's consent).
+CARE_SURVEY_AFTER = timedelta(hours=env.int("CARE_SURVEY_AFTER_HOURS", default=72))
 ONCALL_COORDINATOR_EMAIL = env.str("ONCALL_COORDINATOR_EMAIL", default="oncall-coordinator@example.com")
 
 # --- REST API -------------------------------------------------------------------

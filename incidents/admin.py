@@ -14,6 +14,7 @@ from django.utils.html import format_html, format_html_join
 from django.views.decorators.http import require_POST
 
 from care.admin_base import (
+    ReadOnlyAdminMixin,
     StatusChangeInline,
     WorkbenchAdmin,
     admin_link,
@@ -437,20 +438,11 @@ class AlertAdmin(WorkbenchAdmin):
 
 
 @admin.register(SweepRun)
-class SweepRunAdmin(WorkbenchAdmin):
+class SweepRunAdmin(ReadOnlyAdminMixin, WorkbenchAdmin):
     list_display = ("name", "started_at", "duration", "counts_display", "errors_display")
     list_filter = ("name",)
     ordering = ("-started_at", "-id")
     readonly_fields = ("name", "started_at", "finished_at", "counts", "errors")
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     @admin.display(description="duration")
     def duration(self, obj: SweepRun) -> str:

@@ -8,7 +8,13 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
-from care.admin_base import StatusChangeInline, WorkbenchAdmin, admin_link, run_service, status_badge
+from care.admin_base import (
+    CustomerIncidentColumns,
+    StatusChangeInline,
+    WorkbenchAdmin,
+    run_service,
+    status_badge,
+)
 from care.search import customers_matching
 from vouchers.models import CompensationRule, Voucher, VoucherStatusChange
 from vouchers.services import vouchers_void
@@ -19,7 +25,7 @@ class VoucherStatusChangeInline(StatusChangeInline):
 
 
 @admin.register(Voucher)
-class VoucherAdmin(WorkbenchAdmin):
+class VoucherAdmin(CustomerIncidentColumns, WorkbenchAdmin):
     list_display = (
         "code",
         "status_display",
@@ -81,14 +87,6 @@ class VoucherAdmin(WorkbenchAdmin):
     @admin.display(description="value", ordering="amount")
     def value(self, obj: Voucher) -> str:
         return f"{obj.amount:,.2f} {obj.currency}"
-
-    @admin.display(description="customer", ordering="customer__name")
-    def customer_link(self, obj: Voucher) -> str:
-        return admin_link(obj.customer, obj.customer.name)
-
-    @admin.display(description="incident", ordering="incident__reference")
-    def incident_reference(self, obj: Voucher) -> str:
-        return admin_link(obj.incident, obj.incident.reference) if obj.incident else "—"
 
     @admin.action(description="Void selected vouchers…", permissions=["void"])
     def void_vouchers(self, request: HttpRequest, queryset: QuerySet[Voucher]) -> HttpResponse | None:

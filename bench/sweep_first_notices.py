@@ -1,0 +1,277 @@
+"""First notices for 10,000 and 100,000 affected customers with one process, on PostgreSQL.
+
+For each size: one open incident and its affected customers are filled set-based (generate_series), then
+the chunk service ``incidents.sweeps.first_notices_for`` runs over chunks of 500, sequentially, in this
+process, with Celery eager so the queued letters are sent inline through anymail's test backend, as one
+worker would. Printed: customers per second, SQL queries per 1,000 customers, peak memory (maxrss) and the
+total seconds, beside the floor: PostgreSQL's COPY of the same 100,000 letter rows into a table with the
+same columns and indexes. Then the sweep runs again over the processed incidents: its seconds, its ESP
+calls and the rows it writes (both must be 0).
+
+BENCH_PROFILE=1 also profiles (cProfile) a run of 5,000 customers and prints the top of the profile to
+stderr; the raw profile is kept in var/bench_sweep_first_notices.prof.
+"""
+
+from __future__ import annotations
+
+import cProfile
+import io
+import os
+import pstats
+import resource
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+# Before Django reads its settings: the ESP is anymail's test backend, tasks run inline (one worker),
+# and no DEBUG query log or INFO logging per batch in the measurement.
+os.environ.setdefault("EMAIL_BACKEND", "anymail.backends.test.EmailBackend")
+os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "true")
+os.environ.setdefault("DEBUG", "false")
+os.environ.setdefault("SECRET_KEY", "bench-only-not-a-secret")
+os.environ.setdefault("LOG_LEVEL", "WARNING")
+
+from bench.common import ROOT, emit, setup_django
+
+DATABASE_URL = os.environ.get("BENCH_SWEEP_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/care_bench_sweep")
+SIZES = [int(size) for size in os.environ.get("BENCH_SWEEP_SIZES", "10000,100000").split(",")]
+CHUNK = 500
+PROFILE_SIZE = int(os.environ.get("BENCH_PROFILE_SIZE", "5000"))
+WRITES = ("INSERT", "UPDATE", "DELETE")
+
+
+class QueryCounter:
+    """connection.execute_wrapper: counts statements, and the rows that INSERT/UPDATE/DELETE touch."""
+
+    def __init__(self) -> None:
+        self.queries = 0
+        self.rows_written = 0
+        self.written_tables: dict[str, int] = {}
+
+    def __call__(self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: dict[str, Any]) -> Any:
+        self.queries += 1
+        result = execute(sql, params, many, context)
+        verb = sql.lstrip().split(" ", 1)[0].upper()
+        if verb in WRITES:
+            rows = max(context["cursor"].rowcount, 0)
+            self.rows_written += rows
+            table = sql.split('"')[1] if '"' in sql else "?"
+            self.written_tables[table] = self.written_tables.get(table, 0) + rows
+        return result
+
+
+def reset() -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "TRUNCATE care_customer, incidents_incident, care_outboxmessage, incidents_sweeprun "
+            "RESTART IDENTITY CASCADE"
+        )
+        cursor.execute("DROP TABLE IF EXISTS bench_letter_copy")
+
+
+def fill(*, tag: str, customers: int) -> tuple[int, list[int]]:
+    """An open incident (explanation, next update due) with ``customers`` affected customers."""
+    from datetime import timedelta
+
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from incidents.models import AffectedCustomer, Incident, IncidentStatus
+
+    now = timezone.now()
+    with transaction.atomic():
+        incident = Incident.objects.create(
+            reference=f"INC-BENCH-{tag}",
+            title=f"Bench blizzard {tag}",
+            kind="cancellation",
+            cause="weather",
+            status=IncidentStatus.OPEN,
+            opened_at=now,
+            stations="JFK",
+            explanation="A blizzard closed the runways at JFK from the early afternoon.",
+            next_update_due_at=now + timedelta(hours=1),
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(
+                """
+                INSERT INTO care_customer (external_ref, name, preferred_name, email, phone, language, time_zone,
+                    loyalty_tier, contact_consent, suppression_reason, created_at, updated_at)
+                SELECT %s || '-' || n, 'Passenger ' || n, '', 'p' || n || '.' || %s || '@example.com', '', 'en',
+                       'America/New_York', 'none', true, '', now(), now()
+                FROM generate_series(1, %s) n
+                """,
+                [f"BENCH-{tag}", tag.lower(), customers],
+            )
+            cursor.execute(
+                """
+                INSERT INTO incidents_affectedcustomer (incident_id, customer_id, delay_minutes, cancelled,
+                    missed_connection, overnight_stay, diverted, downgraded, carrier, flight_number, flight_date,
+                    origin, destination, booking_reference, created_at)
+                SELECT %s, c.id, 0, true, false, false, false, false, 'B6', (c.id %% 900 + 100)::text,
+                       '2013-02-08', 'JFK', 'BOS', upper(substr(md5(c.id::text), 1, 6)), now()
+                FROM care_customer c
+                WHERE c.external_ref LIKE %s
+                """,
+                [incident.pk, f"BENCH-{tag}-%"],
+            )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    ids = list(AffectedCustomer.objects.filter(incident=incident).order_by("pk").values_list("pk", flat=True))
+    return incident.pk, ids
+
+
+def work(incident_id: int, affected_ids: list[int]) -> int:
+    """The first-notice work of one worker: every chunk, one after the other; return the ESP calls made."""
+    from django.core import mail
+
+    from incidents.sweeps import first_notices_for
+
+    calls = 0
+    for start in range(0, len(affected_ids), CHUNK):
+        first_notices_for(incident_id=incident_id, affected_ids=affected_ids[start : start + CHUNK])
+        calls += len(getattr(mail, "outbox", []))
+        mail.outbox = []  # the test backend keeps every message; we only count them
+    return calls
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kilobytes on Linux
+
+
+def check_all_sent(incident_id: int, expected: int) -> None:
+    from care.models import Letter, LetterKind, LetterStatus
+
+    sent = Letter.objects.filter(incident_id=incident_id, kind=LetterKind.INITIAL_NOTICE, status=LetterStatus.SENT)
+    count = sent.count()
+    if count != expected:
+        raise SystemExit(f"only {count} of {expected} initial notices were sent")
+
+
+def measure(size: int) -> tuple[int, float]:
+    from django.db import connection
+
+    incident_id, affected_ids = fill(tag=f"N{size}", customers=size)
+    counter = QueryCounter()
+    start = time.perf_counter()
+    with connection.execute_wrapper(counter):
+        calls = work(incident_id, affected_ids)
+    seconds = time.perf_counter() - start
+    check_all_sent(incident_id, size)
+    emit(
+        "first_notices_customers_per_second",
+        size / seconds,
+        "customers/s",
+        customers=size,
+        chunk=CHUNK,
+        esp_calls=calls,
+    )
+    emit(
+        "first_notices_queries_per_1000_customers",
+        counter.queries / (size / 1000),
+        "queries",
+        customers=size,
+        chunk=CHUNK,
+        esp_calls=calls,
+    )
+    emit("first_notices_peak_rss", peak_rss_mb(), "MB", customers=size, chunk=CHUNK, esp_calls=calls)
+    return incident_id, seconds
+
+
+def copy_seconds(incident_id: int) -> float:
+    """PostgreSQL's floor: COPY the incident's letter rows into a table with care_letter's columns and indexes."""
+    from django.db import connection
+
+    columns = "customer_id, incident_id, affected_id, kind, sequence, channel, status, to_address, subject, " \
+        "body_text, body_html, parts, batch_id, check_passed, check_reasons, template_id, template_version, " \
+        "queued_at, sent_at, esp_message_id, attempts, last_error, created_at, updated_at"  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS bench_letter_copy")
+        cursor.execute("CREATE TABLE bench_letter_copy (LIKE care_letter INCLUDING ALL)")
+        data = bytearray()
+        with cursor.cursor.copy(
+            f"COPY (SELECT {columns} FROM care_letter WHERE incident_id = %s) TO STDOUT",  # noqa: S608
+            (incident_id,),
+        ) as copy:
+            for block in copy:
+                data += block
+    with connection.cursor() as cursor:
+        start = time.perf_counter()
+        cursor.execute("BEGIN")
+        with cursor.cursor.copy(f"COPY bench_letter_copy ({columns}) FROM STDIN") as copy:
+            copy.write(bytes(data))
+        cursor.execute("COMMIT")
+        seconds = time.perf_counter() - start
+        cursor.execute("DROP TABLE bench_letter_copy")
+    return seconds
+
+
+def rerun() -> None:
+    """The sweep again over incidents already done: nothing to send, nothing to write."""
+    from django.core import mail
+    from django.db import connection
+
+    from incidents.sweeps import sweep_first_notices
+
+    mail.outbox = []
+    counter = QueryCounter()
+    start = time.perf_counter()
+    with connection.execute_wrapper(counter):
+        counts = sweep_first_notices()
+    seconds = time.perf_counter() - start
+    calls = len(getattr(mail, "outbox", []))
+    emit("first_notices_rerun_seconds", seconds, "s", customers=sum(SIZES), queries=counter.queries, counts=counts)
+    emit("first_notices_rerun_esp_calls", calls, "calls", reference=0, reference_name="required")
+    emit(
+        "first_notices_rerun_rows_written",
+        counter.rows_written,
+        "rows",
+        reference=0,
+        reference_name="required",
+        tables=counter.written_tables,
+    )
+
+
+def profile() -> None:
+    incident_id, affected_ids = fill(tag="PROFILE", customers=PROFILE_SIZE)
+    profiler = cProfile.Profile()
+    profiler.enable()
+    work(incident_id, affected_ids)
+    profiler.disable()
+    path = ROOT / "var" / "bench_sweep_first_notices.prof"
+    profiler.dump_stats(str(path))
+    for order in ("tottime", "cumulative"):
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).sort_stats(order).print_stats(30)
+        print(f"# profile of {PROFILE_SIZE} customers, by {order} (raw: {path})", file=sys.stderr)
+        print(out.getvalue(), file=sys.stderr)
+
+
+def main() -> None:
+    setup_django(DATABASE_URL)
+    reset()
+    started = time.perf_counter()
+    timings = {size: measure(size) for size in SIZES}
+    largest = max(SIZES)
+    incident_id, seconds = timings[largest]
+    floor = copy_seconds(incident_id)
+    emit(
+        "first_notices_total_seconds",
+        seconds,
+        "s",
+        floor,
+        f"PostgreSQL COPY of the same {largest} letter rows (s)",
+        customers=largest,
+        ratio_to_copy=round(seconds / floor, 1),
+        target=f"< 60 s and < 5x COPY with one worker: {'met' if seconds < 60 and seconds < 5 * floor else 'missed'}",
+    )
+    rerun()
+    emit("bench_sweep_first_notices_wall_seconds", time.perf_counter() - started, "s")
+    if os.environ.get("BENCH_PROFILE"):
+        profile()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,55 @@
+"""Thin Celery tasks for the scheduled sweeps: beat starts the sweeps, the sweeps fan out chunk tasks.
+
+Every task takes ids and JSON values, calls a service in incidents.sweeps and is safe to run twice
+(acks_late: a worker lost mid-task gives the message back).
+"""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from incidents.sweeps import (
+    first_notices_for,
+    run_sweep,
+    sweep_first_notices,
+    sweep_follow_ups,
+    sweep_kept_promises,
+    sweep_surveys,
+    updates_for,
+)
+
+
+@shared_task(acks_late=True)
+def sweep_first_notices_task() -> int:
+    """Beat: an initial notice for every affected customer of an open incident who has none yet."""
+    return run_sweep("first_notices", lambda: sweep_first_notices()).pk
+
+
+@shared_task(acks_late=True)
+def sweep_kept_promises_task() -> int:
+    """Beat: keep every promised update that has fallen due."""
+    return run_sweep("kept_promises", lambda: sweep_kept_promises()).pk
+
+
+@shared_task(acks_late=True)
+def sweep_follow_ups_task() -> int:
+    """Beat: prepare apologies for incidents resolved long enough ago."""
+    return run_sweep("follow_ups", lambda: sweep_follow_ups()).pk
+
+
+@shared_task(acks_late=True)
+def sweep_surveys_task() -> int:
+    """Beat: surveys for consenting customers some days after their apology."""
+    return run_sweep("surveys", lambda: sweep_surveys()).pk
+
+
+@shared_task(acks_late=True)
+def notify_affected(incident_id: int, affected_ids: list[int]) -> int:
+    """One chunk of initial notices: prepare, render and queue them."""
+    return first_notices_for(incident_id=incident_id, affected_ids=affected_ids)
+
+
+@shared_task(acks_late=True)
+def send_updates(incident_id: int, sequence: int, affected_ids: list[int]) -> int:
+    """One chunk of update number ``sequence``: prepare, render and queue it."""
+    return updates_for(incident_id=incident_id, sequence=sequence, affected_ids=affected_ids)
