@@ -38,13 +38,31 @@ from care.models import (
 from care.search import customers_matching
 from care.selectors import LetterPreview, batch_overview, letter_preview
 from care.services import letter_template_revise, letters_approve, letters_cancel
+from care.tracking import customers_unreachable
 from incidents.models import AffectedCustomer
+
+
+class UnreachableFilter(admin.SimpleListFilter):
+    """Customers our email did not reach (bounced, complained, refused, suppressed): someone should phone them."""
+
+    title = "email did not reach them"
+    parameter_name = "unreachable"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("yes", "Could not be reached: phone them")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Customer]) -> QuerySet[Customer]:
+        if self.value() != "yes":
+            return queryset
+        incident = request.GET.get("affected__incident__id__exact")
+        unreachable = customers_unreachable(int(incident) if incident and incident.isdigit() else None)
+        return queryset.filter(pk__in=unreachable.values("pk"))
 
 
 @admin.register(Customer)
 class CustomerAdmin(WorkbenchAdmin):
     list_display = ("external_ref", "name", "email", "phone", "language", "loyalty_tier", "reachable")
-    list_filter = ("language", "loyalty_tier", "contact_consent", "suppression_reason")
+    list_filter = (UnreachableFilter, "language", "loyalty_tier", "contact_consent", "suppression_reason")
     search_fields = ("=external_ref",)  # enables the search box; search_conditions does the work
     search_help_text = "Customer reference, email or phone, or the start of the name."
     ordering = ("name", "id")
@@ -61,6 +79,10 @@ class CustomerAdmin(WorkbenchAdmin):
 
     def search_conditions(self, term: str) -> list[Q]:
         return [Q(pk__in=customers_matching(term)), Q(name__istartswith=term)]
+
+    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
+        # The incident page links here with the incident's unreachable customers.
+        return lookup == "affected__incident__id__exact" or super().lookup_allowed(lookup, value, request)
 
     @admin.display(description="email reachable", boolean=True)
     def reachable(self, obj: Customer) -> bool:

@@ -23,7 +23,7 @@ from care.admin_base import (
     status_badge,
 )
 from care.errors import DomainError
-from care.models import Letter, LetterBatch, LetterKind
+from care.models import Customer, Letter, LetterBatch, LetterKind
 from care.search import customers_matching, flight_from
 from care.services import letters_prepare
 from incidents.alerts import alert_acknowledge
@@ -187,7 +187,7 @@ class IncidentAdmin(WorkbenchAdmin):
         if obj.pk is None:
             return "—"
         return format_html(
-            "{} · {} · {} · {}",
+            "{} · {} · {} · {} · {}",
             changelist_link(
                 AffectedCustomer,
                 f"{obj.affected_count:,} affected customers",
@@ -198,6 +198,12 @@ class IncidentAdmin(WorkbenchAdmin):
             ),
             changelist_link(
                 Voucher, f"{Voucher.objects.filter(incident=obj).count():,} vouchers", incident__id__exact=obj.pk
+            ),
+            changelist_link(
+                Customer,
+                "customers email did not reach (phone them)",
+                unreachable="yes",
+                affected__incident__id__exact=obj.pk,
             ),
             changelist_link(
                 LetterBatch,

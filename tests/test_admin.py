@@ -340,3 +340,20 @@ def test_big_changelists_do_not_count_every_row(coordinator_client: Any, django_
     assert counts
     assert all("LIMIT" in sql.upper() for sql in counts), counts
     assert page.context["cl"].result_count >= 10_000
+
+
+def test_coordinator_sees_whom_email_did_not_reach(coordinator_client: Any) -> None:
+    bounced = LetterFactory.create(status=LetterStatus.BOUNCED)
+    LetterFactory.create(affected__incident=bounced.incident, status=LetterStatus.DELIVERED)
+    elsewhere = LetterFactory.create(status=LetterStatus.COMPLAINED)
+    url = reverse("admin:care_customer_changelist")
+
+    everywhere = coordinator_client.get(url, {"unreachable": "yes"})
+    assert {row.pk for row in everywhere.context["cl"].result_list} == {bounced.customer_id, elsewhere.customer_id}
+
+    one_incident = coordinator_client.get(
+        url, {"unreachable": "yes", "affected__incident__id__exact": bounced.incident_id}
+    )
+    assert [row.pk for row in one_incident.context["cl"].result_list] == [bounced.customer_id]
+    incident_page = coordinator_client.get(reverse("admin:incidents_incident_change", args=[bounced.incident_id]))
+    assert "customers email did not reach (phone them)" in incident_page.content.decode()
