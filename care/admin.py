@@ -80,7 +80,7 @@ class CustomerAdmin(WorkbenchAdmin):
     def search_conditions(self, term: str) -> list[Q]:
         return [Q(pk__in=customers_matching(term)), Q(name__istartswith=term)]
 
-    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
+    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest) -> bool:
         # The incident page links here with the incident's unreachable customers.
         return lookup == "affected__incident__id__exact" or super().lookup_allowed(lookup, value, request)
 
