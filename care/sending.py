@@ -22,6 +22,7 @@ import dataclasses
 import json
 import logging
 import time
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -41,10 +42,12 @@ from anymail.utils import get_anymail_setting, parse_single_address
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.backends.base import BaseEmailBackend
+from django.db import connection as db_connection
 from django.db import transaction
-from django.db.models import Case, CharField, F, Q, Value, When
+from django.db.models import F, Q
 from django.utils import timezone
 
+from care.bulk import rows_update
 from care.lifecycle import record_status_changes
 from care.models import (
     KINDS_NEEDING_APPROVAL,
@@ -106,11 +109,6 @@ def _audit(
         note=note,
         at=at,
     )
-
-
-def _per_row(values: dict[int, str]) -> Case:
-    """A CASE expression giving each primary key its own value, for one guarded UPDATE of many rows."""
-    return Case(*(When(pk=pk, then=Value(value)) for pk, value in values.items()), output_field=CharField())
 
 
 # --- Queueing ---------------------------------------------------------------------------
@@ -360,9 +358,14 @@ def _claim(letter_ids: Sequence[int]) -> tuple[list[Outgoing], int]:
                 held[letter.pk] = "Not sent: the customer has no email address. Reach them another way."
             else:
                 going.append(letter)
+        # The rows are locked above and QUEUED: each is written with its own values in one UPDATE per batch.
         if held:
-            Letter.objects.filter(pk__in=list(held), status=LetterStatus.QUEUED).update(
-                status=LetterStatus.SUPPRESSED, last_error=_per_row(held), updated_at=now
+            rows_update(
+                [
+                    Letter(pk=pk, status=LetterStatus.SUPPRESSED, last_error=reason, updated_at=now)
+                    for pk, reason in held.items()
+                ],
+                fields=["status", "last_error", "updated_at"],
             )
             _audit(
                 ((pk, LetterStatus.QUEUED) for pk in held),
@@ -377,7 +380,9 @@ def _claim(letter_ids: Sequence[int]) -> tuple[list[Outgoing], int]:
             # Keep on the letter the address it is sent to, for the coordinator and for matching bounces.
             unaddressed = {letter.pk: letter.customer.email for letter in going if not letter.to_address}
             if unaddressed:
-                Letter.objects.filter(pk__in=list(unaddressed)).update(to_address=_per_row(unaddressed))
+                rows_update(
+                    [Letter(pk=pk, to_address=address) for pk, address in unaddressed.items()], fields=["to_address"]
+                )
             _audit(
                 ((letter.pk, LetterStatus.QUEUED) for letter in going),
                 to_status=LetterStatus.SENDING,
@@ -682,19 +687,47 @@ def _hand_over(letters: list[Outgoing], delivery: _Delivery, summary: SendSummar
 # --- Recording ----------------------------------------------------------------------------
 
 
-def letters_record_contact(*, affected_ids: Iterable[int], incident_ids: Iterable[int], at: datetime) -> None:
-    """Record that these affected customers were contacted at ``at`` and refresh their incidents' counters."""
+def letters_record_contact(*, affected_ids: Iterable[int], at: datetime) -> None:
+    """Record that these affected customers were contacted at ``at`` and keep their incidents' counters.
+
+    Each incident's ``contacted_count`` goes up by the rows whose first contact this records: the guarded
+    UPDATE returns their incidents, so two senders never both count the same customer, and no sent batch
+    recounts the whole incident. Only when the increment would make the incident count more contacted
+    than affected customers (counters left stale, e.g. customers added without incidents_refresh_counts)
+    is the incident recounted instead.
+    """
     from incidents.services import incidents_refresh_counts
 
     affected = sorted(set(affected_ids))
+    if not affected:
+        return
+    quote = db_connection.ops.quote_name
+    meta = AffectedCustomer._meta
+    first_contacted = meta.get_field("first_contacted_at")
+    at_param = first_contacted.get_db_prep_save(at, db_connection)  # type: ignore[union-attr]
+    table, pk_column = quote(meta.db_table), quote(str(meta.pk.column))  # type: ignore[union-attr]
+    contacted_column = quote(str(first_contacted.column))  # type: ignore[union-attr]
+    incident_column = quote(str(meta.get_field("incident").column))  # type: ignore[union-attr]
+    first_contacts: Counter[int] = Counter()
     for chunk in _chunks(affected):
-        AffectedCustomer.objects.filter(pk__in=chunk, first_contacted_at__isnull=True).update(first_contacted_at=at)
+        with db_connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} SET {contacted_column} = %s "  # noqa: S608 - names from the model
+                f"WHERE {pk_column} IN ({', '.join(['%s'] * len(chunk))}) AND {contacted_column} IS NULL "
+                f"RETURNING {incident_column}",
+                [at_param, *chunk],
+            )
+            first_contacts.update(incident_id for (incident_id,) in cursor.fetchall())
         AffectedCustomer.objects.filter(
             Q(last_contacted_at__isnull=True) | Q(last_contacted_at__lt=at), pk__in=chunk
         ).update(last_contacted_at=at)
-    incidents = sorted(set(incident_ids))
-    if incidents:
-        incidents_refresh_counts(incident_ids=incidents)
+    for incident_id, contacted in sorted(first_contacts.items()):
+        counted = Incident.objects.filter(pk=incident_id, contacted_count__lte=F("affected_count") - contacted).update(
+            contacted_count=F("contacted_count") + contacted
+        )
+        if not counted:
+            # More contacted than affected: the counters were stale (customers added without a recount).
+            incidents_refresh_counts(incident_ids=[incident_id])
 
 
 def _record(outcomes: dict[int, Outcome], summary: SendSummary) -> None:
@@ -714,10 +747,23 @@ def _record(outcomes: dict[int, Outcome], summary: SendSummary) -> None:
         def still_sending(kind: str) -> dict[int, str]:
             return {pk: o.detail for pk, o in outcomes.items() if o.kind == kind and pk in sending}
 
+        # The rows are locked above, and still_sending() keeps those still SENDING: each is written with its
+        # own values in one UPDATE per batch.
         sent = still_sending(SENT)
         if sent:
-            Letter.objects.filter(pk__in=list(sent), status=LetterStatus.SENDING).update(
-                status=LetterStatus.SENT, sent_at=now, esp_message_id=_per_row(sent), last_error="", updated_at=now
+            rows_update(
+                [
+                    Letter(
+                        pk=pk,
+                        status=LetterStatus.SENT,
+                        sent_at=now,
+                        esp_message_id=message_id,
+                        last_error="",
+                        updated_at=now,
+                    )
+                    for pk, message_id in sent.items()
+                ],
+                fields=["status", "sent_at", "esp_message_id", "last_error", "updated_at"],
             )
             _audit(
                 ((pk, LetterStatus.SENDING) for pk in sent),
@@ -731,28 +777,29 @@ def _record(outcomes: dict[int, Outcome], summary: SendSummary) -> None:
             for pk, o in outcomes.items()
             if o.kind == SENT and pk in rows and pk not in sending and not rows[pk][1] and o.detail
         }
-        if overtaken:
-            Letter.objects.filter(pk__in=list(overtaken), esp_message_id="").update(esp_message_id=_per_row(overtaken))
+        if overtaken:  # locked above with an empty esp_message_id
+            rows_update(
+                [Letter(pk=pk, esp_message_id=message_id) for pk, message_id in overtaken.items()],
+                fields=["esp_message_id"],
+            )
         contacted = [pk for pk, o in outcomes.items() if o.kind == SENT and pk in rows]
-        letters_record_contact(
-            affected_ids=[rows[pk][2] for pk in contacted if rows[pk][2]],
-            incident_ids=[rows[pk][3] for pk in contacted if rows[pk][3]],
-            at=now,
-        )
+        letters_record_contact(affected_ids=[rows[pk][2] for pk in contacted if rows[pk][2]], at=now)
         for kind, target, note in (
             (FAILED, LetterStatus.FAILED, "refused by the email provider"),
             (REQUEUE, LetterStatus.QUEUED, "not taken by the email provider this time; will retry"),
         ):
             moved = still_sending(kind)
             if moved:
-                Letter.objects.filter(pk__in=list(moved), status=LetterStatus.SENDING).update(
-                    status=target, last_error=_per_row(moved), updated_at=now
+                rows_update(
+                    [Letter(pk=pk, status=target, last_error=reason, updated_at=now) for pk, reason in moved.items()],
+                    fields=["status", "last_error", "updated_at"],
                 )
                 _audit(((pk, LetterStatus.SENDING) for pk in moved), to_status=target, at=now, note=note)
         unconfirmed = still_sending(UNCONFIRMED)
         if unconfirmed:
-            Letter.objects.filter(pk__in=list(unconfirmed), status=LetterStatus.SENDING).update(
-                last_error=_per_row(unconfirmed), updated_at=now
+            rows_update(
+                [Letter(pk=pk, last_error=reason, updated_at=now) for pk, reason in unconfirmed.items()],
+                fields=["last_error", "updated_at"],
             )
     summary.sent = len(contacted)
     summary.failed = len(still_sending(FAILED))

@@ -102,8 +102,9 @@ def incidents_transition(
 def incidents_refresh_counts(*, incident_ids: Iterable[int]) -> None:
     """Recompute the affected and contacted counters of these incidents from their rows, in one UPDATE.
 
-    Called at the end of every batch that adds affected customers or records a first
-    contact, so the counters cannot drift however the batch was interrupted.
+    Called at the end of every batch that adds affected customers, so the counters cannot drift however
+    the batch was interrupted. Sending keeps contacted_count by increments (care.sending.letters_record_contact)
+    and calls this only when it finds the counters stale.
     """
     from incidents.selectors import affected_counts_subqueries
 

@@ -132,22 +132,39 @@ def _raise_alert(*, incident_id: int, kind: str, message: str, now: datetime) ->
 # --- First notices --------------------------------------------------------------------------------------
 
 
-def _without_initial_notice() -> Q:
+# A first notice younger than this is being worked on by a chunk (rendered, queued, sent): the beat sweep
+# does not publish its customer again, so two runs never contend for the same letters.
+FIRST_NOTICE_GRACE = timedelta(minutes=2)
+
+
+def _without_initial_notice(*, started_before: datetime | None = None) -> Q:
     """Affected rows whose initial notice is not done: none yet, or a draft left unrendered or unqueued.
 
     The second half recovers a chunk that crashed between creating its letters and queueing them; a
-    letter held by the personal-letter check (check_passed False) waits for a coordinator instead.
+    letter held by the personal-letter check (check_passed False) waits for a coordinator instead. With
+    ``started_before``, a draft created after it is taken to be still in the hands of its chunk and is
+    left alone.
     """
     notice = Letter.objects.filter(affected=OuterRef("pk"), kind=LetterKind.INITIAL_NOTICE)
     stuck = notice.filter(status=LetterStatus.DRAFT).filter(Q(check_passed__isnull=True) | Q(check_passed=True))
+    if started_before is not None:
+        stuck = stuck.filter(created_at__lt=started_before)
     return ~Q(Exists(notice)) | Q(Exists(stuck))
 
 
-def sweep_first_notices(*, now: datetime | None = None) -> dict[str, int]:
-    """Every affected customer of an open (or monitored) incident that sends notices gets one, at once."""
+def sweep_first_notices(*, now: datetime | None = None, grace: timedelta = timedelta(0)) -> dict[str, int]:
+    """Every affected customer of an open (or monitored) incident that sends notices gets one, at once.
+
+    ``grace``: a customer whose notice was created less than this long ago is not published again (its
+    chunk is still working on it, e.g. when beat runs again before a big incident's chunks are done);
+    only customers without a notice and drafts older than that are. The beat task passes
+    FIRST_NOTICE_GRACE; the default (none) sweeps every unfinished draft at once.
+    """
     from incidents.tasks import notify_affected
 
-    pending = AffectedCustomer.objects.filter(incident=OuterRef("pk")).filter(_without_initial_notice())
+    started_before = (now or timezone.now()) - grace if grace > timedelta(0) else None
+    unfinished = _without_initial_notice(started_before=started_before)
+    pending = AffectedCustomer.objects.filter(incident=OuterRef("pk")).filter(unfinished)
     incident_ids = list(
         Incident.objects.filter(status__in=ACTIVE_STATUSES, auto_send_notices=True)
         .filter(Exists(pending))
@@ -159,7 +176,7 @@ def sweep_first_notices(*, now: datetime | None = None) -> dict[str, int]:
         try:
             affected_ids = list(
                 AffectedCustomer.objects.filter(incident_id=incident_id)
-                .filter(_without_initial_notice())
+                .filter(unfinished)
                 .order_by("pk")
                 .values_list("pk", flat=True)
             )

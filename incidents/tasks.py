@@ -9,6 +9,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from incidents.sweeps import (
+    FIRST_NOTICE_GRACE,
     first_notices_for,
     run_sweep,
     sweep_first_notices,
@@ -22,7 +23,7 @@ from incidents.sweeps import (
 @shared_task(acks_late=True)
 def sweep_first_notices_task() -> int:
     """Beat: an initial notice for every affected customer of an open incident who has none yet."""
-    return run_sweep("first_notices", lambda: sweep_first_notices()).pk
+    return run_sweep("first_notices", lambda: sweep_first_notices(grace=FIRST_NOTICE_GRACE)).pk
 
 
 @shared_task(acks_late=True)

@@ -632,3 +632,36 @@ def test_the_beat_task_records_a_sweep_run(sweep: Any) -> None:
     assert run.name == "first_notices"
     assert run.counts["customers"] == 1
     assert sweep_first_notices_task.name == "incidents.tasks.sweep_first_notices_task"
+
+
+def test_a_notice_younger_than_the_grace_period_is_not_published_again(sweep: Any) -> None:
+    """A chunk still working on its letters (beat running again meanwhile) is left alone; a stale one is not."""
+    from incidents.sweeps import FIRST_NOTICE_GRACE
+
+    incident = open_incident(affected=2)
+    being_worked = AffectedCustomer.objects.filter(incident=incident).order_by("pk").first()
+    assert being_worked is not None
+    letters_prepare(incident_id=incident.pk, kind=LetterKind.INITIAL_NOTICE, affected_ids=[being_worked.pk])
+    without_letter = AffectedCustomer.objects.filter(incident=incident).exclude(pk=being_worked.pk).get()
+
+    with mock.patch("incidents.tasks.notify_affected.delay") as publish:
+        counts = sweep(sweep_first_notices, grace=FIRST_NOTICE_GRACE)
+    assert counts["customers"] == 1
+    publish.assert_called_once_with(incident.pk, [without_letter.pk])
+
+    later = timezone.now() + FIRST_NOTICE_GRACE + dt.timedelta(seconds=1)
+    with mock.patch("incidents.tasks.notify_affected.delay") as publish:
+        counts = sweep(sweep_first_notices, now=later, grace=FIRST_NOTICE_GRACE)
+    assert counts["customers"] == 2
+    publish.assert_called_once_with(incident.pk, [being_worked.pk, without_letter.pk])
+
+
+def test_the_beat_task_leaves_a_notice_in_progress_to_its_chunk(sweep: Any) -> None:
+    incident = open_incident(affected=1)
+    letters_prepare(incident_id=incident.pk, kind=LetterKind.INITIAL_NOTICE)  # a chunk is on it right now
+
+    with mock.patch("incidents.tasks.notify_affected.delay") as publish:
+        run_id = sweep(lambda: sweep_first_notices_task.delay().get())
+
+    publish.assert_not_called()
+    assert SweepRun.objects.get(pk=run_id).counts["customers"] == 0
