@@ -120,8 +120,9 @@ class Incident(models.Model):
     first_contact_target_minutes = models.PositiveIntegerField(
         default=15, help_text="Every affected customer should hear from us within this many minutes."
     )
-    # Derived counters, recomputed set-based by incidents.services.incidents_refresh_counts after every
-    # batch that adds affected customers or contacts them: the changelist must not count a million rows.
+    # Derived counters, so the changelist never counts a million rows: recomputed set-based by
+    # incidents.services.incidents_refresh_counts after a batch adds affected customers, and moved by
+    # exactly the rows a send marked as first contacted (care.sending.letters_record_contact).
     affected_count = models.PositiveIntegerField(default=0, editable=False)
     contacted_count = models.PositiveIntegerField(default=0, editable=False)
     update_interval_minutes = models.PositiveIntegerField(
