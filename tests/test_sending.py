@@ -20,6 +20,7 @@ from django.db import connection
 from django.test import override_settings
 from django.utils import timezone
 
+from care.esp_formats import BATCH_MERGE_FORMATS
 from care.models import (
     Customer,
     Letter,
@@ -31,7 +32,6 @@ from care.models import (
 )
 from care.outbox import merge
 from care.sending import (
-    BATCH_MERGE_FORMATS,
     Outgoing,
     TransientSendError,
     _batches,
