@@ -214,13 +214,16 @@ def letter_context(
     news: str = "",
     now: dt.datetime | None = None,
     texts: Mapping[str, str] | None = None,
+    formats: dict[tuple[Any, ...], str] | None = None,
 ) -> dict[str, Any]:
     """Everything a letter template may use about this customer's disruption, as plain data.
 
     ``language`` is the letter's language (the template's, when the customer's language has no template);
     it defaults to the customer's. ``also_affected`` are the customer's rows in other incidents, ``news``
     the latest customer-facing timeline entry (for updates). A promised next update already past is left
-    out: a letter never promises a time that has gone.
+    out: a letter never promises a time that has gone. ``formats`` is a memo of formatted dates and moments
+    that a caller rendering many letters shares between them (many letters share a flight date or a
+    promised next update); the text is the same with or without it.
     """
     customer = affected.customer
     incident: Incident = affected.incident
@@ -230,12 +233,28 @@ def letter_context(
     origin, destination = station(affected.origin), station(affected.destination)
     origin_zone = _zone(origin.time_zone) or customer_zone
     moment = now or timezone.now()
+    memo = formats if formats is not None else {}
+
+    def date_text(value: dt.date) -> str:
+        key = ("date", value, lang)
+        text = memo.get(key)
+        if text is None:
+            text = memo[key] = _date_text(value, lang)
+        return text
+
+    def moment_text(value: dt.datetime) -> str:
+        key = ("moment", value, customer_zone, lang)
+        text = memo.get(key)
+        if text is None:
+            text = memo[key] = _moment_text(value, customer_zone, lang)
+        return text
+
     with translation.override(lang):
         flight: dict[str, Any] = {
             "label": affected.flight_label.strip(),
             "carrier": affected.carrier,
             "number": affected.flight_number,
-            "date": _date_text(affected.flight_date, lang),
+            "date": date_text(affected.flight_date),
             "origin": affected.origin,
             "origin_name": origin.city,
             "origin_airport": origin.airport,
@@ -279,14 +298,14 @@ def letter_context(
             "summary": _impact_summary(affected, language=lang, flight=flight, delay=delay),
         }
         due = incident.next_update_due_at
-        next_update = _moment_text(due, customer_zone, lang) if due is not None and due > moment else ""
+        next_update = moment_text(due) if due is not None and due > moment else ""
         voucher_rows = [
             {
                 "code": voucher.code,
                 "value": _money_text(voucher.balance, voucher.currency),
                 "amount": f"{voucher.balance:.2f}",
                 "currency": voucher.currency,
-                "expires": _date_text(voucher.expires_at.astimezone(customer_zone).date(), lang),
+                "expires": date_text(voucher.expires_at.astimezone(customer_zone).date()),
             }
             for voucher in vouchers
         ]
@@ -374,8 +393,18 @@ def _tidy(text: str) -> str:
     return _BLANK_LINES_RE.sub("\n\n", text).strip()
 
 
+_PLAIN_EXACT = frozenset(_PLAIN_TYPES)
+
+
 def _require_plain(value: Any, path: str = "context") -> None:
-    if isinstance(value, Mapping):
+    kind = type(value)
+    if kind in _PLAIN_EXACT:  # the common case, without the (slow) Mapping ABC check
+        return
+    if kind is dict:
+        for key, item in value.items():
+            if type(item) not in _PLAIN_EXACT:
+                _require_plain(item, f"{path}.{key}")
+    elif isinstance(value, Mapping):
         for key, item in value.items():
             _require_plain(item, f"{path}.{key}")
     elif isinstance(value, list | tuple):
@@ -432,7 +461,6 @@ def render_letter(*, template: LetterTemplate, context: Mapping[str, Any]) -> Re
     kind = str(context.get("kind") or template.kind)
     language = str(context.get("language") or template.language)
     reasons = _missing_facts(context, kind)
-    label = f"“{template}”"
     subject = body_text = body_html = ""
     parts: dict[str, str] = {}
     try:
@@ -444,20 +472,20 @@ def render_letter(*, template: LetterTemplate, context: Mapping[str, Any]) -> Re
             if template.body_html.strip():
                 body_html = _render(template.body_html, body_context, html=True)
     except TemplateSyntaxError as exc:
-        reasons.append(f"The template {label} has an error: {exc}.")
+        reasons.append(f"The template “{template}” has an error: {exc}.")
     except (TemplateDoesNotExist, VariableDoesNotExist, ArithmeticError, LookupError, TypeError, ValueError) as exc:
-        reasons.append(f"The template {label} could not be rendered: {exc}.")
+        reasons.append(f"The template “{template}” could not be rendered: {exc}.")
     else:
         unknown = _unknown_variables(subject, body_text, body_html, *parts.values())
-        reasons += [f"The template {label} uses {{{{ {name} }}}}, which letters do not have." for name in unknown]
+        reasons += [f"The template “{template}” uses {{{{ {name} }}}}, which letters do not have." for name in unknown]
         if not subject:
-            reasons.append(f"The template {label} gives an empty subject.")
+            reasons.append(f"The template “{template}” gives an empty subject.")
         elif len(subject) > SUBJECT_MAX:
             reasons.append(
                 f"The subject is {len(subject)} characters long; an email subject takes at most {SUBJECT_MAX}."
             )
         if not body_text:
-            reasons.append(f"The template {label} gives an empty letter.")
+            reasons.append(f"The template “{template}” gives an empty letter.")
     if reasons:
         raise LetterRenderError(
             reasons, customer_reference=str(customer.get("reference", "")), customer_name=str(customer.get("name", ""))
@@ -605,6 +633,7 @@ def letters_render(*, letter_ids: Sequence[int]) -> RenderSummary:
         counts = {"rendered": 0, "held": 0, "failed": 0}
         errors: list[str] = []
         now = timezone.now()
+        formats: dict[tuple[Any, ...], str] = {}  # formatted dates and moments, shared by the letters
         for letter in letters:
             key = (letter.kind, letter_language(letter.customer.language))
             if key not in chosen:
@@ -630,6 +659,7 @@ def letters_render(*, letter_ids: Sequence[int]) -> RenderSummary:
                     news=news.get(affected.incident_id, ""),
                     now=now,
                     texts=texts,
+                    formats=formats,
                 )
                 rendered = render_letter(template=template, context=context)
             except DomainError as exc:
