@@ -55,23 +55,43 @@ def entitlements_for(affected: AffectedCustomer, *, on: dt.date | None = None) -
     return [entitlement for entitlement in (_us_dot_refund(affected, today),) if entitlement is not None]
 
 
+def us_dot_refund_trigger(
+    *, origin: str, destination: str, cancelled: bool, delay_minutes: int, on: dt.date
+) -> tuple[str, int] | None:
+    """Why the US DOT refund rule applies ("cancellation" or "significant_change") and the hours threshold
+    for this route, or None. One decision, shared by the letters (this module) and vouchers.regulations."""
+    if on < US_DOT_REFUND_IN_FORCE:
+        return None
+    in_us = [airport_country(code) in US_COUNTRIES for code in (origin, destination)]
+    if not any(in_us):
+        return None
+    # An airport airportsdata does not know counts as abroad: the longer, international threshold applies.
+    hours = US_DOT_DOMESTIC_HOURS if all(in_us) else US_DOT_INTERNATIONAL_HOURS
+    if cancelled:
+        return "cancellation", hours
+    if delay_minutes > hours * 60:
+        return "significant_change", hours
+    return None
+
+
 def _us_dot_refund(affected: AffectedCustomer, today: dt.date) -> Entitlement | None:
     """A full refund for a cancelled or significantly changed flight to, from or within the United States.
 
     Not covered yet: the rule's other significant changes (another airport, more connections, a lower
     cabin, a less accessible aircraft). ``delay_minutes`` is the delay the customer arrived with.
     """
-    if today < US_DOT_REFUND_IN_FORCE:
+    trigger = us_dot_refund_trigger(
+        origin=affected.origin,
+        destination=affected.destination,
+        cancelled=affected.cancelled,
+        delay_minutes=affected.delay_minutes,
+        on=today,
+    )
+    if trigger is None:
         return None
-    origin, destination = airport_country(affected.origin), airport_country(affected.destination)
-    in_us = [country in US_COUNTRIES for country in (origin, destination)]
-    if not any(in_us):
-        return None
-    # An airport airportsdata does not know counts as abroad: the longer, international threshold applies.
-    domestic = all(in_us)
-    hours = US_DOT_DOMESTIC_HOURS if domestic else US_DOT_INTERNATIONAL_HOURS
+    why, hours = trigger
     label = f"{affected.carrier} {affected.flight_number}"
-    if affected.cancelled:
+    if why == "cancellation":
         return Entitlement(
             kind="refund",
             regulation=US_DOT_REFUND_NAME,
@@ -82,16 +102,14 @@ def _us_dot_refund(affected: AffectedCustomer, today: dt.date) -> Entitlement | 
                 "and not as a voucher, if you did not travel or did not accept the new flight we offered."
             ),
         )
-    if affected.delay_minutes > hours * 60:
-        return Entitlement(
-            kind="refund",
-            regulation=US_DOT_REFUND_NAME,
-            regulation_code=US_DOT_REFUND,
-            reason="significant_change",
-            text=(
-                f"Because {label} was more than {hours} hours late, you are entitled to a full refund of the unused "
-                "ticket, in money and not as a voucher, if you chose not to travel."
-            ),
-            threshold_hours=hours,
-        )
-    return None
+    return Entitlement(
+        kind="refund",
+        regulation=US_DOT_REFUND_NAME,
+        regulation_code=US_DOT_REFUND,
+        reason="significant_change",
+        text=(
+            f"Because {label} was more than {hours} hours late, you are entitled to a full refund of the unused "
+            "ticket, in money and not as a voucher, if you chose not to travel."
+        ),
+        threshold_hours=hours,
+    )

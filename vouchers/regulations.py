@@ -28,13 +28,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
 
-from care.stations import _airports, station
+from care.stations import _airports
 from vouchers.entitlements import (
-    US_COUNTRIES,
-    US_DOT_DOMESTIC_HOURS,
-    US_DOT_INTERNATIONAL_HOURS,
     US_DOT_REFUND,
-    US_DOT_REFUND_IN_FORCE,
+    airport_country,
+    us_dot_refund_trigger,
 )
 
 AwardKind = Literal["compensation", "refund"]
@@ -201,7 +199,7 @@ def eu261(facts: FlightFacts) -> StatutoryAward | None:
     on = facts.flight_date
     if on < EU261_IN_FORCE:
         return None
-    origin, destination = _country(facts.origin), _country(facts.destination)
+    origin, destination = airport_country(facts.origin), airport_country(facts.destination)
     departs_eu = in_eu261_area(origin, on)
     arrives_eu = in_eu261_area(destination, on) and is_eu_carrier(facts.carrier, on)
     if not departs_eu and (not arrives_eu or (_uk261_in_force(on) and origin in UK261_COUNTRIES)):
@@ -216,7 +214,7 @@ def uk261(facts: FlightFacts) -> StatutoryAward | None:
     on = facts.flight_date
     if not _uk261_in_force(on):
         return None
-    origin, destination = _country(facts.origin), _country(facts.destination)
+    origin, destination = airport_country(facts.origin), airport_country(facts.destination)
     departs_uk = origin in UK261_COUNTRIES
     uk_or_eu_carrier = is_uk_carrier(facts.carrier) or is_eu_carrier(facts.carrier, on)
     arrives_uk = destination in UK261_COUNTRIES and uk_or_eu_carrier
@@ -234,7 +232,7 @@ def canada_appr(facts: FlightFacts) -> StatutoryAward | None:
     """
     if facts.flight_date < APPR_IN_FORCE:
         return None
-    if CANADA not in (_country(facts.origin), _country(facts.destination)):
+    if CANADA not in (airport_country(facts.origin), airport_country(facts.destination)):
         return None
     if not facts.within_control or _extraordinary(facts.cause):
         return None
@@ -263,18 +261,20 @@ def us_dot_refund(facts: FlightFacts) -> StatutoryAward | None:
     """The US DOT refund rule, as in ``vouchers.entitlements``: a refund, to be offered before any voucher, for a
     cancellation or an arrival more than 3 hours (domestic) or 6 hours (international) late; an airport
     airportsdata does not know counts as abroad."""
-    if facts.flight_date < US_DOT_REFUND_IN_FORCE:
+    trigger = us_dot_refund_trigger(
+        origin=facts.origin,
+        destination=facts.destination,
+        cancelled=facts.cancelled,
+        delay_minutes=facts.arrival_delay_minutes,
+        on=facts.flight_date,
+    )
+    if trigger is None:
         return None
-    in_us = [_country(code) in US_COUNTRIES for code in (facts.origin, facts.destination)]
-    if not any(in_us):
-        return None
-    hours = US_DOT_DOMESTIC_HOURS if all(in_us) else US_DOT_INTERNATIONAL_HOURS
-    if facts.cancelled:
+    why, hours = trigger
+    if why == "cancellation":
         reason = "US DOT: cancelled; a refund in money must be offered before any voucher."
-    elif facts.arrival_delay_minutes > hours * 60:
-        reason = f"US DOT: more than {hours} hours late (significant change); a refund in money, before any voucher."
     else:
-        return None
+        reason = f"US DOT: more than {hours} hours late (significant change); a refund in money, before any voucher."
     return StatutoryAward(regulation=US_DOT_REFUND, kind="refund", amount=None, currency=None, reason=reason)
 
 
@@ -310,10 +310,6 @@ def _coordinates(code: str) -> tuple[float, float]:
     if airport is None:
         raise ValueError(f"Unknown airport {code!r}: no coordinates")
     return float(airport["lat"]), float(airport["lon"])
-
-
-def _country(code: str) -> str | None:
-    return station(code).country
 
 
 def _uk261_in_force(on: dt.date) -> bool:
