@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
 
 from django.db.models import Count, QuerySet
 
@@ -121,11 +120,3 @@ def batch_overview(batch: LetterBatch) -> BatchOverview:
 def _reason_key(reason: str) -> str:
     # "Does not name the customer's flight (UA 1545)." and "(B6 22)" are the same reason.
     return reason.split(" (")[0].rstrip(".") if "(" in reason else reason
-
-
-def letter_detail(letter_id: int) -> Any:
-    return (
-        Letter.objects.select_related("customer", "incident", "affected", "batch", "approved_by", "template")
-        .prefetch_related("events", "status_changes")
-        .get(pk=letter_id)
-    )

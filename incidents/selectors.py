@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from statistics import median
 
-from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, IntegerField, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 
 from incidents.models import AffectedCustomer
@@ -25,10 +25,6 @@ def affected_counts_subqueries() -> dict[str, Coalesce]:
         return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
 
     return {"affected_count": count(Q()), "contacted_count": count(Q(first_contacted_at__isnull=False))}
-
-
-def affected_for_incident(incident_id: int) -> QuerySet[AffectedCustomer]:
-    return AffectedCustomer.objects.filter(incident_id=incident_id).select_related("customer")
 
 
 @dataclass(frozen=True)
