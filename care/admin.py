@@ -14,7 +14,8 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
-import care.admin_outbox  # noqa: F401  (registers the local outbox)
+import care.admin_outbox
+import care.admin_tokens  # noqa: F401  (registers integration tokens)
 from care.admin_base import (
     CustomerIncidentColumns,
     StatusChangeInline,

@@ -45,6 +45,7 @@ _COORDINATOR_EXTRA: dict[str, dict[str, tuple[str, ...]]] = {
         "lettertemplate": ("add", "change", "delete"),
         "letterbatch": ("change",),
         "outboxmessage": ("view",),
+        "apitoken": ("view", "add", "revoke"),
     },
     "incidents": {
         "incident": ("add", "change", "transition"),

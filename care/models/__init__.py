@@ -1,3 +1,4 @@
+from care.models.api_tokens import ApiScope, ApiToken, token_digest
 from care.models.customers import Customer, SuppressionReason
 from care.models.letters import (
     KINDS_NEEDING_APPROVAL,
@@ -17,6 +18,8 @@ from care.models.templates import LetterTemplate
 __all__ = [
     "KINDS_NEEDING_APPROVAL",
     "LETTER_LIFECYCLE",
+    "ApiScope",
+    "ApiToken",
     "BatchStatus",
     "Channel",
     "Customer",
@@ -29,4 +32,5 @@ __all__ = [
     "LetterTemplate",
     "OutboxMessage",
     "SuppressionReason",
+    "token_digest",
 ]

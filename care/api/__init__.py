@@ -1,0 +1,1 @@
+"""What every API endpoint shares: token authentication, scope/role permissions, error bodies."""

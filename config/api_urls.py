@@ -1,0 +1,10 @@
+"""/api/v1/: each app contributes its routes here (one include per app)."""
+
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView
+
+app_name = "v1"
+
+urlpatterns = [
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+]
