@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.test import Client
 from django.urls import path
@@ -35,7 +37,7 @@ def _probe_urls(settings: object) -> None:
 
 
 def _bearer(raw: str) -> dict[str, str]:
-    return {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
+    return {"Authorization": f"Bearer {raw}"}
 
 
 def test_token_is_stored_hashed_and_shown_once() -> None:
@@ -53,8 +55,8 @@ def test_unknown_scope_is_refused() -> None:
 
 def test_read_scope_reads_but_cannot_write(client: Client) -> None:
     _, raw = api_token_create(name="OCC", scopes=["read"])
-    assert client.get("/probe/", **_bearer(raw)).status_code == 200
-    response = client.post("/probe/", {"external_ref": "C1", "name": "Ann"}, **_bearer(raw))
+    assert client.get("/probe/", headers=_bearer(raw)).status_code == 200
+    response = client.post("/probe/", {"external_ref": "C1", "name": "Ann"}, headers=_bearer(raw))
     assert response.status_code == 403
     assert response.json() == {
         "code": "permission_denied",
@@ -66,20 +68,20 @@ def test_read_scope_reads_but_cannot_write(client: Client) -> None:
 
 def test_ingest_scope_writes_and_errors_have_one_shape(client: Client) -> None:
     _, raw = api_token_create(name="OCC", scopes=["ingest"])
-    response = client.post("/probe/", {"name": "Ann"}, **_bearer(raw))
+    response = client.post("/probe/", {"name": "Ann"}, headers=_bearer(raw))
     assert response.status_code == 400
     body = response.json()
     assert body["code"] == "invalid"
     assert "external_ref" in body["errors"]
-    assert client.post("/probe/", {"external_ref": "C1", "name": "Ann"}, **_bearer(raw)).status_code == 201
+    assert client.post("/probe/", {"external_ref": "C1", "name": "Ann"}, headers=_bearer(raw)).status_code == 201
 
 
 def test_revoked_expired_and_garbage_tokens_are_refused(client: Client) -> None:
     token, raw = api_token_create(name="OCC", scopes=["read"])
-    _, expired = api_token_create(name="old", scopes=["read"], expires_at=timezone.now() - timezone.timedelta(days=1))
+    _, expired = api_token_create(name="old", scopes=["read"], expires_at=timezone.now() - timedelta(days=1))
     api_tokens_revoke(token_ids=[token.pk])
     for bad in (raw, expired, "pct_nothing_here", "\u00e9t\u00e9"):
-        response = client.get("/probe/", HTTP_AUTHORIZATION=f"Bearer {bad}")
+        response = client.get("/probe/", headers=_bearer(bad))
         assert response.status_code == 401, bad
         assert response.json()["code"] == "authentication_failed"
 
