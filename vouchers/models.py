@@ -124,3 +124,38 @@ class VoucherStatusChange(StatusChange):
 
     class Meta(StatusChange.Meta):
         verbose_name = "voucher status change"
+
+
+class VoucherRedemption(models.Model):
+    """One redemption by the booking system. The idempotency key makes a retried request a replay:
+    the same key from the same token returns the first answer instead of redeeming again."""
+
+    voucher = models.ForeignKey(Voucher, on_delete=models.PROTECT, related_name="redemptions")
+    amount = models.DecimalField(max_digits=10, decimal_places=2, validators=[MinValueValidator(Decimal("0.01"))])
+    currency = models.CharField(max_length=3, validators=[currency_code])
+    token = models.ForeignKey("care.ApiToken", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    redeemed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    idempotency_key = models.CharField(max_length=100)
+    booking_reference = models.CharField(max_length=64, blank=True, help_text="The booking the voucher paid for.")
+    redeemed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ("-redeemed_at", "-id")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["token", "idempotency_key"],
+                condition=Q(token__isnull=False),
+                name="redemption_idempotent_per_token",
+            ),
+            models.UniqueConstraint(
+                fields=["redeemed_by", "idempotency_key"],
+                condition=Q(redeemed_by__isnull=False),
+                name="redemption_idempotent_per_user",
+            ),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="redemption_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.currency} of voucher {self.voucher_id}"
