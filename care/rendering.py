@@ -599,7 +599,7 @@ def letters_render(*, letter_ids: Sequence[int]) -> RenderSummary:
     with transaction.atomic():
         letters = list(
             Letter.objects.select_for_update(of=("self",))
-            .select_related("customer", "incident__owner", "affected")
+            .select_related("customer", "affected")
             .filter(pk__in=wanted, status__in=RENDERABLE_STATUSES)
             .order_by("pk")
         )
@@ -608,6 +608,12 @@ def letters_render(*, letter_ids: Sequence[int]) -> RenderSummary:
         affected_ids = {letter.affected_id for letter in letters if letter.affected_id}
         customer_ids = {letter.customer_id for letter in letters}
         incident_ids = {letter.incident_id for letter in letters if letter.incident_id}
+        # One instance per incident shared by its letters (hundreds of letters, usually one incident),
+        # rather than a copy joined onto every letter row.
+        incidents = Incident.objects.select_related("owner").in_bulk(incident_ids)
+        for letter in letters:
+            if letter.incident_id:
+                letter.incident = incidents[letter.incident_id]
 
         vouchers: dict[int, list[Voucher]] = defaultdict(list)
         for voucher in Voucher.objects.filter(affected_id__in=affected_ids, status=VoucherStatus.ISSUED).order_by(
