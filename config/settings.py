@@ -104,6 +104,15 @@ else:
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# --- Cache ----------------------------------------------------------------------
+# Counts failed voucher lookups per client (vouchers.throttling). The per-process default is fine for one
+# process; with several web processes set CACHE_URL=redis://… so they share one count.
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+# A client (API token, staff login or address) that sends this many unknown, mistyped or malformed voucher
+# codes within the window gets 429 until the window ends: guessing 80-bit codes must not pay.
+VOUCHER_FAILED_LOOKUPS_ALLOWED = env.int("VOUCHER_FAILED_LOOKUPS_ALLOWED", default=10)
+VOUCHER_FAILED_LOOKUPS_WINDOW = timedelta(seconds=env.int("VOUCHER_FAILED_LOOKUPS_WINDOW_SECONDS", default=600))
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
