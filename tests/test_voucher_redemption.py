@@ -97,7 +97,8 @@ def test_validate_tells_a_wrong_code_apart(make_code: Any, refusal: Refusal, mes
     result = voucher_validate(code=make_code(voucher))
     assert result.refusal is refusal
     assert message in result.message
-    assert result.amount is None and result.balance is None  # nothing about any voucher leaks
+    assert result.amount is None
+    assert result.balance is None
     with pytest.raises(VoucherRefused) as raised:
         result.raise_if_refused()
     assert raised.value.refusal is refusal
@@ -197,7 +198,8 @@ def test_a_replay_is_answered_after_the_voucher_expired(token: ApiToken) -> None
     voucher = redeemable_voucher()
     first = redeem(voucher.code, token=token)
     again = redeem(voucher.code, token=token, now=voucher.expires_at + timedelta(days=1))
-    assert again.redemption_id == first.redemption_id and again.replayed
+    assert again.redemption_id == first.redemption_id
+    assert again.replayed
 
 
 @pytest.mark.parametrize(
@@ -216,7 +218,8 @@ def test_a_key_reused_for_a_different_redemption_is_refused(token: ApiToken, cha
         redeem(code, token=token, **arguments)
     assert raised.value.refusal is Refusal.IDEMPOTENCY_CONFLICT
     assert "Use a new key" in str(raised.value)
-    assert snapshot(voucher) == before and snapshot(other) == other_before
+    assert snapshot(voucher) == before
+    assert snapshot(other) == other_before
 
 
 def test_keys_belong_to_one_token_or_one_user(token: ApiToken) -> None:
@@ -232,7 +235,8 @@ def test_keys_belong_to_one_token_or_one_user(token: ApiToken) -> None:
 
 def test_who_redeems_must_be_said_once(token: ApiToken) -> None:
     voucher = redeemable_voucher()
-    for who in ({}, {"token": token, "user": UserFactory.create()}):
+    who_options: list[dict[str, Any]] = [{}, {"token": token, "user": UserFactory.create()}]
+    for who in who_options:
         with pytest.raises(ValueError, match="exactly one"):
             voucher_redeem(code=voucher.code, amount=Decimal("1"), currency="USD", idempotency_key="k", **who)
 
@@ -326,4 +330,5 @@ def test_unknown_codes_cost_the_same_queries_as_refused_real_ones(token: ApiToke
         shapes[typed] = [re.sub(r'"s\d+_x\d+"', "sp", query["sql"].split(" WHERE ")[0]) for query in queries]
     assert all(shape == shapes["HELLO"] for shape in shapes.values()), shapes
     voucher_lookups = [query["sql"] for query in queries if query["sql"].startswith('SELECT "vouchers_voucher"')]
-    assert len(voucher_lookups) == 1 and voucher_lookups[0].endswith("FOR UPDATE")
+    assert len(voucher_lookups) == 1
+    assert voucher_lookups[0].endswith("FOR UPDATE")
