@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 
 import care.admin_outbox
 import care.admin_tokens  # noqa: F401  (registers integration tokens)
+from care.admin_briefings import ContactNoteInline  # also registers briefings, contact notes and page views
 from care.admin_base import (
     CustomerIncidentColumns,
     StatusChangeInline,
@@ -68,6 +69,7 @@ class CustomerAdmin(WorkbenchAdmin):
     search_help_text = "Customer reference, email or phone, or the start of the name."
     ordering = ("name", "id")
     readonly_fields = ("created_at", "updated_at", "suppressed_at", "suppression_reason")
+    inlines = (ContactNoteInline,)
     fieldsets = (
         (None, {"fields": ("external_ref", "name", "preferred_name", "loyalty_tier")}),
         ("Contact", {"fields": ("email", "phone", "language", "time_zone", "contact_consent")}),

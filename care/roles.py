@@ -21,6 +21,9 @@ _READ_ALL: dict[str, dict[str, tuple[str, ...]]] = {
         "letterstatuschange": ("view",),
         "letterbatch": ("view",),
         "letterevent": ("view",),
+        # Frontline briefings: every role reads them; a rep records the conversations they have.
+        "incidentbriefing": ("view",),
+        "contactnote": ("view", "add"),
     },
     "incidents": {
         "incident": ("view",),
@@ -30,6 +33,8 @@ _READ_ALL: dict[str, dict[str, tuple[str, ...]]] = {
         "incidenttranslation": ("view",),
         "alert": ("view",),
         "sweeprun": ("view",),
+        "importjob": ("view",),
+        "importrejection": ("view",),
     },
     "vouchers": {
         "voucher": ("view",),
@@ -46,6 +51,9 @@ _COORDINATOR_EXTRA: dict[str, dict[str, tuple[str, ...]]] = {
         "letterbatch": ("change",),
         "outboxmessage": ("view",),
         "apitoken": ("view", "add", "revoke"),
+        "incidentbriefing": ("add", "change", "publish"),
+        "briefingread": ("view",),
+        "customerpageview": ("view",),
     },
     "incidents": {
         "incident": ("add", "change", "transition"),
@@ -53,6 +61,7 @@ _COORDINATOR_EXTRA: dict[str, dict[str, tuple[str, ...]]] = {
         "incidenttranslation": ("add", "change", "delete"),
         "alert": ("change",),
         "affectedcustomer": ("add", "change", "delete"),
+        "importjob": ("add",),
     },
     "vouchers": {
         "voucher": ("change", "issue", "void"),

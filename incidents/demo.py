@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from care.briefings.demo import seed_demo_briefings
 from care.demo_logins import DemoLogin, demo_users_ensure
 from care.errors import DomainError
 from care.models import Customer
@@ -105,6 +106,7 @@ def demo_scenario_load(*, passengers_per_flight: int = 6, seed: int = DEFAULT_SE
             AffectedCustomer.objects.bulk_create([row for _, row in plan.passengers], batch_size=BATCH_SIZE)
             incidents_refresh_counts(incident_ids=[incident.pk for incident in incidents.values()])
             _open_with_timeline(incidents, stories)
+            seed_demo_briefings(incidents=incidents.values())
     except IntegrityError as exc:
         # Two loads at once: the database's unique references let only one of them through.
         raise DomainError(

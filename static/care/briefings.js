@@ -1,0 +1,103 @@
+// Frontline pages: refresh live fragments without reloading, keep countdowns ticking, print button.
+// No dependencies: fetch() polling of a server-rendered fragment.
+(function () {
+  "use strict";
+
+  function span(minutes) {
+    var hours = Math.floor(minutes / 60);
+    var rest = minutes % 60;
+    if (hours >= 24) {
+      return Math.floor(hours / 24) + " d " + (hours % 24) + " h";
+    }
+    return hours ? hours + " h " + (rest < 10 ? "0" : "") + rest + " min" : rest + " min";
+  }
+
+  function tickCountdowns(root) {
+    var now = Date.now();
+    (root || document).querySelectorAll("[data-countdown]").forEach(function (el) {
+      var due = Date.parse(el.getAttribute("data-countdown"));
+      if (isNaN(due)) return;
+      var seconds = (due - now) / 1000;
+      var overdue = seconds < 0;
+      var text = overdue ? "⚠ overdue by " + span(Math.floor(-seconds / 60)) : "in " + span(Math.floor(seconds / 60));
+      if (el.textContent !== text) el.textContent = text;
+      el.classList.toggle("countdown--overdue", overdue);
+      var row = el.closest("tr");
+      if (row) row.classList.toggle("is-overdue", overdue);
+    });
+  }
+
+  function clock(date) {
+    return date.toISOString().substring(11, 19) + " UTC";
+  }
+
+  function startRefreshing(container) {
+    var url = container.getAttribute("data-refresh-url");
+    var seconds = parseInt(container.getAttribute("data-refresh-seconds"), 10) || 15;
+    var message = container.getAttribute("data-refresh-message") || "The page changed.";
+    var status = document.querySelector("[data-refresh-status]");
+    var announce = document.querySelector("[data-announce]");
+    var busy = false;
+
+    function signature() {
+      var el = container.querySelector("[data-signature]");
+      return el ? el.getAttribute("data-signature") : "";
+    }
+
+    function refresh() {
+      if (busy || document.hidden) return;
+      busy = true;
+      fetch(url, { headers: { "X-Requested-With": "fetch" }, credentials: "same-origin", cache: "no-store", redirect: "manual" })
+        .then(function (response) {
+          if (!response.ok) throw new Error("status " + response.status);
+          return response.text();
+        })
+        .then(function (html) {
+          var before = signature();
+          var focused = document.activeElement && container.contains(document.activeElement);
+          container.innerHTML = html;
+          tickCountdowns(container);
+          if (signature() !== before && announce) {
+            announce.textContent = message + " " + clock(new Date());
+          }
+          if (focused) container.focus();
+          if (status) {
+            status.classList.remove("is-stale");
+            status.innerHTML = "";
+            status.appendChild(document.createTextNode("Last refreshed at "));
+            var time = document.createElement("time");
+            var now = new Date();
+            time.setAttribute("data-refreshed", "");
+            time.setAttribute("datetime", now.toISOString());
+            time.textContent = clock(now);
+            status.appendChild(time);
+            status.appendChild(document.createTextNode("; refreshes every " + seconds + " seconds."));
+          }
+        })
+        .catch(function () {
+          if (status) {
+            status.classList.add("is-stale");
+            status.textContent = "Could not refresh (you may need to log in again). Showing what we had; retrying.";
+          }
+        })
+        .finally(function () {
+          busy = false;
+        });
+    }
+
+    container.setAttribute("tabindex", "-1");
+    window.setInterval(refresh, seconds * 1000);
+    document.addEventListener("visibilitychange", function () {
+      if (!document.hidden) refresh();
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("[data-refresh-url]").forEach(startRefreshing);
+    tickCountdowns(document);
+    window.setInterval(function () { tickCountdowns(document); }, 15000);
+    document.querySelectorAll("[data-print]").forEach(function (button) {
+      button.addEventListener("click", function () { window.print(); });
+    });
+  });
+})();
