@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.template import (
     Context,
     Engine,
@@ -616,10 +617,16 @@ def letters_render(*, letter_ids: Sequence[int]) -> RenderSummary:
                 letter.incident = incidents[letter.incident_id]
 
         vouchers: dict[int, list[Voucher]] = defaultdict(list)
-        for voucher in Voucher.objects.filter(affected_id__in=affected_ids, status=VoucherStatus.ISSUED).order_by(
-            "affected_id", "sequence", "pk"
-        ):
+        # An apology acknowledges every incident the customer was affected by (also_incidents), so it carries
+        # the vouchers of all of them: a combined apology must not drop the codes of the incident it absorbed.
+        apology_customers = {letter.customer_id for letter in letters if letter.kind in KINDS_WITH_APOLOGY}
+        customer_vouchers: dict[int, list[Voucher]] = defaultdict(list)
+        for voucher in Voucher.objects.filter(
+            Q(affected_id__in=affected_ids) | Q(customer_id__in=apology_customers, affected__isnull=False),
+            status=VoucherStatus.ISSUED,
+        ).order_by("affected_id", "sequence", "pk"):
             vouchers[voucher.affected_id].append(voucher)  # type: ignore[index]
+            customer_vouchers[voucher.customer_id].append(voucher)
         others: dict[int, list[AffectedCustomer]] = defaultdict(list)
         for other in AffectedCustomer.objects.filter(customer_id__in=customer_ids).order_by("flight_date", "pk"):
             others[other.customer_id].append(other)
@@ -658,7 +665,9 @@ def letters_render(*, letter_ids: Sequence[int]) -> RenderSummary:
                     affected=affected,
                     kind=letter.kind,
                     sequence=letter.sequence,
-                    vouchers=vouchers.get(affected.pk, ()),
+                    vouchers=(customer_vouchers if letter.kind in KINDS_WITH_APOLOGY else vouchers).get(
+                        letter.customer_id if letter.kind in KINDS_WITH_APOLOGY else affected.pk, ()
+                    ),
                     entitlements=entitlements_for(affected),
                     also_affected=others.get(letter.customer_id, ()),
                     language=template.language,

@@ -54,6 +54,9 @@ SCHEDULES = (
     Schedule(
         "Tracking events", "care.tasks.sweep_letter_events", 300, "Applies tracking events stored but not processed."
     ),
+    Schedule(
+        "Voucher expiry", "vouchers.tasks.vouchers_expire_task", 3600, "Marks issued vouchers past expiry as expired."
+    ),
 )
 
 

@@ -41,6 +41,7 @@ from incidents.models import (
     SweepRun,
 )
 from incidents.services import incident_post_update
+from vouchers.services import vouchers_issue_for_incident_or_hold
 
 logger = logging.getLogger(__name__)
 
@@ -450,9 +451,13 @@ def sweep_follow_ups(*, now: datetime | None = None) -> dict[str, int]:
         .order_by("resolved_at", "pk")
         .values_list("pk", flat=True)
     )
-    counts = {"incidents": 0, "letters": 0, "combined": 0, "errors": 0}
+    counts = {"incidents": 0, "letters": 0, "combined": 0, "held_for_budget": 0, "errors": 0}
     for incident_id in incident_ids:
         try:
+            # Vouchers first, so the apologies carry their codes; above the budget cap the apologies wait with them.
+            if vouchers_issue_for_incident_or_hold(incident_id=incident_id, actor_label=SWEEPER, now=now):
+                counts["held_for_budget"] += 1
+                continue
             affected_ids = list(
                 AffectedCustomer.objects.filter(incident_id=incident_id)
                 .filter(_without_apology())

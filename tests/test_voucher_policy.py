@@ -17,6 +17,16 @@ from vouchers.selectors import EntitlementLine, customer_entitlements, offer_in_
 TODAY = dt.date(2026, 11, 23)
 
 
+@pytest.fixture
+def shipped_policy(db: Any) -> None:
+    # From a data migration, which a transactional test's flush removes: install it again (idempotent).
+    from django.apps import apps as django_apps
+
+    from vouchers.default_policy import default_policy_install
+
+    default_policy_install(django_apps)
+
+
 def impact(**changes: Any) -> Impact:
     """A customer on a Newark-Chicago flight with no recorded impact, weather, outside our control."""
     base = Impact(
@@ -202,7 +212,7 @@ def test_rule_in_words_reads_like_a_rep_would_say_it() -> None:
 # --- Selectors (database) -----------------------------------------------------------------------------------
 
 
-@pytest.mark.django_db
+@pytest.mark.usefixtures("shipped_policy")
 def test_the_shipped_policy_gives_cancelled_customers_two_round_trips() -> None:
     affected = AffectedCustomerFactory.create(cancelled=True)
     rules = rules_for_incident(affected.incident_id)
@@ -213,7 +223,7 @@ def test_the_shipped_policy_gives_cancelled_customers_two_round_trips() -> None:
     ]
 
 
-@pytest.mark.django_db
+@pytest.mark.usefixtures("shipped_policy")
 def test_an_incident_adds_and_leaves_out_rules() -> None:
     incident = IncidentFactory.create()
     special = CompensationRuleFactory.create(slug="special", applies_by_default=False)
@@ -227,7 +237,7 @@ def test_an_incident_adds_and_leaves_out_rules() -> None:
     assert "long-delay" not in slugs
 
 
-@pytest.mark.django_db
+@pytest.mark.usefixtures("shipped_policy")
 def test_offer_in_words_names_the_award_and_the_refund_first() -> None:
     incident = IncidentFactory.create()
     AffectedCustomerFactory.create(incident=incident, cancelled=True)
@@ -243,14 +253,14 @@ def test_offer_in_words_names_the_award_and_the_refund_first() -> None:
     )
 
 
-@pytest.mark.django_db
+@pytest.mark.usefixtures("shipped_policy")
 def test_offer_in_words_without_customers_reads_the_whole_policy() -> None:
     incident = IncidentFactory.create()
     sentences = offer_in_words(incident_id=incident.pk, today=TODAY)
     assert len(sentences) == CompensationRule.objects.filter(is_active=True, applies_by_default=True).count()
 
 
-@pytest.mark.django_db
+@pytest.mark.usefixtures("shipped_policy")
 def test_customer_entitlements_in_a_bounded_number_of_queries(django_assert_max_num_queries: Any) -> None:
     incident = IncidentFactory.create(cause="crew", within_control=True)
     gold = CustomerFactory.create(loyalty_tier="gold")

@@ -1,32 +1,302 @@
-"""Every write that matters to vouchers."""
+"""Every write that matters to vouchers: issuing by the policy, approving above a budget, voiding, expiring."""
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from care.errors import DomainError
-from care.lifecycle import move_batch
-from vouchers.models import VOUCHER_LIFECYCLE, Voucher, VoucherStatus, VoucherStatusChange
+from care.lifecycle import move_batch, record_status_changes
+from incidents.models import Alert
+from vouchers.codes import generate_code
+from vouchers.models import VOUCHER_LIFECYCLE, IncidentCompensation, Voucher, VoucherStatus, VoucherStatusChange
+from vouchers.policy import PlannedVoucher
+from vouchers.selectors import Forecast, incident_forecast
+
+logger = logging.getLogger(__name__)
+
+ISSUER = "compensation policy"
+EXPIRER = "expiry"
+INSERT_CHUNK = 1000
+# A code collision (2**-80 per pair) or a concurrent run leaves a planned voucher uninserted; it is tried again
+# with fresh codes this many times before the run gives up (and the next run carries on).
+CODE_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class IssueResult:
+    issued: int  # vouchers created by this run
+    already: int  # planned vouchers that existed before this run
+    held: bool  # above the budget: nothing issued until a coordinator approves
+    forecast: Forecast = field(repr=False)
+    message: str = ""
+
+
+def vouchers_issue_for_incident(
+    *, incident_id: int, actor: Any = None, actor_label: str = "", now: dt.datetime | None = None
+) -> IssueResult:
+    """Issue every voucher the policy gives the incident's customers and they do not have yet.
+
+    Idempotent: the unique (affected, rule, sequence) constraint with ``ignore_conflicts`` means a second run,
+    or one running at the same time, creates nothing twice; a customer added since the last run gets theirs.
+    Above the incident's budget cap nothing is issued (``held``) until a coordinator approves the total
+    (``vouchers_approve_over_budget``). Every voucher issued gets an audit row from "" to issued.
+    """
+    moment = now or timezone.now()
+    label = actor_label or ("" if actor is not None else ISSUER)
+    forecast = incident_forecast(incident_id=incident_id)
+    if forecast.over_budget:
+        over = ", ".join(f"{currency} {amount:,.2f}" for currency, amount in sorted(forecast.over_by.items()))
+        return IssueResult(
+            issued=0,
+            already=forecast.issued,
+            held=True,
+            forecast=forecast,
+            message=f"The vouchers would exceed this incident's budget by {over}: a coordinator must approve "
+            "the total before any is issued.",
+        )
+    existing = set(
+        Voucher.objects.filter(incident_id=incident_id, rule__isnull=False, affected__isnull=False).values_list(
+            "affected_id", "rule_id", "sequence"
+        )
+    )
+    missing = [voucher for voucher in forecast.planned if _key(voucher) not in existing]
+    issued = 0
+    for start in range(0, len(missing), INSERT_CHUNK):
+        issued += _insert(missing[start : start + INSERT_CHUNK], actor=actor, label=label, now=moment)
+    if issued:
+        logger.info("issued %d vouchers for incident %d", issued, incident_id)
+    return IssueResult(issued=issued, already=len(forecast.planned) - len(missing), held=False, forecast=forecast)
+
+
+# Alert kind for an incident whose vouchers (and apologies) wait for an over-budget approval. Not yet one of
+# incidents.models.AlertKind's choices (the incidents app owns that migration): Alert.kind is a plain column.
+ALERT_OVER_BUDGET = "vouchers_over_budget"
+
+
+def vouchers_issue_for_incident_or_hold(*, incident_id: int, actor_label: str, now: dt.datetime | None = None) -> bool:
+    """For the follow-up sweep: issue the incident's vouchers; return True when held above its budget, after
+    opening an alert for the coordinator (one open alert per incident)."""
+    result = vouchers_issue_for_incident(incident_id=incident_id, actor_label=actor_label, now=now)
+    if result.held:
+        try:
+            with transaction.atomic():
+                Alert.objects.get_or_create(
+                    kind=ALERT_OVER_BUDGET,
+                    key=f"incident:{incident_id}",
+                    resolved_at=None,
+                    defaults={
+                        "incident_id": incident_id,
+                        "message": result.message + " The apology letters wait for the vouchers.",
+                        "raised_at": now or timezone.now(),
+                    },
+                )
+        except IntegrityError:
+            pass  # another sweep opened it at the same moment
+    return result.held
+
+
+def _key(voucher: PlannedVoucher) -> tuple[int, int, int]:
+    return (voucher.affected_id, voucher.rule_id, voucher.sequence)
+
+
+def _insert(chunk: list[PlannedVoucher], *, actor: Any, label: str, now: dt.datetime) -> int:
+    """Insert one chunk with fresh codes and audit what this call created; retry what a code collision
+    dropped. A key another run inserted meanwhile is theirs (and their audit)."""
+    pending = chunk
+    created = 0
+    for _attempt in range(CODE_ATTEMPTS):
+        if not pending:
+            break
+        with transaction.atomic():
+            rows = [(generate_code(), voucher) for voucher in pending]
+            Voucher.objects.bulk_create(
+                [
+                    Voucher(
+                        code=code,
+                        customer_id=voucher.customer_id,
+                        incident_id=voucher.incident_id,
+                        affected_id=voucher.affected_id,
+                        rule_id=voucher.rule_id,
+                        sequence=voucher.sequence,
+                        amount=voucher.amount,
+                        currency=voucher.currency,
+                        issued_at=now,
+                        expires_at=now + dt.timedelta(days=voucher.validity_days),
+                        issued_by=actor if getattr(actor, "pk", None) else None,
+                        issued_by_label=label,
+                        reason=voucher.reason,
+                    )
+                    for code, voucher in rows
+                ],
+                ignore_conflicts=True,
+            )
+            # Ours are the rows that carry a code we generated for that very (affected, rule, sequence): a code
+            # may already belong to another voucher, and a key may have been inserted by a concurrent run.
+            wanted = {(code, _key(voucher)) for code, voucher in rows}
+            mine = [
+                (pk, key)
+                for pk, code, *key_parts in Voucher.objects.filter(code__in=[code for code, _ in rows]).values_list(
+                    "pk", "code", "affected_id", "rule_id", "sequence"
+                )
+                if (code, key := tuple(key_parts)) in wanted
+            ]
+            record_status_changes(
+                audit_model=VoucherStatusChange,
+                audit_fk="voucher",
+                rows=((pk, "") for pk, _key_ in mine),
+                to_status=VoucherStatus.ISSUED,
+                actor=actor,
+                actor_label=label,
+                note="issued by the compensation policy",
+                at=now,
+            )
+            created += len(mine)
+            done = {key for _pk, key in mine}
+            left = [voucher for voucher in pending if _key(voucher) not in done]
+            if left:
+                taken = set(
+                    Voucher.objects.filter(affected_id__in={v.affected_id for v in left}).values_list(
+                        "affected_id", "rule_id", "sequence"
+                    )
+                )
+                left = [voucher for voucher in left if _key(voucher) not in taken]
+        pending = left
+    if pending:
+        raise DomainError(f"{len(pending)} vouchers could not get a unique code; run the issuance again.")
+    return created
+
+
+def vouchers_approve_over_budget(*, incident_id: int, actor: Any, note: str = "") -> Forecast:
+    """Approve the current forecast's totals above the incident's budget cap, so issuance goes ahead.
+
+    The approval covers the totals as forecast now: customers added later who push the total higher hold the
+    issuance again until approved again.
+    """
+    if not getattr(actor, "pk", None):
+        raise DomainError("Only a coordinator signed in can approve vouchers above a budget.")
+    with transaction.atomic():
+        settings_row = IncidentCompensation.objects.select_for_update().filter(incident_id=incident_id).first()
+        if settings_row is None or settings_row.budget_cap is None:
+            raise DomainError("This incident has no budget cap, so there is nothing to approve.")
+        forecast = incident_forecast(incident_id=incident_id)
+        if not forecast.over_budget:
+            raise DomainError("The forecast is within the budget: nothing needs approval.")
+        settings_row.approved_totals = {currency: str(total) for currency, total in forecast.totals.items()}
+        settings_row.approved_by = actor
+        settings_row.approved_at = timezone.now()
+        if note.strip():
+            settings_row.note = (settings_row.note + "\n" if settings_row.note else "") + note.strip()
+        settings_row.save(update_fields=["approved_totals", "approved_by", "approved_at", "note"])
+        Alert.objects.filter(kind=ALERT_OVER_BUDGET, key=f"incident:{incident_id}", resolved_at__isnull=True).update(
+            resolved_at=settings_row.approved_at, acknowledged_by=actor, acknowledged_at=settings_row.approved_at
+        )
+    logger.info("over-budget vouchers approved for incident %d", incident_id)
+    return incident_forecast(incident_id=incident_id)
 
 
 def vouchers_void(*, voucher_ids: Iterable[int], actor: Any, reason: str) -> int:
-    """Void issued vouchers (all or none); the reason is kept on the voucher and in its audit trail."""
+    """Void issued vouchers (all or none); the reason is kept on the voucher and in its audit trail.
+
+    A voided code must never reach the customer: the customer's unsent apology and voucher letters are rendered
+    again without it (drafts and approved letters; a voucher letter left with nothing to give is held by the
+    personal-letter check) or cancelled (queued or failed letters that carry it, which cannot be rendered
+    again), in the same transaction as the void.
+    """
     if not reason.strip():
         raise DomainError("Give a reason for voiding: finance and the customer's rep will read it.")
-    return move_batch(
-        queryset=Voucher.objects.all(),
-        ids=voucher_ids,
-        target=VoucherStatus.VOID,
-        lifecycle=VOUCHER_LIFECYCLE,
-        audit_model=VoucherStatusChange,
-        audit_fk="voucher",
-        verb="void",
-        noun="vouchers",
-        actor=actor,
-        note=reason.strip(),
-        changes={"voided_at": timezone.now(), "void_reason": reason.strip()},
-        hint="Redeemed or expired vouchers cannot be voided.",
+    ids = list(voucher_ids)
+    with transaction.atomic():
+        moved = move_batch(
+            queryset=Voucher.objects.all(),
+            ids=ids,
+            target=VoucherStatus.VOID,
+            lifecycle=VOUCHER_LIFECYCLE,
+            audit_model=VoucherStatusChange,
+            audit_fk="voucher",
+            verb="void",
+            noun="vouchers",
+            actor=actor,
+            note=reason.strip(),
+            changes={"voided_at": timezone.now(), "void_reason": reason.strip()},
+            hint="Redeemed or expired vouchers cannot be voided.",
+        )
+        _withdraw_from_letters(voucher_ids=ids, actor=actor)
+    return moved
+
+
+def _withdraw_from_letters(*, voucher_ids: list[int], actor: Any) -> None:
+    from care.models import Letter, LetterKind, LetterStatus
+    from care.rendering import letters_render
+    from care.services import letters_cancel
+
+    vouchers = list(Voucher.objects.filter(pk__in=voucher_ids).values_list("customer_id", "code"))
+    customer_ids = {customer_id for customer_id, _code in vouchers}
+    codes = [code for _customer_id, code in vouchers]
+    unsent = Letter.objects.filter(
+        customer_id__in=customer_ids,
+        kind__in=(LetterKind.VOUCHER, LetterKind.APOLOGY),
+        status__in=(LetterStatus.DRAFT, LetterStatus.APPROVED, LetterStatus.QUEUED, LetterStatus.FAILED),
     )
+    to_cancel: list[int] = []
+    to_render: list[int] = []
+    for pk, status, body in unsent.values_list("pk", "status", "body_text"):
+        if status in (LetterStatus.DRAFT, LetterStatus.APPROVED):
+            # Rendered again without the code; a voucher letter left with no voucher fails the personal-letter
+            # check and is held, so it cannot be queued.
+            to_render.append(pk)
+        elif any(code in body for code in codes):
+            to_cancel.append(pk)
+    if to_cancel:
+        try:
+            with transaction.atomic():
+                letters_cancel(letter_ids=to_cancel, actor=actor, note="a voucher it carries was voided")
+        except DomainError:
+            # One of them was handed to the email provider meanwhile: the void still stands, and the letter
+            # that went cannot be called back; cancel the ones that are still ours to stop.
+            still = Letter.objects.filter(pk__in=to_cancel, status__in=(LetterStatus.QUEUED, LetterStatus.FAILED))
+            letters_cancel(
+                letter_ids=list(still.values_list("pk", flat=True)), actor=actor, note="a voucher it carries was voided"
+            )
+    if to_render:
+        letters_render(letter_ids=to_render)
+
+
+def vouchers_expire(*, now: dt.datetime | None = None, chunk: int = INSERT_CHUNK) -> int:
+    """Mark issued vouchers past their expiry as expired, with an audit row each; return how many.
+
+    Level-triggered and safe beside redemption: rows are taken with SKIP LOCKED (one being redeemed is left for
+    the next run) and moved with an UPDATE guarded by the status.
+    """
+    moment = now or timezone.now()
+    expired = 0
+    while True:
+        with transaction.atomic():
+            ids = list(
+                Voucher.objects.select_for_update(skip_locked=True)
+                .filter(status=VoucherStatus.ISSUED, expires_at__lte=moment)
+                .order_by("pk")
+                .values_list("pk", flat=True)[:chunk]
+            )
+            if not ids:
+                break
+            Voucher.objects.filter(pk__in=ids, status=VoucherStatus.ISSUED).update(status=VoucherStatus.EXPIRED)
+            record_status_changes(
+                audit_model=VoucherStatusChange,
+                audit_fk="voucher",
+                rows=((pk, VoucherStatus.ISSUED) for pk in ids),
+                to_status=VoucherStatus.EXPIRED,
+                actor_label=EXPIRER,
+                note="expired at the end of its validity",
+                at=moment,
+            )
+            expired += len(ids)
+        if len(ids) < chunk:
+            break
+    return expired

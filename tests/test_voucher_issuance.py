@@ -1,0 +1,323 @@
+"""Issuing vouchers by the policy: forecast equals issuance, idempotent, budget cap, expiry, void, sweep."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.apps import apps as django_apps
+from django.utils import timezone
+
+from care.default_templates import default_templates_install
+from care.errors import DomainError
+from care.models import Letter, LetterKind, LetterStatus
+from care.services import letters_prepare
+from incidents.models import Alert, IncidentStatus
+from incidents.sweeps import sweep_follow_ups
+from tests.factories import AffectedCustomerFactory, CustomerFactory, IncidentFactory, LetterFactory
+from vouchers import codes, services
+from vouchers.default_policy import default_policy_install
+from vouchers.models import IncidentCompensation, Voucher, VoucherStatus, VoucherStatusChange
+from vouchers.selectors import incident_forecast
+from vouchers.services import (
+    ALERT_OVER_BUDGET,
+    vouchers_approve_over_budget,
+    vouchers_expire,
+    vouchers_issue_for_incident,
+    vouchers_void,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def shipped_policy_and_templates() -> None:
+    # Both come from data migrations, which a transactional test's flush removes: install them again (idempotent).
+    default_policy_install(django_apps)
+    default_templates_install(django_apps)
+
+
+def mixed_incident(**fields: Any) -> Any:
+    """Cancelled (one Gold), long delay, short delay, no impact: every branch of the shipped policy."""
+    incident = IncidentFactory.create(**fields)
+    AffectedCustomerFactory.create(
+        incident=incident, cancelled=True, customer=CustomerFactory.create(loyalty_tier="gold")
+    )
+    AffectedCustomerFactory.create_batch(2, incident=incident, cancelled=True)
+    AffectedCustomerFactory.create(incident=incident, cancelled=False, delay_minutes=200)
+    AffectedCustomerFactory.create(incident=incident, cancelled=False, delay_minutes=75)
+    AffectedCustomerFactory.create(incident=incident, cancelled=False, delay_minutes=10)
+    return incident
+
+
+def test_the_forecast_is_what_issuance_then_issues(coordinator: Any) -> None:
+    incident = mixed_incident()
+    forecast = incident_forecast(incident_id=incident.pk)
+    # 3 cancelled x 2 x 200, a Gold uplift of 100, a long delay of 150, a delay of 50.
+    assert forecast.count == 3 * 2 + 1 + 1 + 1
+    assert forecast.totals == {"USD": Decimal("1500.00")}
+    assert forecast.customers == 6
+    assert forecast.customers_awarded == 5
+    assert {line.name: line.vouchers for line in forecast.per_rule} == {
+        "Gold and Platinum uplift": 1,
+        "Cancelled flight: two round trips": 6,
+        "Delay of 3 hours or more": 1,
+        "Delay of 1 hour or more": 1,
+    }
+    assert [(tier.tier, tier.vouchers) for tier in forecast.per_tier] == [("gold", 3), ("none", 6)]
+    assert Voucher.objects.count() == 0
+
+    result = vouchers_issue_for_incident(incident_id=incident.pk, actor=coordinator)
+
+    assert result.issued == forecast.count
+    assert not result.held
+    vouchers = Voucher.objects.filter(incident=incident)
+    assert vouchers.count() == forecast.count
+    assert sum(v.amount for v in vouchers) == forecast.totals["USD"]
+    assert Counter(v.rule.name for v in vouchers if v.rule) == {line.name: line.vouchers for line in forecast.per_rule}
+    assert all(codes.check(v.code) is codes.CodeCheck.VALID_FORM for v in vouchers)
+    assert all(v.expires_at == v.issued_at + dt.timedelta(days=365) for v in vouchers)
+    audit = VoucherStatusChange.objects.filter(voucher__incident=incident)
+    assert audit.count() == forecast.count
+    assert set(audit.values_list("from_status", "to_status", "actor_id")) == {("", "issued", coordinator.pk)}
+    after = incident_forecast(incident_id=incident.pk)
+    assert after.issued == after.count == forecast.count
+    assert after.to_issue == 0
+
+
+def test_issuing_twice_issues_nothing_new_and_a_customer_added_later_gets_theirs() -> None:
+    incident = mixed_incident()
+    first = vouchers_issue_for_incident(incident_id=incident.pk)
+    codes_before = set(Voucher.objects.values_list("code", flat=True))
+
+    again = vouchers_issue_for_incident(incident_id=incident.pk)
+
+    assert again.issued == 0
+    assert again.already == first.issued
+    assert set(Voucher.objects.values_list("code", flat=True)) == codes_before
+    late = AffectedCustomerFactory.create(incident=incident, cancelled=True)
+
+    third = vouchers_issue_for_incident(incident_id=incident.pk)
+
+    assert third.issued == 2
+    assert set(Voucher.objects.filter(affected=late).values_list("sequence", flat=True)) == {1, 2}
+    assert VoucherStatusChange.objects.filter(actor_label="compensation policy").count() == first.issued + 2
+
+
+def test_a_code_collision_is_retried_with_a_fresh_code(monkeypatch: pytest.MonkeyPatch) -> None:
+    taken = codes.generate_code()
+    incident = IncidentFactory.create()
+    other = AffectedCustomerFactory.create(cancelled=True)
+    Voucher.objects.create(
+        code=taken,
+        customer=other.customer,
+        amount=Decimal("10.00"),
+        currency="USD",
+        expires_at=timezone.now() + dt.timedelta(days=1),
+        reason="test",
+    )
+    AffectedCustomerFactory.create(incident=incident, cancelled=True)
+    supply: Iterator[str] = iter([taken, taken])
+
+    def colliding() -> str:
+        return next(supply, None) or codes.encode(codes.secrets.randbits(codes.RANDOM_BITS))
+
+    monkeypatch.setattr(services, "generate_code", colliding)
+
+    result = vouchers_issue_for_incident(incident_id=incident.pk)
+
+    assert result.issued == 2
+    assert Voucher.objects.filter(incident=incident).exclude(code=taken).count() == 2
+
+
+def test_above_the_budget_nothing_is_issued_until_a_coordinator_approves(coordinator: Any) -> None:
+    incident = mixed_incident()
+    IncidentCompensation.objects.create(incident=incident, budget_cap=Decimal("1000.00"), budget_currency="USD")
+    forecast = incident_forecast(incident_id=incident.pk)
+    assert forecast.over_budget
+    assert forecast.over_by == {"USD": Decimal("500.00")}
+
+    held = vouchers_issue_for_incident(incident_id=incident.pk)
+
+    assert held.held
+    assert "USD 500.00" in held.message
+    assert Voucher.objects.count() == 0
+    with pytest.raises(DomainError, match="signed in"):
+        vouchers_approve_over_budget(incident_id=incident.pk, actor=None)
+
+    approved = vouchers_approve_over_budget(incident_id=incident.pk, actor=coordinator, note="Blizzard, worth it")
+
+    assert not approved.over_budget
+    row = IncidentCompensation.objects.get(incident=incident)
+    assert row.approved_by == coordinator
+    assert row.approved_totals == {"USD": "1500.00"}
+    assert vouchers_issue_for_incident(incident_id=incident.pk).issued == forecast.count
+    # The approval covered the total as forecast: a customer added later, pushing it higher, holds it again.
+    AffectedCustomerFactory.create(incident=incident, cancelled=True)
+    assert vouchers_issue_for_incident(incident_id=incident.pk).held
+    IncidentCompensation.objects.filter(incident=incident).update(budget_cap=Decimal("5000"))
+    with pytest.raises(DomainError, match="within the budget"):
+        vouchers_approve_over_budget(incident_id=incident.pk, actor=coordinator)
+
+
+def test_within_the_budget_issuance_goes_ahead() -> None:
+    incident = mixed_incident()
+    IncidentCompensation.objects.create(incident=incident, budget_cap=Decimal("1500.00"))
+    assert vouchers_issue_for_incident(incident_id=incident.pk).issued == 9
+
+
+def test_a_cap_in_another_currency_holds_until_approved() -> None:
+    incident = mixed_incident()
+    IncidentCompensation.objects.create(incident=incident, budget_cap=Decimal("100000"), budget_currency="EUR")
+    assert vouchers_issue_for_incident(incident_id=incident.pk).held
+
+
+def test_expiry_marks_only_vouchers_past_their_date_with_an_audit_row() -> None:
+    incident = mixed_incident()
+    issued_at = timezone.now()
+    vouchers_issue_for_incident(incident_id=incident.pk, now=issued_at)
+    short = Voucher.objects.filter(incident=incident, rule__slug="delay").get()
+    Voucher.objects.filter(pk=short.pk).update(expires_at=issued_at + dt.timedelta(days=30))
+    redeemed = Voucher.objects.filter(incident=incident, rule__slug="long-delay").get()
+    Voucher.objects.filter(pk=redeemed.pk).update(
+        status=VoucherStatus.REDEEMED, redeemed_amount=redeemed.amount, expires_at=issued_at + dt.timedelta(days=1)
+    )
+
+    assert vouchers_expire(now=issued_at + dt.timedelta(days=29)) == 0
+    assert vouchers_expire(now=issued_at + dt.timedelta(days=30)) == 1
+    assert vouchers_expire(now=issued_at + dt.timedelta(days=31)) == 0
+
+    short.refresh_from_db()
+    assert short.status == VoucherStatus.EXPIRED
+    change = short.status_changes.get(to_status=VoucherStatus.EXPIRED)
+    assert (change.from_status, change.actor_label) == (VoucherStatus.ISSUED, "expiry")
+    assert Voucher.objects.get(pk=redeemed.pk).status == VoucherStatus.REDEEMED
+    assert Voucher.objects.filter(status=VoucherStatus.ISSUED).count() == 7
+    assert vouchers_expire(now=issued_at + dt.timedelta(days=366)) == 7
+
+
+def test_the_expiry_task_is_registered_for_beat() -> None:
+    from django_celery_beat.models import PeriodicTask
+
+    from incidents.schedules import schedules_ensure
+
+    schedules_ensure()
+    assert PeriodicTask.objects.filter(task="vouchers.tasks.vouchers_expire_task").count() == 1
+
+
+def test_a_voided_vouchers_letters_are_never_sent(coordinator: Any) -> None:
+    incident = IncidentFactory.create(
+        status=IncidentStatus.RESOLVED,
+        apology="We are truly sorry that the blizzard kept you from getting home on time.",
+        resolved_at=timezone.now(),
+    )
+    affected = AffectedCustomerFactory.create(incident=incident, cancelled=True)
+    vouchers_issue_for_incident(incident_id=incident.pk)
+    first, second = Voucher.objects.filter(affected=affected).order_by("sequence")
+    letters_prepare(incident_id=incident.pk, kind=LetterKind.APOLOGY, affected_ids=[affected.pk])
+    apology = Letter.objects.get(affected=affected, kind=LetterKind.APOLOGY)
+    assert first.code in apology.body_text
+    assert second.code in apology.body_text
+    queued_voucher_letter = LetterFactory.create(
+        affected=affected, kind=LetterKind.VOUCHER, status=LetterStatus.QUEUED, body_text=f"Your code {first.code}"
+    )
+
+    vouchers_void(voucher_ids=[first.pk], actor=coordinator, reason="issued twice by mistake")
+
+    queued_voucher_letter.refresh_from_db()
+    assert queued_voucher_letter.status == LetterStatus.CANCELLED
+    apology.refresh_from_db()
+    assert apology.status == LetterStatus.DRAFT
+    assert first.code not in apology.body_text
+    assert second.code in apology.body_text
+
+
+def test_a_voucher_letter_left_without_vouchers_is_held() -> None:
+    incident = IncidentFactory.create(status=IncidentStatus.RESOLVED, resolved_at=timezone.now())
+    affected = AffectedCustomerFactory.create(incident=incident, cancelled=False, delay_minutes=90)
+    vouchers_issue_for_incident(incident_id=incident.pk)
+    (voucher,) = Voucher.objects.filter(affected=affected)
+    letter = LetterFactory.create(affected=affected, kind=LetterKind.VOUCHER, status=LetterStatus.DRAFT)
+
+    vouchers_void(voucher_ids=[voucher.pk], actor=None, reason="customer took the cash instead")
+
+    letter.refresh_from_db()
+    assert letter.check_passed is False
+    assert voucher.code not in letter.body_text
+
+
+# --- Through the follow-up sweep -----------------------------------------------------------------------------
+
+
+def resolved(**fields: Any) -> Any:
+    fields.setdefault("apology", "We are truly sorry that the blizzard kept you from getting home on time.")
+    return IncidentFactory.create(
+        status=IncidentStatus.RESOLVED, resolved_at=timezone.now() - dt.timedelta(days=1), **fields
+    )
+
+
+def test_the_follow_up_sweep_issues_vouchers_and_the_apologies_carry_the_codes() -> None:
+    incident = resolved()
+    rows = AffectedCustomerFactory.create_batch(3, incident=incident, cancelled=True)
+
+    counts = sweep_follow_ups()
+
+    assert counts["letters"] == 3
+    assert counts["held_for_budget"] == 0
+    for row in rows:
+        letter = Letter.objects.get(affected=row, kind=LetterKind.APOLOGY)
+        codes_ = list(Voucher.objects.filter(affected=row).values_list("code", flat=True))
+        assert len(codes_) == 2
+        assert all(code in letter.body_text for code in codes_)
+    assert set(Voucher.objects.values_list("issued_by_label", flat=True)) == {"sweep"}
+    sweep_follow_ups()
+    assert Voucher.objects.count() == 6
+
+
+def test_the_follow_up_sweep_holds_apologies_above_the_budget_until_approved(coordinator: Any) -> None:
+    incident = resolved()
+    AffectedCustomerFactory.create_batch(3, incident=incident, cancelled=True)
+    IncidentCompensation.objects.create(incident=incident, budget_cap=Decimal("500.00"))
+
+    counts = sweep_follow_ups()
+
+    assert counts["held_for_budget"] == 1
+    assert counts["letters"] == 0
+    assert not Letter.objects.filter(incident=incident).exists()
+    assert not Voucher.objects.exists()
+    alert = Alert.objects.get(kind=ALERT_OVER_BUDGET, resolved_at__isnull=True)
+    assert alert.incident_id == incident.pk
+    assert sweep_follow_ups()["held_for_budget"] == 1
+    assert Alert.objects.filter(kind=ALERT_OVER_BUDGET).count() == 1
+
+    vouchers_approve_over_budget(incident_id=incident.pk, actor=coordinator)
+    alert.refresh_from_db()
+    assert alert.resolved_at is not None
+    counts = sweep_follow_ups()
+
+    assert counts["letters"] == 3
+    assert Voucher.objects.filter(incident=incident).count() == 6
+
+
+def test_a_combined_apology_carries_the_vouchers_of_both_incidents() -> None:
+    now = timezone.now()
+    customer = CustomerFactory.create()
+    first = resolved(title="Blizzard at Newark")
+    AffectedCustomerFactory.create(incident=first, customer=customer, cancelled=True, flight_number="1545")
+    sweep_follow_ups(now=now)
+    second = resolved(title="Crew shortage at O'Hare")
+    AffectedCustomerFactory.create(
+        incident=second, customer=customer, cancelled=False, delay_minutes=200, flight_number="2202"
+    )
+
+    counts = sweep_follow_ups(now=now)
+
+    assert counts["combined"] == 1
+    (letter,) = Letter.objects.filter(customer=customer, kind=LetterKind.APOLOGY, status=LetterStatus.DRAFT)
+    all_codes = list(Voucher.objects.filter(customer=customer).values_list("code", flat=True))
+    assert len(all_codes) == 3
+    assert all(code in letter.body_text for code in all_codes)
