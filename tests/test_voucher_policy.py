@@ -288,3 +288,51 @@ def test_customer_entitlements_in_a_bounded_number_of_queries(django_assert_max_
     assert goodwill[2].text == "Two vouchers worth USD 200.00 each, valid 12 months."
     delayed = [line.label for line in lines[rows[1].pk] if line.kind == "goodwill"]
     assert delayed == ["Our fault uplift", "Delay of 3 hours or more"]
+
+
+# --- Letters: the cash owed comes first ----------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("shipped_policy")
+def test_letters_offer_the_refund_and_eu261_compensation_before_the_vouchers() -> None:
+    from django.apps import apps as django_apps
+    from django.utils import timezone
+
+    from care.default_templates import default_templates_install
+    from care.models import Letter, LetterKind
+    from care.services import letters_prepare
+    from incidents.models import IncidentStatus
+    from vouchers.entitlements import entitlements_for
+    from vouchers.models import Voucher
+    from vouchers.services import vouchers_issue_for_incident
+
+    default_templates_install(django_apps)
+    incident = IncidentFactory.create(
+        cause="crew",
+        within_control=True,
+        status=IncidentStatus.RESOLVED,
+        resolved_at=timezone.now(),
+        apology="We are truly sorry: we did not have the crew to fly you to New York, and that is on us.",
+    )
+    affected = AffectedCustomerFactory.create(
+        incident=incident,
+        cancelled=True,
+        origin="CDG",
+        destination="JFK",
+        carrier="AF",
+        flight_date=dt.date(2023, 6, 1),
+    )
+    found = entitlements_for(affected, on=TODAY)
+    assert [(e.regulation_code, e.amount, e.currency) for e in found] == [
+        ("us_dot_refund", None, ""),
+        ("eu261", Decimal(600), "EUR"),
+    ]
+    vouchers_issue_for_incident(incident_id=incident.pk)
+    letters_prepare(incident_id=incident.pk, kind=LetterKind.APOLOGY, affected_ids=[affected.pk])
+
+    body = Letter.objects.get(affected=affected, kind=LetterKind.APOLOGY).body_text
+    refund = body.index("refund")
+    compensation = body.index("EUR 600.00")
+    codes = Voucher.objects.filter(affected=affected).values_list("code", flat=True)
+    first_code = min(body.index(code) for code in codes)
+    assert refund < compensation < first_code

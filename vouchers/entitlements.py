@@ -1,7 +1,8 @@
 """What a disrupted customer is owed by law, as opposed to what we choose to give (vouchers).
 
-Only the US DOT refund rule is implemented so far; EU261, UK261 and APPR will join it here, each as one
-function returning ``Entitlement`` rows, called from ``entitlements_for``.
+The US DOT refund rule comes first (a refund must be offered before any voucher), then the compensation of
+EU261, UK261 and Canada's APPR as ``vouchers.regulations`` computes it for the flight (by the flight's date and
+the incident's cause), paid in money: a voucher in its place needs the customer's recorded consent.
 
 An entitlement's ``text`` is English, for staff screens and logs; letters use ``care.phrases``, which words
 it in the customer's language from ``regulation_code`` and ``reason``.
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import TYPE_CHECKING, Literal
 
 from django.utils import timezone
@@ -39,9 +41,11 @@ class Entitlement:
     kind: EntitlementKind
     regulation: str  # the rule's name, as a coordinator or a customer would know it
     regulation_code: str  # stable key, e.g. "us_dot_refund"
-    reason: Literal["cancellation", "significant_change"]
+    reason: Literal["cancellation", "significant_change", "long_delay"]
     text: str  # English, one or two sentences
     threshold_hours: int | None = None  # for a significant change: the delay it took to count as one
+    amount: Decimal | None = None  # compensation owed in money; None for a refund (the unused fare)
+    currency: str = ""
 
 
 def airport_country(code: str) -> str | None:
@@ -52,7 +56,61 @@ def airport_country(code: str) -> str | None:
 def entitlements_for(affected: AffectedCustomer, *, on: dt.date | None = None) -> list[Entitlement]:
     """Everything ``affected`` is owed by regulation for this disruption, as of ``on`` (default: today)."""
     today = on or timezone.localdate()
-    return [entitlement for entitlement in (_us_dot_refund(affected, today),) if entitlement is not None]
+    refund = _us_dot_refund(affected, today)
+    return ([refund] if refund is not None else []) + _compensation(affected)
+
+
+COMPENSATION_NAMES = {
+    "eu261": "EU Regulation 261/2004",
+    "uk261": "UK261",
+    "ca_appr": "Canada's Air Passenger Protection Regulations",
+}
+
+
+def _compensation(affected: AffectedCustomer) -> list[Entitlement]:
+    """EU261, UK261 and APPR compensation for this flight, by the flight's date (re-routing is not recorded,
+    so no halving is applied); none for an extraordinary cause such as weather."""
+    from vouchers.regulations import FlightFacts, canada_appr, eu261, uk261
+
+    incident = affected.incident
+    facts = FlightFacts(
+        origin=affected.origin,
+        destination=affected.destination,
+        carrier=affected.carrier,
+        flight_date=affected.flight_date,
+        cancelled=affected.cancelled,
+        arrival_delay_minutes=affected.delay_minutes,
+        rerouted_arrival_delay_minutes=None,
+        cause=incident.cause,
+        within_control=incident.within_control,
+    )
+    found: list[Entitlement] = []
+    label = f"{affected.carrier} {affected.flight_number}"
+    for regulation in (eu261, uk261, canada_appr):
+        try:
+            award = regulation(facts)
+        except ValueError:  # an airport without coordinates: the amount cannot be worked out
+            continue
+        if award is None or award.amount is None:
+            continue
+        name = COMPENSATION_NAMES[award.regulation]
+        what = "was cancelled" if affected.cancelled else "arrived more than three hours late"
+        found.append(
+            Entitlement(
+                kind="compensation",
+                regulation=name,
+                regulation_code=award.regulation,
+                reason="cancellation" if affected.cancelled else "long_delay",
+                text=(
+                    f"Because {label} {what}, you are entitled to compensation of {award.currency} "
+                    f"{award.amount:,.2f} under {name}, paid in money. We will only give you a voucher instead if "
+                    "you tell us you prefer one."
+                ),
+                amount=award.amount,
+                currency=award.currency or "",
+            )
+        )
+    return found
 
 
 def us_dot_refund_trigger(
