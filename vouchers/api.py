@@ -34,6 +34,7 @@ from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, generics, serializers
+from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -312,8 +313,15 @@ def _vouchers() -> QuerySet[Voucher]:
     )
 
 
+class VoucherCursorPagination(CursorPagination):
+    ordering = "id"
+    page_size_query_param = "page_size"
+    max_page_size = 1000
+
+
 class VoucherListView(generics.ListAPIView[Voucher]):
     serializer_class = VoucherSerializer
+    pagination_class = VoucherCursorPagination
     filterset_class = VoucherFilter
     ordering = ("id",)
     ordering_fields = ("id",)

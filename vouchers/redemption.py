@@ -29,6 +29,7 @@ partial redemption does not change the status, so it writes no status change; it
 from __future__ import annotations
 
 import enum
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -43,6 +44,8 @@ from care.lifecycle import record_status_changes
 from care.models import ApiToken
 from vouchers import codes
 from vouchers.models import Voucher, VoucherRedemption, VoucherStatus, VoucherStatusChange
+
+logger = logging.getLogger(__name__)
 
 MAX_IDEMPOTENCY_KEY = 100
 MAX_BOOKING_REFERENCE = 64
@@ -340,6 +343,7 @@ def voucher_redeem(
         stored = _stored(owner, key)
         if stored is None:  # pragma: no cover - the conflicting row was committed, so it is there
             raise
+        logger.info("Idempotency key raced by a concurrent request; answering with redemption %s", stored.pk)
         return _replay(stored, request)
 
 
