@@ -462,3 +462,6 @@ class SweepRunAdmin(ReadOnlyAdminMixin, WorkbenchAdmin):
     def errors_display(self, obj: SweepRun) -> str:
         errors = obj.errors or []
         return format_html('<span class="overdue">{}</span>', "; ".join(errors)) if errors else "—"
+
+
+from incidents import admin_imports  # noqa: E402, F401 - registers the imports of affected customers

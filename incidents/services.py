@@ -146,3 +146,41 @@ def incident_post_update(
             Incident.objects.filter(pk=incident.pk).update(next_update_due_at=next_update_due_at)
             incident.next_update_due_at = next_update_due_at
     return update
+
+
+# What the API (and any other caller) may change on an incident outside its lifecycle and timeline.
+INCIDENT_EDITABLE_FIELDS = frozenset(
+    {
+        "title",
+        "kind",
+        "cause",
+        "within_control",
+        "severity",
+        "started_at",
+        "stations",
+        "flights",
+        "explanation",
+        "apology",
+        "prevention",
+        "next_update_due_at",
+        "first_contact_target_minutes",
+        "update_interval_minutes",
+        "auto_send_notices",
+    }
+)
+
+
+def incident_update(*, incident: Incident, **fields: Any) -> Incident:
+    """Change an incident's descriptive fields (not its status or counters); a closed incident is final."""
+    unknown = sorted(set(fields) - INCIDENT_EDITABLE_FIELDS)
+    if unknown:
+        raise DomainError(f"These fields cannot be changed here: {', '.join(unknown)}.")
+    with transaction.atomic():
+        locked = Incident.objects.select_for_update().get(pk=incident.pk)
+        if locked.status == IncidentStatus.CLOSED:
+            raise DomainError(f"{locked.reference} is closed and can no longer be changed.")
+        for name, value in fields.items():
+            setattr(locked, name, value)
+        locked.full_clean(exclude=["reference"])
+        locked.save(update_fields=sorted(fields))
+    return locked

@@ -54,3 +54,11 @@ def notify_affected(incident_id: int, affected_ids: list[int]) -> int:
 def send_updates(incident_id: int, sequence: int, affected_ids: list[int]) -> int:
     """One chunk of update number ``sequence``: prepare, render and queue it."""
     return updates_for(incident_id=incident_id, sequence=sequence, affected_ids=affected_ids)
+
+
+@shared_task(acks_late=True, soft_time_limit=30 * 60, time_limit=31 * 60)
+def import_affected_task(job_id: int) -> str:
+    """Import one stored file of affected customers (incidents.ingest); a second delivery finds it done."""
+    from incidents.ingest.services import import_job_run
+
+    return import_job_run(job_id=job_id).status

@@ -1,0 +1,45 @@
+"""Input handling every write endpoint shares: strict fields, model refusals as 400s, who is acting."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+
+from care.models import ApiToken
+
+
+def actor_of(request: Request) -> tuple[Any, str]:
+    """The user for the audit trail, or (for a token) None and the token's name."""
+    if isinstance(request.auth, ApiToken):
+        return None, f"API token {request.auth.name}"[:100]
+    return request.user, ""
+
+
+@contextmanager
+def model_errors_as_400() -> Iterator[None]:
+    """A model's full_clean refusal becomes the API's 400 with field errors, never a 500."""
+    try:
+        yield
+    except DjangoValidationError as exc:
+        if hasattr(exc, "error_dict"):
+            raise ValidationError(exc.message_dict) from exc
+        raise ValidationError({"non_field_errors": exc.messages}) from exc
+
+
+class StrictSerializerMixin:
+    """Refuse fields the endpoint does not know, instead of silently dropping a misspelt one."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, Mapping):
+            fields: Mapping[str, serializers.Field[Any, Any, Any, Any]] = self.fields  # type: ignore[attr-defined]
+            writable = {name for name, field in fields.items() if not field.read_only}
+            unknown = sorted(str(key) for key in data if key not in writable)
+            if unknown:
+                raise ValidationError({key[:64]: ["This field is not known here."] for key in unknown[:20]})
+        return super().to_internal_value(data)  # type: ignore[misc]

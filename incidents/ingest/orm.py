@@ -1,0 +1,141 @@
+"""The portable path (SQLite, the development default): batches through the ORM, the same rules as pg.py.
+
+Each chunk is merged in its own transaction: customers looked up by reference, new ones bulk-created, changed
+ones bulk-updated, affected customers bulk-created with ``ignore_conflicts`` (the unique pair still decides).
+Repeated customer references are found with a dictionary of the references seen so far, so this path holds
+one string per row of the file; the PostgreSQL path finds them in the staging table instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from django.db import transaction
+from django.utils import timezone
+
+from care.models import Customer
+from incidents.ingest.validate import CleanRow
+from incidents.models import AffectedCustomer, ImportRejection
+from incidents.services import incidents_refresh_counts
+
+_CONTACT_FIELDS = ("preferred_name", "email", "phone", "language", "time_zone", "loyalty_tier")
+
+
+class OrmSink:
+    def __init__(self, *, job_id: int, incident_id: int) -> None:
+        self.job_id = job_id
+        self.incident_id = incident_id
+        self.first_row: dict[str, int] = {}
+        self.counts = {
+            "duplicates": 0,
+            "customers_created": 0,
+            "customers_updated": 0,
+            "affected_created": 0,
+            "affected_existing": 0,
+        }
+
+    def add(self, rows: Sequence[tuple[int, CleanRow]]) -> None:
+        fresh: list[tuple[int, CleanRow]] = []
+        duplicates: list[ImportRejection] = []
+        for number, row in rows:
+            first = self.first_row.setdefault(row.customer_ref, number)
+            if first != number:
+                duplicates.append(
+                    ImportRejection(
+                        job_id=self.job_id,
+                        row_number=number,
+                        reason=f"duplicate: customer_ref {row.customer_ref} is already on row {first}",
+                        raw=_raw(row),
+                    )
+                )
+            else:
+                fresh.append((number, row))
+        with transaction.atomic():
+            ImportRejection.objects.bulk_create(duplicates, ignore_conflicts=True)
+            self.counts["duplicates"] += len(duplicates)
+            self._merge([row for _, row in fresh])
+
+    def _merge(self, rows: list[CleanRow]) -> None:
+        if not rows:
+            return
+        refs = [row.customer_ref for row in rows]
+        existing = {customer.external_ref: customer for customer in Customer.objects.filter(external_ref__in=refs)}
+        now = timezone.now()
+        changed: list[Customer] = []
+        new: list[Customer] = []
+        for row in rows:
+            customer = existing.get(row.customer_ref)
+            if customer is None:
+                new.append(
+                    Customer(
+                        external_ref=row.customer_ref,
+                        name=row.name,
+                        **{field: getattr(row, field) for field in _CONTACT_FIELDS if getattr(row, field) is not None},
+                    )
+                )
+                continue
+            before = (customer.name, *(getattr(customer, field) for field in _CONTACT_FIELDS))
+            customer.name = row.name
+            for field in _CONTACT_FIELDS:
+                value = getattr(row, field)
+                if value is not None:
+                    setattr(customer, field, value)
+            if (customer.name, *(getattr(customer, field) for field in _CONTACT_FIELDS)) != before:
+                customer.updated_at = now
+                changed.append(customer)
+        Customer.objects.bulk_create(new, ignore_conflicts=True)
+        if changed:
+            Customer.objects.bulk_update(changed, fields=["name", *_CONTACT_FIELDS, "updated_at"])
+        self.counts["customers_created"] += len(new)
+        self.counts["customers_updated"] += len(changed)
+        ids = dict(Customer.objects.filter(external_ref__in=refs).values_list("external_ref", "pk"))
+        already = set(
+            AffectedCustomer.objects.filter(incident_id=self.incident_id, customer_id__in=ids.values()).values_list(
+                "customer_id", flat=True
+            )
+        )
+        affected = [
+            AffectedCustomer(
+                incident_id=self.incident_id,
+                customer_id=ids[row.customer_ref],
+                delay_minutes=row.delay_minutes,
+                cancelled=row.cancelled,
+                missed_connection=row.missed_connection,
+                overnight_stay=row.overnight_stay,
+                diverted=row.diverted,
+                downgraded=row.downgraded,
+                carrier=row.carrier,
+                flight_number=row.flight_number,
+                flight_date=row.flight_date,
+                origin=row.origin,
+                destination=row.destination,
+                scheduled_departure_at=row.scheduled_departure_at,
+                booking_reference=row.booking_reference,
+            )
+            for row in rows
+            if ids[row.customer_ref] not in already
+        ]
+        AffectedCustomer.objects.bulk_create(affected, ignore_conflicts=True)
+        self.counts["affected_created"] += len(affected)
+        self.counts["affected_existing"] += len(rows) - len(affected)
+
+    def finish(self) -> dict[str, int]:
+        incidents_refresh_counts(incident_ids=[self.incident_id])
+        return dict(self.counts)
+
+    def close(self) -> None:
+        self.first_row.clear()
+
+
+def _raw(row: CleanRow) -> dict[str, str]:
+    values = row._asdict()
+    values["scheduled_departure"] = values.pop("scheduled_departure_at")
+    return {key: _text(value) for key, value in values.items()}
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

@@ -1,0 +1,245 @@
+"""Imports of affected customers: create a job, run it (in the request, a Celery task or a command), report.
+
+The three entry points (admin upload, API body, ``manage.py import_affected``) all end in
+:func:`import_job_run`, so the same file gives the same customers, affected rows and rejections whichever
+way it came in. A job reads its file as a stream, validates each row (incidents.ingest.validate), hands the
+good rows to a sink in chunks (PostgreSQL: COPY into a staging table, pg.py; elsewhere: ORM batches,
+orm.py) and records the bad ones with their row number. Counters are written after every chunk, outside
+the merge's transaction, so the coordinator watches them move.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator
+from datetime import timedelta
+from typing import IO, Any
+
+from django.core.files import File
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from care.errors import DomainError
+from incidents.ingest.format import COLUMNS, BadRow, FileRefused, Row, RowReader
+from incidents.ingest.orm import OrmSink
+from incidents.ingest.pg import CopySink
+from incidents.ingest.validate import CleanRow, validate
+from incidents.models import ImportJob, ImportRejection, ImportStatus, Incident, IncidentStatus
+
+logger = logging.getLogger(__name__)
+
+# Rows validated and handed to the sink at a time: big enough that COPY and the counters cost little per
+# row, small enough that memory stays flat (a chunk of 5,000 rows is about 2 MB).
+CHUNK_ROWS = 5_000
+# An API body up to this size is imported in the request (about 5,000 rows of a typical file);
+# anything bigger is stored and imported by a Celery task the caller can poll.
+SYNC_MAX_BYTES = 1 << 20
+# A JSON array body is parsed whole by the API, so it is kept small; bigger loads are CSV or JSON lines.
+JSON_MAX_ROWS = 5_000
+# A job still "running" this long after it started lost its worker (the task's hard time limit is
+# shorter); the redelivered task may take it over.
+STALE_AFTER = timedelta(minutes=35)
+
+ProgressCallback = Callable[[ImportJob], None]
+
+
+def import_job_create(
+    *,
+    incident: Incident,
+    source: str,
+    file_format: str = "csv",
+    upload: IO[bytes] | None = None,
+    file_name: str = "",
+    created_by: Any = None,
+    created_by_label: str = "",
+) -> ImportJob:
+    """Record an import (and store its file, streamed to the media storage) before it runs."""
+    if incident.status == IncidentStatus.CLOSED:
+        raise DomainError(f"{incident.reference} is closed; open a new incident for customers affected now.")
+    job = ImportJob(
+        incident=incident,
+        source=source,
+        file_format=file_format,
+        file_name=file_name[:255],
+        created_by=created_by if getattr(created_by, "pk", None) else None,
+        created_by_label=created_by_label[:100],
+    )
+    if upload is not None:
+        # The storage copies the stream in chunks; the file is never held whole in memory.
+        job.file.save(f"incident-{incident.pk}.{file_format}", File(upload), save=False)
+        job.bytes_total = job.file.size
+    job.save()
+    return job
+
+
+def import_job_enqueue(job: ImportJob) -> None:
+    """Import in the background once the job (and its file) is committed."""
+    from incidents.tasks import import_affected_task
+
+    transaction.on_commit(lambda: import_affected_task.delay(job.pk))
+
+
+def _claim(job_id: int) -> bool:
+    now = timezone.now()
+    runnable = Q(status=ImportStatus.QUEUED) | Q(status=ImportStatus.RUNNING, started_at__lt=now - STALE_AFTER)
+    return bool(
+        ImportJob.objects.filter(runnable, pk=job_id).update(
+            status=ImportStatus.RUNNING,
+            started_at=now,
+            finished_at=None,
+            error="",
+            bytes_done=0,
+            rows_done=0,
+            rows_rejected=0,
+            customers_created=0,
+            customers_updated=0,
+            affected_created=0,
+            affected_existing=0,
+        )
+    )
+
+
+def _sink(job: ImportJob, method: str | None) -> CopySink | OrmSink:
+    use_copy = connection.vendor == "postgresql" if method is None else method == "copy"
+    kind = CopySink if use_copy else OrmSink
+    return kind(job_id=job.pk, incident_id=job.incident_id)
+
+
+def _chunks(rows: Iterable[Row]) -> Iterator[tuple[list[tuple[int, CleanRow]], list[ImportRejection]]]:
+    good: list[tuple[int, CleanRow]] = []
+    bad: list[ImportRejection] = []
+    for number, fields in rows:
+        if isinstance(fields, BadRow):
+            bad.append(ImportRejection(row_number=number, reason=fields.reason, raw=fields.raw))
+        else:
+            clean, reasons = validate(fields)
+            if clean is None:
+                bad.append(ImportRejection(row_number=number, reason="; ".join(reasons), raw=fields))
+            else:
+                good.append((number, clean))
+        if len(good) + len(bad) >= CHUNK_ROWS:
+            yield good, bad
+            good, bad = [], []
+    if good or bad:
+        yield good, bad
+
+
+def import_job_run(
+    *,
+    job_id: int,
+    rows: Iterable[Row] | None = None,
+    on_progress: ProgressCallback | None = None,
+    method: str | None = None,
+) -> ImportJob:
+    """Run a queued job to the end; return it (status done or failed, with its counters).
+
+    ``rows``: rows already read (a JSON body); otherwise the job's stored file is streamed. ``method``:
+    "copy" or "orm" to force a path (the benchmark and tests compare them); by default COPY on PostgreSQL.
+    Safe to call twice: a job already claimed by a live worker, or done, is left alone.
+    """
+    if not _claim(job_id):
+        return ImportJob.objects.get(pk=job_id)
+    job = ImportJob.objects.select_related("incident").get(pk=job_id)
+    ImportRejection.objects.filter(job=job).delete()  # a rerun after a lost worker reports afresh
+    sink = _sink(job, method)
+    handle: IO[bytes] | None = None
+    try:
+        reader: RowReader | None = None
+        if rows is None:
+            handle = job.file.open("rb")
+            reader = RowReader(handle, job.file_format)
+            rows = reader
+        last_report = time.monotonic()
+        for good, bad in _chunks(rows):
+            sink.add(good)
+            for rejection in bad:
+                rejection.job = job
+            ImportRejection.objects.bulk_create(bad, ignore_conflicts=True)
+            job.rows_done += len(good) + len(bad)
+            job.rows_rejected += len(bad)
+            job.bytes_done = reader.bytes_read if reader is not None else 0
+            if time.monotonic() - last_report >= 0.5 or on_progress is not None:
+                last_report = time.monotonic()
+                ImportJob.objects.filter(pk=job.pk).update(
+                    rows_done=job.rows_done, rows_rejected=job.rows_rejected, bytes_done=job.bytes_done
+                )
+                if on_progress is not None:
+                    on_progress(job)
+        counts = sink.finish()
+    except FileRefused as exc:
+        _fail(job, str(exc))
+        return job
+    except Exception as exc:
+        logger.exception("import %s failed", job.pk)
+        _fail(job, f"The import stopped on an unexpected error ({type(exc).__name__}); nothing was merged.")
+        raise
+    finally:
+        sink.close()
+        if handle is not None:
+            handle.close()
+    job.status = ImportStatus.DONE
+    job.finished_at = timezone.now()
+    job.bytes_done = job.bytes_total
+    job.rows_rejected += counts["duplicates"]
+    job.customers_created = counts["customers_created"]
+    job.customers_updated = counts["customers_updated"]
+    job.affected_created = counts["affected_created"]
+    job.affected_existing = counts["affected_existing"]
+    job.save(
+        update_fields=[
+            "status",
+            "finished_at",
+            "bytes_done",
+            "rows_done",
+            "rows_rejected",
+            "customers_created",
+            "customers_updated",
+            "affected_created",
+            "affected_existing",
+        ]
+    )
+    logger.info(
+        "import %s into incident %s: %s rows, %s rejected, %s affected added",
+        job.pk,
+        job.incident_id,
+        job.rows_done,
+        job.rows_rejected,
+        job.affected_created,
+    )
+    if on_progress is not None:
+        on_progress(job)
+    return job
+
+
+def _fail(job: ImportJob, message: str) -> None:
+    job.status = ImportStatus.FAILED
+    job.error = message
+    job.finished_at = timezone.now()
+    ImportJob.objects.filter(pk=job.pk).update(status=job.status, error=message, finished_at=job.finished_at)
+
+
+def rejection_report_lines(job: ImportJob) -> Iterator[str]:
+    """The rejected rows as CSV lines (row, reason, then the file's columns), streamed from the database."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    header = ["row", "reason", *COLUMNS]
+    writer.writerow(header)
+    for rejection in job.rejections.order_by("row_number").iterator(chunk_size=2_000):
+        raw = rejection.raw if isinstance(rejection.raw, dict) else {}
+        writer.writerow([rejection.row_number, rejection.reason, *(_cell(raw.get(column)) for column in COLUMNS)])
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+    yield buffer.getvalue()
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
