@@ -40,6 +40,7 @@ _READ_ALL: dict[str, dict[str, tuple[str, ...]]] = {
         "voucher": ("view",),
         "compensationrule": ("view",),
         "voucherstatuschange": ("view",),
+        "incidentcompensation": ("view",),
     },
 }
 
@@ -64,8 +65,9 @@ _COORDINATOR_EXTRA: dict[str, dict[str, tuple[str, ...]]] = {
         "importjob": ("add",),
     },
     "vouchers": {
-        "voucher": ("change", "issue", "void"),
+        "voucher": ("change", "issue", "void", "export"),
         "compensationrule": ("add", "change"),
+        "incidentcompensation": ("add", "change", "approve"),
     },
     "django_celery_beat": {
         "periodictask": ("view", "change"),

@@ -113,6 +113,7 @@ class IncidentAdmin(WorkbenchAdmin):
         "contacted_count",
         "first_notice_display",
         "related_links",
+        "compensation_panel",
     )
     fieldsets = (
         (None, {"fields": ("reference", "title", "kind", "cause", "within_control", "severity", "owner")}),
@@ -124,7 +125,15 @@ class IncidentAdmin(WorkbenchAdmin):
         ("What customers are told", {"fields": ("explanation", "apology", "prevention")}),
         (
             "Customers, letters and vouchers",
-            {"fields": ("affected_count", "contacted_count", "first_notice_display", "related_links")},
+            {
+                "fields": (
+                    "affected_count",
+                    "contacted_count",
+                    "first_notice_display",
+                    "related_links",
+                    "compensation_panel",
+                )
+            },
         ),
         (
             "Lifecycle",
@@ -181,6 +190,13 @@ class IncidentAdmin(WorkbenchAdmin):
     @admin.display(description="started (UTC)", ordering="started_at")
     def started_display(self, obj: Incident) -> str:
         return date_format(timezone.localtime(obj.started_at), "DATETIME_FORMAT")
+
+    @admin.display(description="compensation")
+    def compensation_panel(self, obj: Incident) -> str:
+        """The vouchers' forecast against the budget, liability and redemption rate (vouchers app)."""
+        from vouchers.admin import incident_compensation_panel
+
+        return incident_compensation_panel(obj)
 
     @admin.display(description="affected customers, letters and vouchers")
     def related_links(self, obj: Incident) -> str:

@@ -149,7 +149,7 @@ class IncidentCompensation(models.Model):
     class Meta:
         verbose_name = "incident compensation"
         verbose_name_plural = "incident compensation"
-        permissions = [("approve_over_budget", "Can approve vouchers above an incident's budget")]
+        permissions = [("approve_incidentcompensation", "Can approve vouchers above an incident's budget")]
         constraints = [
             models.CheckConstraint(
                 condition=Q(budget_cap__isnull=True) | Q(budget_cap__gte=0), name="compensation_cap_not_negative"
@@ -221,6 +221,7 @@ class Voucher(models.Model):
         permissions = [
             ("issue_voucher", "Can issue vouchers"),
             ("void_voucher", "Can void vouchers"),
+            ("export_voucher", "Can export vouchers for finance"),
         ]
         indexes = [
             models.Index(fields=["incident", "status"], name="voucher_incident_status_idx"),
