@@ -9,6 +9,9 @@
 from __future__ import annotations
 
 import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -87,3 +90,64 @@ def rep_client(rep: Any) -> Any:
     rep_only = Client()
     rep_only.force_login(rep)
     return rep_only
+
+
+# --- Browser tests (@pytest.mark.browser): Playwright driving Debian's chromium, never a downloaded browser ---
+
+ARTIFACTS_DIR = Path(__file__).resolve().parent.parent / "var" / "test-artifacts"
+
+
+def chromium_path() -> str | None:
+    """CHROMIUM_PATH if set, else the chromium on PATH (Debian's package installs /usr/bin/chromium)."""
+    configured = os.environ.get("CHROMIUM_PATH")
+    if configured:
+        return configured if os.access(configured, os.X_OK) else None
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    """A headless Chromium for one test module. Locally a missing Chromium skips the browser tests with a
+    message; under CI it fails them, so a CI image without a browser cannot pass by skipping."""
+    path = chromium_path()
+    if path is None:
+        message = "no Chromium found: install Debian's chromium package (apt-get install chromium) or set CHROMIUM_PATH"
+        if ON_CI:
+            pytest.fail(f"CI=true but {message}; .ci/run installs it.", pytrace=False)
+        pytest.skip(f"browser tests skipped: {message}")
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API keeps an event loop running in this thread, and Django refuses ORM calls from a
+    # thread with a running loop unless told that this synchronous use is deliberate.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=path, args=["--no-sandbox", "--headless=new"])
+            try:
+                yield browser
+            finally:
+                browser.close()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture
+def browser_page(chromium: Any, live_server: Any) -> Iterator[Any]:
+    """A fresh browser context (no cookies) on the live server, desktop-sized."""
+    context = chromium.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def artifacts_dir() -> Path:
+    ARTIFACTS_DIR.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS_DIR

@@ -71,7 +71,7 @@
             time.setAttribute("datetime", now.toISOString());
             time.textContent = clock(now);
             status.appendChild(time);
-            status.appendChild(document.createTextNode("; refreshes every " + seconds + " seconds."));
+            status.appendChild(document.createTextNode("; refreshes every " + seconds + (seconds === 1 ? " second." : " seconds.")));
           }
         })
         .catch(function () {
