@@ -2,6 +2,7 @@
 
 from rest_framework.routers import SimpleRouter
 
+from care.api import schema  # noqa: F401 - registers the token scheme with drf-spectacular
 from care.api.customers import CustomerViewSet
 from care.api.letters import LetterViewSet
 

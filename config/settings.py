@@ -245,6 +245,12 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.CursorPagination",
     "PAGE_SIZE": 100,
     "EXCEPTION_HANDLER": "care.api.errors.api_exception_handler",
+    # DRF's parsers, with a JSON parser that answers a pathologically nested body with a 400.
+    "DEFAULT_PARSER_CLASSES": [
+        "care.api.input.SafeJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_VERSIONING_CLASS": "rest_framework.versioning.NamespaceVersioning",
     "ALLOWED_VERSIONS": ["v1"],
 }
@@ -255,6 +261,15 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Several models have a "status" or "kind"; each choice set gets its own name in the schema.
+    "ENUM_NAME_OVERRIDES": {
+        "IncidentStatusEnum": "incidents.models.IncidentStatus",
+        "IncidentKindEnum": "incidents.models.IncidentKind",
+        "ImportStatusEnum": "incidents.models.ImportStatus",
+        "LetterStatusEnum": "care.models.letters.LetterStatus",
+        "LetterKindEnum": "care.models.letters.LetterKind",
+        "VoucherStatusEnum": "vouchers.models.VoucherStatus",
+    },
 }
 
 # --- Logging --------------------------------------------------------------------

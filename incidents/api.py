@@ -20,12 +20,12 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_seriali
 from rest_framework import generics, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ParseError, ValidationError
-from rest_framework.parsers import BaseParser, JSONParser
+from rest_framework.parsers import BaseParser
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from care.api.input import StrictSerializerMixin, actor_of, model_errors_as_400
+from care.api.input import SafeJSONParser, StrictSerializerMixin, actor_of, model_errors_as_400
 from incidents.ingest.format import COLUMNS, json_rows
 from incidents.ingest.services import (
     JSON_MAX_ROWS,
@@ -368,7 +368,7 @@ class IncidentAffectedView(generics.ListAPIView[AffectedCustomer]):
     filterset_class = AffectedFilter
     ordering = ("-id",)
     ordering_fields = ("id", "delay_minutes", "flight_date")
-    parser_classes = (JSONParser, CsvParser, JsonLinesParser)
+    parser_classes = (SafeJSONParser, CsvParser, JsonLinesParser)
     write_scope = "ingest"
 
     def get_queryset(self) -> QuerySet[AffectedCustomer]:
@@ -409,7 +409,9 @@ class IncidentAffectedView(generics.ListAPIView[AffectedCustomer]):
             job = import_job_run(job_id=job.pk, rows=json_rows(values))
             return _job_response(job)
         if not hasattr(data, "read"):
-            raise ParseError("Send the rows as text/csv, application/x-ndjson or application/json.")
+            raise ParseError(
+                "The body is empty." if length == 0 else "Send the rows as text/csv or application/x-ndjson."
+            )
         job = import_job_create(
             incident=incident,
             source=ImportSource.API,

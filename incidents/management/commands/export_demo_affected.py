@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import sys
 from argparse import ArgumentParser
 from pathlib import Path
 from typing import Any
@@ -49,5 +48,5 @@ class Command(BaseCommand):
             with options["out"].open("w", encoding="utf-8", newline="") as out:
                 count = write_csv(rows, out)
         else:
-            count = write_csv(rows, sys.stdout)
+            count = write_csv(rows, self.stdout)  # type: ignore[arg-type]
         self.stderr.write(f"{count} rows")
