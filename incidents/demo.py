@@ -31,6 +31,7 @@ from incidents.services import (
     incidents_refresh_counts,
     incidents_transition,
 )
+from vouchers.demo import seed_demo_policy
 
 DEMO_ACTOR = "demo loader"
 DEMO_STATIONS = ("EWR", "JFK", "LGA")
@@ -106,6 +107,8 @@ def demo_scenario_load(*, passengers_per_flight: int = 6, seed: int = DEFAULT_SE
             AffectedCustomer.objects.bulk_create([row for _, row in plan.passengers], batch_size=BATCH_SIZE)
             incidents_refresh_counts(incident_ids=[incident.pk for incident in incidents.values()])
             _open_with_timeline(incidents, stories)
+            seed_demo_policy(incidents=incidents.values())
+            # After the policy: each briefing's "what we are offering" is the policy in words as published.
             seed_demo_briefings(incidents=incidents.values())
     except IntegrityError as exc:
         # Two loads at once: the database's unique references let only one of them through.

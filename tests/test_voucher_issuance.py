@@ -321,3 +321,21 @@ def test_a_combined_apology_carries_the_vouchers_of_both_incidents() -> None:
     all_codes = list(Voucher.objects.filter(customer=customer).values_list("code", flat=True))
     assert len(all_codes) == 3
     assert all(code in letter.body_text for code in all_codes)
+
+
+def test_the_demo_gives_newark_friday_a_budget_below_its_forecast(coordinator: Any) -> None:
+    from incidents.demo import DEMO_REFERENCES, demo_scenario_load
+    from incidents.models import Incident
+    from vouchers.demo import TIGHT_BUDGET_REFERENCE
+
+    demo_scenario_load(passengers_per_flight=1)
+
+    over = {
+        incident.reference: incident_forecast(incident_id=incident.pk).over_budget
+        for incident in Incident.objects.filter(reference__in=DEMO_REFERENCES)
+    }
+    assert over == {reference: reference == TIGHT_BUDGET_REFERENCE for reference in DEMO_REFERENCES}
+    newark = Incident.objects.get(reference=TIGHT_BUDGET_REFERENCE)
+    assert vouchers_issue_for_incident(incident_id=newark.pk).held
+    forecast = vouchers_approve_over_budget(incident_id=newark.pk, actor=coordinator)
+    assert vouchers_issue_for_incident(incident_id=newark.pk).issued == forecast.count > 0

@@ -190,6 +190,7 @@ def forecast_from(
 ) -> Forecast:
     planned = plan_vouchers(impacts, rules)
     names = {rule.id: rule.name for rule in rules}
+    rank = {rule.id: position for position, rule in enumerate(ordered(rules))}
     overall = _Tally()
     by_rule: dict[int, _Tally] = defaultdict(_Tally)
     by_tier: dict[str, _Tally] = defaultdict(_Tally)
@@ -214,7 +215,7 @@ def forecast_from(
                 total=sum(tally.totals.values(), Decimal(0)),
                 currency=next(iter(tally.totals)),
             )
-            for rule_id, tally in by_rule.items()
+            for rule_id, tally in sorted(by_rule.items(), key=lambda item: rank.get(item[0], len(rank)))
         ],
         per_tier=[
             TierForecast(tier=tier, customers=len(tally.customers), vouchers=tally.vouchers, totals=dict(tally.totals))
