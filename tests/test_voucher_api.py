@@ -130,6 +130,17 @@ def test_validate_refuses_each_wrong_code_with_its_own_answer(
     assert body["message"]
 
 
+def test_validate_does_the_same_database_work_for_every_code(
+    client: Client, booking: str, django_assert_num_queries: Any
+) -> None:
+    voucher = redeemable_voucher()
+    void = _void_code(redeemable_voucher())
+    post(client, VALIDATE, {"code": voucher.code}, bearer(booking))  # stamps the token's last use (once a minute)
+    for typed in (voucher.code, codes.generate_code(), mistyped(voucher.code), "nonsense", void):
+        with django_assert_num_queries(2):  # the token, then one indexed lookup by code
+            post(client, VALIDATE, {"code": typed}, bearer(booking))
+
+
 def test_validate_needs_a_code(client: Client, booking: str) -> None:
     for body in ({}, {"code": ""}, {"code": "x" * 65}, ["not", "an", "object"]):
         response = post(client, VALIDATE, body, bearer(booking))

@@ -193,9 +193,9 @@ def voucher_validate(*, code: str, now: datetime | None = None) -> VoucherValida
     form, canonical = _read_code(code)
     voucher = _lookup(form, canonical, lock=False)
     refused = _code_refusal(form, voucher)
-    if refused is not None or voucher is None:
-        assert refused is not None
+    if refused is not None:
         return VoucherValidation(code=canonical, refusal=refused.refusal, message=refused.message)
+    assert voucher is not None  # _code_refusal refuses a code without a voucher
     refused = _state_refusal(voucher, moment)
     expired = refused is not None and refused.refusal is Refusal.VOUCHER_EXPIRED
     return VoucherValidation(
@@ -334,10 +334,13 @@ def voucher_redeem(
             stored = _stored(owner, key)
             if stored is not None:
                 return _replay(stored, request)
-            refused = _code_refusal(form, voucher) or (voucher and _state_refusal(voucher, moment))
-            if refused:
+            refused = _code_refusal(form, voucher)
+            if refused is not None:
                 raise refused
-            assert voucher is not None
+            assert voucher is not None  # _code_refusal refuses a code without a voucher
+            refused = _state_refusal(voucher, moment)
+            if refused is not None:
+                raise refused
             return _redeem_locked(voucher=voucher, request=request, key=key, owner=owner, moment=moment)
     except _KeyTakenMeanwhile:
         stored = _stored(owner, key)
