@@ -339,3 +339,97 @@ def test_the_demo_gives_newark_friday_a_budget_below_its_forecast(coordinator: A
     assert vouchers_issue_for_incident(incident_id=newark.pk).held
     forecast = vouchers_approve_over_budget(incident_id=newark.pk, actor=coordinator)
     assert vouchers_issue_for_incident(incident_id=newark.pk).issued == forecast.count > 0
+
+
+# --- A voucher instead of cash owed by law -------------------------------------------------------------------
+
+
+def eu_crew_cancellation() -> Any:
+    incident = IncidentFactory.create(cause="crew", within_control=True)
+    return AffectedCustomerFactory.create(
+        incident=incident,
+        cancelled=True,
+        origin="CDG",
+        destination="JFK",
+        carrier="AF",
+        flight_date=dt.date(2023, 6, 1),
+    )
+
+
+def test_a_voucher_in_place_of_eu261_cash_needs_consent_and_at_least_the_amount(coordinator: Any) -> None:
+    affected = eu_crew_cancellation()
+    common = {"affected_id": affected.pk, "regulation": "eu261", "currency": "EUR", "actor": coordinator}
+    with pytest.raises(DomainError, match="how and when the customer agreed"):
+        services.voucher_issue_in_lieu(amount=Decimal("700"), consent_note=" ", **common)
+    with pytest.raises(DomainError, match="at least that"):
+        services.voucher_issue_in_lieu(amount=Decimal("599.99"), consent_note="Phone call, agreed", **common)
+    with pytest.raises(DomainError, match="owes this customer nothing"):
+        services.voucher_issue_in_lieu(
+            amount=Decimal("700"), consent_note="Phone call", **{**common, "regulation": "uk261"}
+        )
+    assert not Voucher.objects.exists()
+
+    voucher = services.voucher_issue_in_lieu(
+        amount=Decimal("700"), consent_note="Phone call 23 Nov, customer chose the voucher", **common
+    )
+
+    assert (voucher.in_lieu_of, voucher.amount, voucher.currency) == ("eu261", Decimal("700"), "EUR")
+    assert voucher.consent_recorded_at is not None
+    assert voucher.status_changes.get().to_status == VoucherStatus.ISSUED
+    with pytest.raises(DomainError, match="already has a voucher in place"):
+        services.voucher_issue_in_lieu(amount=Decimal("700"), consent_note="again", **common)
+
+
+def test_the_database_refuses_a_voucher_in_place_of_cash_without_consent() -> None:
+    from django.db import IntegrityError
+
+    affected = eu_crew_cancellation()
+    with pytest.raises(IntegrityError):
+        Voucher.objects.create(
+            code=codes.generate_code(),
+            customer=affected.customer,
+            affected=affected,
+            amount=Decimal("700"),
+            currency="EUR",
+            expires_at=timezone.now() + dt.timedelta(days=1),
+            reason="test",
+            in_lieu_of="eu261",
+        )
+
+
+# --- Concurrency ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.postgres
+@pytest.mark.concurrency
+@pytest.mark.django_db(transaction=True)
+def test_four_issuances_at_once_issue_and_audit_each_voucher_once() -> None:
+    import threading
+
+    from django.db import connection
+
+    incident = IncidentFactory.create()
+    AffectedCustomerFactory.create_batch(50, incident=incident, cancelled=True)
+    barrier = threading.Barrier(4)
+    issued: list[int] = []
+    failures: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            barrier.wait(timeout=10)
+            issued.append(vouchers_issue_for_incident(incident_id=incident.pk).issued)
+        except BaseException as exc:  # reported below: a thread's exception does not fail the test by itself
+            failures.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert failures == []
+    assert sum(issued) == 100
+    assert Voucher.objects.filter(incident=incident).count() == 100
+    assert VoucherStatusChange.objects.filter(voucher__incident=incident).count() == 100

@@ -241,6 +241,12 @@ class Voucher(models.Model):
             ),
             models.CheckConstraint(condition=Q(status__in=VoucherStatus.values), name="voucher_status_valid"),
             models.CheckConstraint(condition=Q(expires_at__gt=F("issued_at")), name="voucher_expires_after_issue"),
+            models.UniqueConstraint(
+                fields=["affected", "in_lieu_of"],
+                condition=Q(affected__isnull=False) & ~Q(in_lieu_of="") & ~Q(status="void"),
+                name="voucher_one_in_lieu_per_regulation",
+                violation_error_message="This customer already has a voucher in place of this cash.",
+            ),
             models.CheckConstraint(
                 condition=Q(in_lieu_of="") | Q(consent_recorded_at__isnull=False),
                 name="voucher_in_lieu_needs_consent",

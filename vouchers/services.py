@@ -6,6 +6,7 @@ import datetime as dt
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -171,6 +172,74 @@ def _insert(chunk: list[PlannedVoucher], *, actor: Any, label: str, now: dt.date
     if pending:
         raise DomainError(f"{len(pending)} vouchers could not get a unique code; run the issuance again.")
     return created
+
+
+def voucher_issue_in_lieu(
+    *,
+    affected_id: int,
+    regulation: str,
+    amount: Decimal,
+    currency: str,
+    consent_note: str,
+    actor: Any,
+    validity_days: int = 365,
+    now: dt.datetime | None = None,
+) -> Voucher:
+    """A voucher in place of cash the customer is owed by law (a refund, EU261/UK261/APPR compensation), only
+    with their recorded consent: how and when they agreed goes into ``consent_note``.
+
+    Refused when the regulation does not apply to the customer's flight, when the voucher is worth less than
+    the cash owed in the same currency, or when the customer already has one in place of it (a constraint).
+    """
+    from incidents.models import AffectedCustomer
+    from vouchers.policy import Impact, statutory_for
+    from vouchers.selectors import REGULATION_NAMES
+
+    moment = now or timezone.now()
+    if not consent_note.strip():
+        raise DomainError("Record how and when the customer agreed to a voucher instead of the money they are owed.")
+    if amount <= 0 or validity_days < 1:
+        raise DomainError("A voucher needs a positive value and at least a day of validity.")
+    affected = AffectedCustomer.objects.select_related("incident", "customer").filter(pk=affected_id).first()
+    if affected is None:
+        raise DomainError("That affected customer does not exist.")
+    owed = {award.regulation: award for award in statutory_for(Impact.of(affected), today=moment.date())}
+    name = REGULATION_NAMES.get(regulation, regulation)
+    award = owed.get(regulation)
+    if award is None:
+        raise DomainError(f"{name} owes this customer nothing for this flight, so there is no cash to replace.")
+    if award.amount is not None and award.currency == currency and amount < award.amount:
+        raise DomainError(f"A voucher in place of {currency} {award.amount:,.2f} must be worth at least that.")
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                voucher = Voucher.objects.create(
+                    code=generate_code(),
+                    customer=affected.customer,
+                    incident=affected.incident,
+                    affected=affected,
+                    amount=amount,
+                    currency=currency,
+                    issued_at=moment,
+                    expires_at=moment + dt.timedelta(days=validity_days),
+                    issued_by=actor if getattr(actor, "pk", None) else None,
+                    reason=f"In place of {name} ({award.reason}), with the customer's consent.",
+                    in_lieu_of=regulation,
+                    consent_recorded_at=moment,
+                    consent_note=consent_note.strip(),
+                )
+        except IntegrityError as exc:
+            raise DomainError(f"This customer already has a voucher in place of {name}.") from exc
+        record_status_changes(
+            audit_model=VoucherStatusChange,
+            audit_fk="voucher",
+            rows=[(voucher.pk, "")],
+            to_status=VoucherStatus.ISSUED,
+            actor=actor,
+            note=f"in place of {name}, with consent",
+            at=moment,
+        )
+    return voucher
 
 
 def vouchers_approve_over_budget(*, incident_id: int, actor: Any, note: str = "") -> Forecast:
