@@ -5,6 +5,7 @@ Every refusal has its own status and ``code`` and changes nothing; failed lookup
 
 from __future__ import annotations
 
+import io
 import json
 from datetime import timedelta
 from decimal import Decimal
@@ -13,6 +14,7 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import Permission
 from django.core.cache import cache
+from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
@@ -398,3 +400,12 @@ def test_detail_and_who_may_read(client: Client, reader: str, booking: str, rep_
     assert client.delete(detail, headers=bearer(reader)).status_code == 403
     assert rep_client.patch(detail, {"status": "void"}, content_type="application/json").status_code == 403
     assert Voucher.objects.get(pk=voucher.pk).status == "issued"
+
+
+def test_the_schema_documents_the_voucher_endpoints() -> None:
+    out = io.StringIO()
+    call_command("spectacular", "--validate", "--api-version", "v1", stdout=out, stderr=io.StringIO())
+    schema = out.getvalue()
+    for path in ("/api/v1/vouchers/:", "/api/v1/vouchers/{id}/:", "/api/v1/vouchers/validate:", "/api/v1/vouchers/redeem:"):
+        assert path in schema
+    assert "name: Idempotency-Key" in schema
