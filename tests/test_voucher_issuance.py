@@ -433,3 +433,15 @@ def test_four_issuances_at_once_issue_and_audit_each_voucher_once() -> None:
     assert sum(issued) == 100
     assert Voucher.objects.filter(incident=incident).count() == 100
     assert VoucherStatusChange.objects.filter(voucher__incident=incident).count() == 100
+
+
+def test_forecast_and_issuance_queries_do_not_grow_with_the_customers(django_assert_max_num_queries: Any) -> None:
+    incident = IncidentFactory.create()
+    IncidentCompensation.objects.create(incident=incident, budget_cap=Decimal("100000"))
+    AffectedCustomerFactory.create_batch(40, incident=incident, cancelled=True)
+    with django_assert_max_num_queries(6):
+        forecast = incident_forecast(incident_id=incident.pk)
+    assert forecast.count == 80
+    # Forecast (6), existing keys, then per chunk of 1,000: savepoint, insert, read back, audit insert, release.
+    with django_assert_max_num_queries(14):
+        assert vouchers_issue_for_incident(incident_id=incident.pk).issued == 80

@@ -58,6 +58,7 @@ def test_outstanding_liability_is_what_live_vouchers_are_still_worth() -> None:
     assert (summary.issued, summary.redeemed, summary.void, summary.expired) == (5, 2, 1, 1)
     assert summary.redemption_rate == 0.5  # 2 of the 4 not void
     assert summary.value == {"USD": Decimal("400.00"), "EUR": Decimal("80.00")}
+    assert other.incident_id is not None
     assert incident_voucher_summary(incident_id=other.incident_id).redemption_rate == 0
 
 
