@@ -406,6 +406,6 @@ def test_the_schema_documents_the_voucher_endpoints() -> None:
     out = io.StringIO()
     call_command("spectacular", "--validate", "--api-version", "v1", stdout=out, stderr=io.StringIO())
     schema = out.getvalue()
-    for path in ("/api/v1/vouchers/:", "/api/v1/vouchers/{id}/:", "/api/v1/vouchers/validate:", "/api/v1/vouchers/redeem:"):
-        assert path in schema
+    for path in ("vouchers/:", "vouchers/{id}/:", "vouchers/validate:", "vouchers/redeem:"):
+        assert f"/api/v1/{path}" in schema
     assert "name: Idempotency-Key" in schema
