@@ -10,7 +10,7 @@ from care.models import IncidentBriefing
 from incidents.models import Incident
 
 TALKING_POINTS = """Apologise first: their day was disrupted, whatever the cause.
-The blizzard closed {station} for most of the day; {title_lower}.
+The blizzard stopped departures from {station} for most of the day; nobody could have flown safely.
 Everyone on a cancelled flight is rebooked on the next flight with a seat; another flight is free of charge.
 Open the customer's page before answering: tell them which letters we sent and what their voucher is worth.
 Give the next update time shown on this briefing; never guess a time the airport has not given us."""
@@ -40,9 +40,7 @@ def seed_demo_briefings(*, incidents: Iterable[Incident]) -> list[IncidentBriefi
     published = []
     for number, incident in enumerate(incidents):
         draft = briefing_draft_start(incident_id=incident.pk)
-        draft.talking_points = TALKING_POINTS.format(
-            station=incident.stations or "the airport", title_lower=incident.title[:1].lower() + incident.title[1:]
-        )
+        draft.talking_points = TALKING_POINTS.format(station=incident.stations or "the airport")
         draft.what_not_to_say = WHAT_NOT_TO_SAY
         draft.faq = FAQ
         draft.offer_notes = OFFER_NOTES
