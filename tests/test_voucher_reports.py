@@ -219,3 +219,20 @@ def test_a_voucher_rule_without_a_value_is_refused(coordinator_client: Any) -> N
     assert response.status_code == 200
     assert "A voucher rule awards at least one voucher with a value." in response.content.decode()
     assert not CompensationRule.objects.filter(slug="broken").exists()
+
+
+def test_the_compensation_page_shows_the_legal_minimum_beside_the_goodwill(coordinator_client: Any) -> None:
+    incident = IncidentFactory.create(cause="crew", within_control=True)
+    AffectedCustomerFactory.create(
+        incident=incident, cancelled=True, origin="CDG", destination="JFK", carrier="AF", customer__external_ref="C-1"
+    )
+    AffectedCustomerFactory.create(incident=incident, cancelled=False, delay_minutes=200, customer__external_ref="C-2")
+    IncidentCompensation.objects.create(incident=incident)
+
+    page = coordinator_client.get(reverse("admin:vouchers_incidentcompensation_change", args=[incident.pk]))
+
+    text = page.content.decode()
+    assert "US DOT refund rule: 2 customers (refund of the unused ticket)" in text
+    assert "EU Regulation 261/2004: 1 customer, EUR 600" in text
+    assert "C-1" in text
+    assert "Two vouchers worth USD 200.00 each, valid 12 months." in text

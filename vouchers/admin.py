@@ -31,8 +31,10 @@ from incidents.models import Cause, Incident
 from vouchers.models import CompensationRule, DistanceBand, IncidentCompensation, Voucher, VoucherStatusChange
 from vouchers.policy import Rule, rule_in_words
 from vouchers.selectors import (
+    incident_customer_awards,
     incident_forecast,
     incident_references,
+    incident_statutory_summary,
     incident_voucher_summaries,
     incident_voucher_summary,
     outstanding_liability,
@@ -337,7 +339,7 @@ class CompensationRuleAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 # --- Per-incident compensation: budget, overrides, forecast --------------------------------------------------
 
 
-def forecast_panel(incident_id: int) -> SafeString:
+def forecast_panel(incident_id: int, *, customers: int = 0) -> SafeString:
     """The forecast against the budget and the vouchers' liability and redemption, for an incident's pages."""
     forecast = incident_forecast(incident_id=incident_id)
     summary = incident_voucher_summary(incident_id=incident_id)
@@ -352,11 +354,16 @@ def forecast_panel(incident_id: int) -> SafeString:
             {
                 "forecast": forecast,
                 "summary": summary,
+                "statutory": incident_statutory_summary(incident_id=incident_id),
+                "customers": incident_customer_awards(incident_id=incident_id, limit=customers) if customers else [],
                 "settings_url": settings_url,
                 "vouchers_url": reverse("admin:vouchers_voucher_changelist") + f"?incident__id__exact={incident_id}",
             },
         )
     )
+
+
+CUSTOMERS_SHOWN = 25  # customers listed with their awards on the compensation page
 
 
 @admin.register(IncidentCompensation)
@@ -400,7 +407,9 @@ class IncidentCompensationAdmin(WorkbenchAdmin):
 
     @admin.display(description="what the policy would issue")
     def forecast(self, obj: IncidentCompensation) -> SafeString | str:
-        return forecast_panel(obj.incident_id) if obj.incident_id else "Save first: the forecast follows the incident."
+        if not obj.incident_id:
+            return "Save first: the forecast follows the incident."
+        return forecast_panel(obj.incident_id, customers=CUSTOMERS_SHOWN)
 
     @admin.action(description="Approve the forecast total above the budget", permissions=["approve"])
     def approve_over_budget(self, request: HttpRequest, queryset: QuerySet[IncidentCompensation]) -> None:
