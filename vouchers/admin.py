@@ -152,6 +152,9 @@ class VoucherAdmin(CustomerIncidentColumns, WorkbenchAdmin):
         "issued_by",
         "issued_by_label",
         "reason",
+        "in_lieu_of",
+        "consent_recorded_at",
+        "consent_note",
     )
 
     change_list_template = "admin/vouchers/voucher/change_list.html"
