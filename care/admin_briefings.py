@@ -15,8 +15,10 @@ from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from care.admin_base import ReadOnlyAdminMixin, WorkbenchAdmin, admin_link, run_service
+from care.briefings.offers import offer_lines
 from care.briefings.selectors import briefing_readers
 from care.briefings.services import briefing_draft_start, briefing_publish
 from care.errors import DomainError
@@ -95,6 +97,7 @@ class IncidentBriefingAdmin(WorkbenchAdmin):
         "created_by",
         "not_read_by",
         "frontline_link",
+        "offer_preview",
     )
     change_form_template = "admin/care/incidentbriefing/change_form.html"
 
@@ -114,7 +117,13 @@ class IncidentBriefingAdmin(WorkbenchAdmin):
             sections.append(
                 ("Publication", {"fields": ("version", "published_at", "published_by", "offer_text", "not_read_by")})
             )
+        elif obj is not None:
+            sections.append(("What we are offering", {"fields": ("offer_preview",)}))
         return sections
+
+    def get_inlines(self, request: HttpRequest, obj: IncidentBriefing | None) -> Any:
+        # Only a published version has readers.
+        return self.inlines if obj is not None and obj.is_published else ()
 
     def get_readonly_fields(self, request: HttpRequest, obj: IncidentBriefing | None = None) -> Any:
         if obj is not None:
@@ -197,7 +206,17 @@ class IncidentBriefingAdmin(WorkbenchAdmin):
     @admin.display(description="as reps see it")
     def frontline_link(self, obj: IncidentBriefing) -> str:
         url = reverse("briefings:briefing", args=[obj.incident.reference])
-        return format_html('<a href="{}">Open the frontline briefing for {}</a>', url, obj.incident.reference)
+        frontline = format_html('<a href="{}">Open the frontline briefing for {}</a>', url, obj.incident.reference)
+        if not obj.is_published:
+            return frontline
+        next_url = reverse("admin:care_incidentbriefing_add") + f"?incident={obj.incident_id}"
+        return format_html('{} · <a href="{}">Write the next version</a>', frontline, next_url)
+
+    @admin.display(description="from the compensation policy")
+    def offer_preview(self, obj: IncidentBriefing) -> str:
+        lines = offer_lines(incident_id=obj.incident_id)
+        intro = "Taken from the policy when you publish; as it stands now:"
+        return format_html("{}<br>{}", intro, format_html_join(mark_safe("<br>"), "• {}", ((line,) for line in lines)))
 
     @admin.action(description="Publish the selected drafts to frontline reps", permissions=["publish"])
     def publish(self, request: HttpRequest, queryset: QuerySet[IncidentBriefing]) -> None:

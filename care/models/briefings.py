@@ -86,7 +86,8 @@ class IncidentBriefing(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Briefing v{self.version} for incident {self.incident_id}" if self.version else "Draft briefing"
+        reference = self.incident.reference
+        return f"{reference} briefing v{self.version}" if self.version else f"{reference} draft briefing"
 
     @property
     def is_published(self) -> bool:
