@@ -151,7 +151,7 @@ def record_status_changes(
 ) -> None:
     """Write one audit row per (pk, from_status) in bulk; call it inside the transaction that moved them.
 
-    On PostgreSQL the rows go in as one INSERT … SELECT FROM unnest(arrays): the sender and the sweeps
+    On PostgreSQL the rows go in as one INSERT … SELECT FROM unnest(ids) per status: the sender and the sweeps
     audit thousands of letters a minute, and building a model instance per row cost more than the insert.
     """
     moment = at or timezone.now()
@@ -167,24 +167,19 @@ def record_status_changes(
         column = {name: quote(str(meta.get_field(name).column)) for name in _AUDIT_FIELDS}  # type: ignore[union-attr]
         fk_column = quote(str(meta.get_field(audit_fk).column))  # type: ignore[union-attr]
         at_value = meta.get_field("at").get_db_prep_save(moment, connection)
+        by_status: dict[str, list[int]] = {}
+        for pk, from_status in pairs:
+            by_status.setdefault(str(from_status), []).append(pk)
         with connection.cursor() as cursor:
-            for start in range(0, len(pairs), 10_000):
-                chunk = pairs[start : start + 10_000]
+            # One statement per status moved from (usually one), the ids as one integer array: a text array
+            # would be escaped element by element on the client.
+            for from_status, pks in by_status.items():
                 cursor.execute(
                     f"INSERT INTO {quote(meta.db_table)} ({fk_column}, {column['from_status']}, "  # noqa: S608
                     f"{column['to_status']}, {column['actor']}, {column['actor_label']}, {column['at']}, "
                     f"{column['note']}) "
-                    "SELECT pk, from_status, %s, %s, %s, %s, %s FROM unnest(%s::bigint[], %s::text[]) "
-                    "AS moved(pk, from_status)",
-                    [
-                        to_status,
-                        actor_id,
-                        actor_label,
-                        at_value,
-                        note,
-                        [pk for pk, _from in chunk],
-                        [str(from_status) for _pk, from_status in chunk],
-                    ],
+                    "SELECT pk, %s, %s, %s, %s, %s, %s FROM unnest(%s::bigint[]) AS moved(pk)",
+                    [from_status, to_status, actor_id, actor_label, at_value, note, pks],
                 )
         return
     manager.bulk_create(

@@ -16,6 +16,7 @@ Three steps, kept apart so each can be tested and reused (the admin preview call
 from __future__ import annotations
 
 import datetime as dt
+import html
 import re
 import zoneinfo
 from collections import defaultdict
@@ -27,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.template import (
     Context,
     Engine,
@@ -41,13 +42,14 @@ from django.template import (
 from django.template.base import VariableDoesNotExist
 from django.utils import timezone, translation
 from django.utils.formats import date_format, number_format
-from django.utils.html import format_html, linebreaks
+from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
 from care.bulk import rows_update
 from care.errors import DomainError
 from care.letter_check import personal_letter_reasons, recycled_paragraph_reasons
-from care.models import Letter, LetterKind, LetterStatus, LetterTemplate
+from care.lifecycle import record_status_changes
+from care.models import KINDS_NEEDING_APPROVAL, Letter, LetterKind, LetterStatus, LetterTemplate
 from care.phrases import duration_text, joined, letter_language, phrases_for, route_text
 from care.stations import station
 from incidents.models import AffectedCustomer, Audience, Incident, IncidentTranslation, IncidentUpdate
@@ -437,11 +439,22 @@ HTML_LAYOUT = (
     "font-family:Georgia,'Times New Roman',serif;font-size:17px;line-height:1.6;\">\n{}\n</div>\n</body>\n</html>"
 )
 _PARAGRAPH_STYLE = '<p style="margin:0 0 16px 0;">'
+_PARAGRAPH_SPLIT_RE = re.compile("\n{2,}")
 
 
 def html_from_text(text: str) -> SafeString:
-    """The plain text as escaped HTML paragraphs (blank lines separate them; single newlines become <br>)."""
-    return mark_safe(linebreaks(text, autoescape=True).replace("<p>", _PARAGRAPH_STYLE))  # noqa: S308 - escaped
+    """The plain text as escaped HTML paragraphs (blank lines separate them; single newlines become <br>).
+
+    The same HTML as Django's ``linebreaks(text, autoescape=True)`` (a test holds them equal), written
+    with the standard library's escape: the lazy-string wrappers around Django's filters cost more than
+    the work for every letter the sweeps render.
+    """
+    paragraphs = _PARAGRAPH_SPLIT_RE.split(text.replace("\r\n", "\n").replace("\r", "\n"))
+    return mark_safe(  # noqa: S308 - every paragraph is escaped
+        "\n\n".join(
+            f"{_PARAGRAPH_STYLE}{html.escape(paragraph).replace(chr(10), '<br>')}</p>" for paragraph in paragraphs
+        )
+    )
 
 
 def html_document(*, content: SafeString | str, subject: str, language: str) -> str:
@@ -586,6 +599,149 @@ def latest_news(incident_ids: set[int]) -> dict[int, str]:
     return news
 
 
+@dataclass
+class _Shared:
+    """What the letters rendered together share, loaded once for all of them."""
+
+    vouchers: dict[int, list[Voucher]]  # by affected customer
+    customer_vouchers: dict[int, list[Voucher]]  # by customer, for apologies
+    others: dict[int, list[AffectedCustomer]]
+    news: dict[int, str]
+    translations: dict[tuple[int, str], IncidentTranslation]
+    active: list[LetterTemplate]
+    recycled: Mapping[int, str | None]
+    now: dt.datetime
+    chosen: dict[tuple[str, str], LetterTemplate | None] = field(default_factory=dict)
+    formats: dict[tuple[Any, ...], str] = field(default_factory=dict)  # formatted dates and moments
+
+
+def _shared_inputs(
+    *,
+    affected_ids: set[int],
+    customer_ids: set[int],
+    incidents: Iterable[Incident],
+    kinds: set[str],
+    languages: set[str],
+) -> _Shared:
+    """Vouchers, the customers' other incidents, news, translations, templates and the paragraph check:
+    a fixed number of queries however many letters share them."""
+    incident_ids = {incident.pk for incident in incidents}
+    vouchers: dict[int, list[Voucher]] = defaultdict(list)
+    # An apology acknowledges every incident the customer was affected by (also_incidents), so it carries
+    # the vouchers of all of them: a combined apology must not drop the codes of the incident it absorbed.
+    apology_customers = customer_ids if kinds & KINDS_WITH_APOLOGY else set()
+    customer_vouchers: dict[int, list[Voucher]] = defaultdict(list)
+    for voucher in Voucher.objects.filter(
+        Q(affected_id__in=affected_ids) | Q(customer_id__in=apology_customers, affected__isnull=False),
+        status=VoucherStatus.ISSUED,
+    ).order_by("affected_id", "sequence", "pk"):
+        vouchers[voucher.affected_id].append(voucher)  # type: ignore[index]
+        customer_vouchers[voucher.customer_id].append(voucher)
+    others: dict[int, list[AffectedCustomer]] = defaultdict(list)
+    for other in AffectedCustomer.objects.filter(customer_id__in=customer_ids).order_by("flight_date", "pk"):
+        others[other.customer_id].append(other)
+    languages = languages | {settings.LANGUAGE_CODE}
+    checked = set(incidents) if kinds & KINDS_WITH_APOLOGY else set()
+    return _Shared(
+        vouchers=vouchers,
+        customer_vouchers=customer_vouchers,
+        others=others,
+        news=latest_news(incident_ids) if LetterKind.UPDATE in kinds else {},
+        translations=incident_translations(incident_ids, languages),
+        active=list(LetterTemplate.objects.filter(is_active=True, kind__in=kinds, language__in=languages)),
+        recycled=recycled_paragraph_reasons(incidents=checked) if checked else {},
+        now=timezone.now(),
+    )
+
+
+@dataclass(frozen=True)
+class _Rendered:
+    """One letter's stored fields after rendering and the check, and how it went."""
+
+    fields: dict[str, Any]
+    outcome: str  # "rendered", "held" or "failed"
+    reasons: list[str]
+
+
+def _render_one(shared: _Shared, *, affected: AffectedCustomer, kind: str, sequence: int) -> _Rendered:
+    """Render and check the letter of ``kind`` for ``affected`` (its customer and incident already set)."""
+    customer = affected.customer
+    key = (kind, letter_language(customer.language))
+    if key not in shared.chosen:
+        shared.chosen[key] = _pick(shared.active, kind=key[0], language=key[1])
+    template = shared.chosen[key]
+    try:
+        if template is None:
+            raise _no_template(*key)
+        texts, untranslated = incident_texts(
+            affected.incident, language=template.language, translations=shared.translations
+        )
+        context = letter_context(
+            affected=affected,
+            kind=kind,
+            sequence=sequence,
+            vouchers=(
+                shared.customer_vouchers.get(affected.customer_id, ())
+                if kind in KINDS_WITH_APOLOGY
+                else shared.vouchers.get(affected.pk, ())
+            ),
+            entitlements=entitlements_for(affected),
+            also_affected=shared.others.get(affected.customer_id, ()),
+            language=template.language,
+            news=shared.news.get(affected.incident_id, ""),
+            now=shared.now,
+            texts=texts,
+            formats=shared.formats,
+        )
+        rendered = render_letter(template=template, context=context)
+    except DomainError as exc:
+        reasons = list(getattr(exc, "reasons", [str(exc)]))
+        fields: dict[str, Any] = {
+            "subject": "",
+            "body_text": "",
+            "body_html": "",
+            "parts": {},
+            "template": None,
+            "template_version": None,
+            "to_address": customer.email,
+            "check_passed": False,
+            "check_reasons": reasons,
+        }
+        message = str(exc) if isinstance(exc, LetterRenderError) else _failure_message(customer, reasons)
+        return _Rendered(fields=fields, outcome="failed", reasons=[message])
+    reasons = personal_letter_reasons(rendered=rendered, context=context, kind=kind)
+    if kind in KINDS_WITH_APOLOGY and (paragraph := shared.recycled.get(affected.incident_id)):
+        reasons.append(paragraph)
+    if kind in KINDS_WITH_APOLOGY and untranslated:
+        reasons.append(untranslated)
+    fields = {
+        "subject": rendered.subject,
+        "body_text": rendered.body_text,
+        "body_html": rendered.body_html,
+        "parts": rendered.parts,
+        "template": template,
+        "template_version": rendered.template_version,
+        "to_address": customer.email,
+        "check_passed": not reasons,
+        "check_reasons": reasons,
+    }
+    return _Rendered(fields=fields, outcome="held" if reasons else "rendered", reasons=reasons)
+
+
+_RENDERED_FIELDS = [
+    "subject",
+    "body_text",
+    "body_html",
+    "parts",
+    "template",
+    "template_version",
+    "to_address",
+    "check_passed",
+    "check_reasons",
+    "updated_at",
+]
+
+
 def letters_render(*, letter_ids: Sequence[int]) -> RenderSummary:
     """Render (or re-render) these letters and run the personal-letter check, storing the outcome on each.
 
@@ -606,114 +762,162 @@ def letters_render(*, letter_ids: Sequence[int]) -> RenderSummary:
         )
         if not letters:
             return RenderSummary(skipped=len(wanted))
-        affected_ids = {letter.affected_id for letter in letters if letter.affected_id}
-        customer_ids = {letter.customer_id for letter in letters}
-        incident_ids = {letter.incident_id for letter in letters if letter.incident_id}
         # One instance per incident shared by its letters (hundreds of letters, usually one incident),
         # rather than a copy joined onto every letter row.
-        incidents = Incident.objects.select_related("owner").in_bulk(incident_ids)
+        incidents = Incident.objects.select_related("owner").in_bulk(
+            {letter.incident_id for letter in letters if letter.incident_id}
+        )
         for letter in letters:
             if letter.incident_id:
                 letter.incident = incidents[letter.incident_id]
-
-        vouchers: dict[int, list[Voucher]] = defaultdict(list)
-        # An apology acknowledges every incident the customer was affected by (also_incidents), so it carries
-        # the vouchers of all of them: a combined apology must not drop the codes of the incident it absorbed.
-        apology_customers = {letter.customer_id for letter in letters if letter.kind in KINDS_WITH_APOLOGY}
-        customer_vouchers: dict[int, list[Voucher]] = defaultdict(list)
-        for voucher in Voucher.objects.filter(
-            Q(affected_id__in=affected_ids) | Q(customer_id__in=apology_customers, affected__isnull=False),
-            status=VoucherStatus.ISSUED,
-        ).order_by("affected_id", "sequence", "pk"):
-            vouchers[voucher.affected_id].append(voucher)  # type: ignore[index]
-            customer_vouchers[voucher.customer_id].append(voucher)
-        others: dict[int, list[AffectedCustomer]] = defaultdict(list)
-        for other in AffectedCustomer.objects.filter(customer_id__in=customer_ids).order_by("flight_date", "pk"):
-            others[other.customer_id].append(other)
-        news = latest_news(incident_ids) if any(letter.kind == LetterKind.UPDATE for letter in letters) else {}
-
-        kinds = {letter.kind for letter in letters}
-        languages = {letter_language(letter.customer.language) for letter in letters} | {settings.LANGUAGE_CODE}
-        translations = incident_translations(incident_ids, languages)
-        active = list(LetterTemplate.objects.filter(is_active=True, kind__in=kinds, language__in=languages))
-        chosen: dict[tuple[str, str], LetterTemplate | None] = {}
-
-        checked_incidents = {
-            letter.incident for letter in letters if letter.incident is not None and letter.kind in KINDS_WITH_APOLOGY
-        }
-        recycled = recycled_paragraph_reasons(incidents=checked_incidents) if checked_incidents else {}
-
+        shared = _shared_inputs(
+            affected_ids={letter.affected_id for letter in letters if letter.affected_id},
+            customer_ids={letter.customer_id for letter in letters},
+            incidents=[incident for incident in incidents.values() if incident is not None],
+            kinds={letter.kind for letter in letters},
+            languages={letter_language(letter.customer.language) for letter in letters},
+        )
         counts = {"rendered": 0, "held": 0, "failed": 0}
         errors: list[str] = []
-        now = timezone.now()
-        formats: dict[tuple[Any, ...], str] = {}  # formatted dates and moments, shared by the letters
         for letter in letters:
-            key = (letter.kind, letter_language(letter.customer.language))
-            if key not in chosen:
-                chosen[key] = _pick(active, kind=key[0], language=key[1])
-            template = chosen[key]
-            letter.to_address = letter.customer.email
-            letter.updated_at = now
             try:
                 affected = _affected_of(letter)
-                if template is None:
-                    raise _no_template(*key)
-                texts, untranslated = incident_texts(
-                    affected.incident, language=template.language, translations=translations
-                )
-                context = letter_context(
-                    affected=affected,
-                    kind=letter.kind,
-                    sequence=letter.sequence,
-                    vouchers=(customer_vouchers if letter.kind in KINDS_WITH_APOLOGY else vouchers).get(
-                        letter.customer_id if letter.kind in KINDS_WITH_APOLOGY else affected.pk, ()
-                    ),
-                    entitlements=entitlements_for(affected),
-                    also_affected=others.get(letter.customer_id, ()),
-                    language=template.language,
-                    news=news.get(affected.incident_id, ""),
-                    now=now,
-                    texts=texts,
-                    formats=formats,
-                )
-                rendered = render_letter(template=template, context=context)
             except DomainError as exc:
-                reasons = list(getattr(exc, "reasons", [str(exc)]))
-                _store_failure(letter, reasons)
-                counts["failed"] += 1
-                if len(errors) < ERRORS_KEPT:
-                    errors.append(str(exc) if isinstance(exc, LetterRenderError) else _failure_message(letter, reasons))
-                continue
-            reasons = personal_letter_reasons(rendered=rendered, context=context, kind=letter.kind)
-            if letter.kind in KINDS_WITH_APOLOGY and (paragraph := recycled.get(affected.incident_id)):
-                reasons.append(paragraph)
-            if letter.kind in KINDS_WITH_APOLOGY and untranslated:
-                reasons.append(untranslated)
-            letter.subject, letter.body_text = rendered.subject, rendered.body_text
-            letter.body_html = rendered.body_html
-            letter.parts = rendered.parts
-            letter.template = template
-            letter.template_version = rendered.template_version
-            letter.check_passed = not reasons
-            letter.check_reasons = reasons
-            counts["held" if reasons else "rendered"] += 1
-        rows_update(
-            letters,
-            fields=[
-                "subject",
-                "body_text",
-                "body_html",
-                "parts",
-                "template",
-                "template_version",
-                "to_address",
-                "check_passed",
-                "check_reasons",
-                "updated_at",
-            ],
-            batch_size=500,
-        )
+                result = _Rendered(
+                    fields={**_FAILED_FIELDS, "to_address": letter.customer.email, "check_reasons": [str(exc)]},
+                    outcome="failed",
+                    reasons=[_failure_message(letter.customer, [str(exc)])],
+                )
+            else:
+                result = _render_one(shared, affected=affected, kind=letter.kind, sequence=letter.sequence)
+            for name, value in result.fields.items():
+                setattr(letter, name, value)
+            letter.updated_at = shared.now
+            counts[result.outcome] += 1
+            if result.outcome == "failed" and len(errors) < ERRORS_KEPT:
+                errors.extend(result.reasons)
+        rows_update(letters, fields=_RENDERED_FIELDS, batch_size=500)
     return RenderSummary(**counts, skipped=len(wanted) - len(letters), errors=tuple(errors))
+
+
+_FAILED_FIELDS: dict[str, Any] = {
+    "subject": "",
+    "body_text": "",
+    "body_html": "",
+    "parts": {},
+    "template": None,
+    "template_version": None,
+    "check_passed": False,
+}
+
+
+@dataclass(frozen=True)
+class CreatedLetters:
+    summary: RenderSummary
+    queued_ids: list[int]  # inserted already QUEUED (see letters_create_rendered)
+
+
+def letters_create_rendered(
+    *,
+    incident: Incident,
+    kind: str,
+    sequence: int,
+    batch_id: int,
+    affected_ids: Sequence[int],
+    queue_ready: bool = False,
+    actor_label: str = "",
+) -> CreatedLetters:
+    """Create the letters these affected customers do not have yet, rendered and checked as they are written.
+
+    One INSERT per letter instead of an empty draft rendered by a later UPDATE: the sweeps write thousands
+    of letters a minute and every rewrite of a rendered row costs as much as writing it. Concurrent chunks
+    are safe: the unique (affected, kind, sequence) constraint keeps the first row and drops the other.
+    With ``queue_ready``, a letter that may go at once (its check passed; a kind that needs no approval
+    and never waits for the customer's morning; an incident that sends without approval) is written
+    QUEUED with its audit row, exactly as ``care.sending.letters_queue`` would have moved it; the caller
+    enqueues ``queued_ids`` for sending after commit. The others are written as drafts.
+    Call inside a transaction.
+    """
+    from care.models import Channel, LetterStatusChange
+    from care.quiet_hours import KINDS_THAT_WAIT
+
+    existing = Letter.objects.filter(affected_id=OuterRef("pk"), kind=kind, sequence=sequence)
+    rows = list(
+        AffectedCustomer.objects.select_related("customer")
+        .filter(pk__in=list(affected_ids), incident_id=incident.pk)
+        .exclude(Exists(existing))
+        .order_by("pk")
+    )
+    if not rows:
+        return CreatedLetters(summary=RenderSummary(), queued_ids=[])
+    for affected in rows:
+        affected.incident = incident
+    shared = _shared_inputs(
+        affected_ids={affected.pk for affected in rows},
+        customer_ids={affected.customer_id for affected in rows},
+        incidents=[incident],
+        kinds={kind},
+        languages={letter_language(affected.customer.language) for affected in rows},
+    )
+    may_queue = (
+        queue_ready
+        and kind not in KINDS_NEEDING_APPROVAL
+        and kind not in KINDS_THAT_WAIT
+        and incident.auto_send_notices
+    )
+    counts = {"rendered": 0, "held": 0, "failed": 0}
+    errors: list[str] = []
+    letters: list[Letter] = []
+    for affected in rows:
+        result = _render_one(shared, affected=affected, kind=kind, sequence=sequence)
+        counts[result.outcome] += 1
+        if result.outcome == "failed" and len(errors) < ERRORS_KEPT:
+            errors.extend(result.reasons)
+        goes = may_queue and result.outcome == "rendered"
+        letters.append(
+            Letter(
+                customer_id=affected.customer_id,
+                incident=incident,
+                affected=affected,
+                kind=kind,
+                sequence=sequence,
+                batch_id=batch_id,
+                channel=Channel.EMAIL,
+                status=LetterStatus.QUEUED if goes else LetterStatus.DRAFT,
+                queued_at=shared.now if goes else None,
+                created_at=shared.now,
+                updated_at=shared.now,
+                **result.fields,
+            )
+        )
+    Letter.objects.bulk_create(letters, ignore_conflicts=True)
+    queued_ids: list[int] = []
+    if may_queue:
+        # Ours are the rows queued at this moment (a concurrent chunk's rows carry its own moment).
+        queued_ids = list(
+            Letter.objects.filter(
+                affected_id__in=[affected.pk for affected in rows],
+                kind=kind,
+                sequence=sequence,
+                status=LetterStatus.QUEUED,
+                queued_at=shared.now,
+            )
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        record_status_changes(
+            audit_model=LetterStatusChange,
+            audit_fk="letter",
+            rows=[(pk, LetterStatus.DRAFT) for pk in queued_ids],
+            to_status=LetterStatus.QUEUED,
+            actor_label=actor_label,
+            note="queued for sending",
+            at=shared.now,
+        )
+    return CreatedLetters(
+        summary=RenderSummary(**counts, errors=tuple(errors)),
+        queued_ids=queued_ids,
+    )
 
 
 def _affected_of(letter: Letter) -> AffectedCustomer:
@@ -728,14 +932,5 @@ def _affected_of(letter: Letter) -> AffectedCustomer:
     return affected
 
 
-def _store_failure(letter: Letter, reasons: list[str]) -> None:
-    letter.subject = letter.body_text = letter.body_html = ""
-    letter.parts = {}
-    letter.template = None
-    letter.template_version = None
-    letter.check_passed = False
-    letter.check_reasons = reasons
-
-
-def _failure_message(letter: Letter, reasons: list[str]) -> str:
-    return f"The letter for customer {letter.customer.external_ref} was not rendered: {' '.join(reasons)}"
+def _failure_message(customer: Any, reasons: list[str]) -> str:
+    return f"The letter for customer {customer.external_ref} was not rendered: {' '.join(reasons)}"

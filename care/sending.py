@@ -185,12 +185,13 @@ def letters_queue(
             )
             queued_ids += [pk for pk, _status in moved]
         if queued_now:
-            _enqueue_sending(queued_now)
+            enqueue_sending(queued_now)
     logger.info("letters_queue requested=%d queued=%d waiting=%d", len(ids), len(queued_ids), waiting)
     return len(queued_ids)
 
 
-def _enqueue_sending(letter_ids: Sequence[int]) -> None:
+def enqueue_sending(letter_ids: Sequence[int]) -> None:
+    """Publish the sending of these QUEUED letters in chunks, after the current transaction commits."""
     from care.tasks import send_letters
 
     size = int(getattr(settings, "CARE_SEND_CHUNK", 100))
@@ -223,7 +224,7 @@ def letters_send_stale_queued(*, older_than: timedelta = timedelta(minutes=15), 
     )
     if due:
         with transaction.atomic():
-            _enqueue_sending(due)
+            enqueue_sending(due)
     logger.info("letters_send_stale_queued enqueued=%d", len(due))
     return len(due)
 

@@ -15,7 +15,6 @@ from care.lifecycle import move_batch
 from care.models import (
     LETTER_LIFECYCLE,
     BatchStatus,
-    Channel,
     Letter,
     LetterBatch,
     LetterKind,
@@ -36,6 +35,7 @@ class PreparedBatch:
     created: int
     rendered: int
     held: int
+    queued: int = 0  # written straight as QUEUED (``queue_ready``)
 
 
 def letters_prepare(
@@ -44,11 +44,16 @@ def letters_prepare(
     kind: str,
     sequence: int = 1,
     affected_ids: Sequence[int] | None = None,
+    queue_ready: bool = False,
+    actor_label: str = "",
 ) -> PreparedBatch:
     """Create (once) and render one letter of ``kind`` for every affected customer of the incident.
 
     Idempotent: the unique (affected, kind, sequence) constraint turns a second run into a no-op
     for customers who already have their letter, and a customer added since gets theirs.
+    ``queue_ready`` writes the letters that may go at once (notices and updates that passed the check,
+    for an incident that sends without approval) straight as QUEUED and enqueues them after commit;
+    see ``care.rendering.letters_create_rendered``.
     """
     incident = Incident.objects.get(pk=incident_id)
     if kind in (LetterKind.APOLOGY, LetterKind.VOUCHER) and incident.status not in APOLOGY_AFTER:
@@ -62,48 +67,48 @@ def letters_prepare(
     affected = AffectedCustomer.objects.filter(incident=incident).order_by("pk")
     if affected_ids is not None:
         affected = affected.filter(pk__in=list(affected_ids))
-    created = 0
-    pairs = list(affected.values_list("pk", "customer_id"))
+    from care.rendering import letters_create_rendered, letters_render
+    from care.sending import enqueue_sending
+
+    created = rendered = held = queued = 0
+    pks = list(affected.values_list("pk", flat=True))
     # With ``affected_ids`` the work stays within those customers' letters (counting and rendering), so
     # that chunks prepared in parallel for the same batch neither render nor count each other's letters.
     mine = Letter.objects.filter(batch=batch)
     if affected_ids is not None:
-        mine = mine.filter(affected_id__in=[pk for pk, _customer_id in pairs])
-    for start in range(0, len(pairs), PREPARE_CHUNK):
-        chunk = pairs[start : start + PREPARE_CHUNK]
+        mine = mine.filter(affected_id__in=pks)
+    for start in range(0, len(pks), PREPARE_CHUNK):
+        chunk = pks[start : start + PREPARE_CHUNK]
         with transaction.atomic():
             before = mine.count()
-            Letter.objects.bulk_create(
-                [
-                    Letter(
-                        customer_id=customer_id,
-                        incident=incident,
-                        affected_id=affected_id,
-                        kind=kind,
-                        sequence=sequence,
-                        batch=batch,
-                        channel=Channel.EMAIL,
-                    )
-                    for affected_id, customer_id in chunk
-                ],
-                ignore_conflicts=True,
+            made = letters_create_rendered(
+                incident=incident,
+                kind=kind,
+                sequence=sequence,
+                batch_id=batch.pk,
+                affected_ids=chunk,
+                queue_ready=queue_ready,
+                actor_label=actor_label,
             )
             created += mine.count() - before
+            rendered += made.summary.rendered
+            held += made.summary.held + made.summary.failed
+            if made.queued_ids:
+                enqueue_sending(made.queued_ids)
+                queued += len(made.queued_ids)
     if created and batch.status != BatchStatus.OPEN:
         # New letters need their own review: the earlier sample and approval did not cover them.
         LetterBatch.objects.filter(pk=batch.pk).update(
             status=BatchStatus.OPEN, sample_letter_ids=[], sample_size=0, reviewed_by=None, reviewed_at=None
         )
         batch.refresh_from_db()
-    rendered = held = 0
-    from care.rendering import letters_render
-
+    # Drafts left unrendered (e.g. written by an older version, or re-opened for rendering) are rendered here.
     unrendered = list(mine.filter(check_passed__isnull=True).order_by("pk").values_list("pk", flat=True))
     for start in range(0, len(unrendered), PREPARE_CHUNK):
         summary = letters_render(letter_ids=unrendered[start : start + PREPARE_CHUNK])
         rendered += summary.rendered
         held += summary.held + summary.failed
-    return PreparedBatch(batch=batch, created=created, rendered=rendered, held=held)
+    return PreparedBatch(batch=batch, created=created, rendered=rendered, held=held, queued=queued)
 
 
 def _individual_approval_check(letter: Letter) -> str | None:

@@ -205,7 +205,13 @@ def first_notices_for(*, incident_id: int, affected_ids: list[int]) -> int:
     incident = Incident.objects.filter(pk=incident_id).values("status", "auto_send_notices").first()
     if incident is None or incident["status"] not in ACTIVE_STATUSES or not incident["auto_send_notices"]:
         return 0  # the incident moved on (resolved, or notices taken off automatic) since the sweep
-    letters_prepare(incident_id=incident_id, kind=LetterKind.INITIAL_NOTICE, affected_ids=affected_ids)
+    prepared = letters_prepare(
+        incident_id=incident_id,
+        kind=LetterKind.INITIAL_NOTICE,
+        affected_ids=affected_ids,
+        queue_ready=True,
+        actor_label=SWEEPER,
+    )
     ready = Letter.objects.filter(
         affected_id__in=affected_ids,
         kind=LetterKind.INITIAL_NOTICE,
@@ -213,7 +219,8 @@ def first_notices_for(*, incident_id: int, affected_ids: list[int]) -> int:
         status=LetterStatus.DRAFT,
         check_passed=True,
     ).values_list("pk", flat=True)
-    return letters_queue(letter_ids=list(ready), actor_label=SWEEPER)
+    # Drafts left ready by an earlier run (e.g. a crash between writing and queueing) go now too.
+    return prepared.queued + letters_queue(letter_ids=list(ready), actor_label=SWEEPER)
 
 
 # --- Kept promises -----------------------------------------------------------------------------------------
@@ -340,7 +347,14 @@ def sweep_kept_promises(*, now: datetime | None = None) -> dict[str, int]:
 
 def updates_for(*, incident_id: int, sequence: int, affected_ids: list[int]) -> int:
     """Prepare and queue update number ``sequence`` for these affected customers; return how many were queued."""
-    letters_prepare(incident_id=incident_id, kind=LetterKind.UPDATE, sequence=sequence, affected_ids=affected_ids)
+    prepared = letters_prepare(
+        incident_id=incident_id,
+        kind=LetterKind.UPDATE,
+        sequence=sequence,
+        affected_ids=affected_ids,
+        queue_ready=True,
+        actor_label=SWEEPER,
+    )
     ready = Letter.objects.filter(
         affected_id__in=affected_ids,
         kind=LetterKind.UPDATE,
@@ -348,7 +362,8 @@ def updates_for(*, incident_id: int, sequence: int, affected_ids: list[int]) -> 
         status=LetterStatus.DRAFT,
         check_passed=True,
     ).values_list("pk", flat=True)
-    return letters_queue(letter_ids=list(ready), actor_label=SWEEPER)
+    # Drafts left ready by an earlier run (e.g. a crash between writing and queueing) go now too.
+    return prepared.queued + letters_queue(letter_ids=list(ready), actor_label=SWEEPER)
 
 
 # --- Follow-ups (apologies) ----------------------------------------------------------------------------
