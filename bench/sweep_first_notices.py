@@ -216,10 +216,12 @@ def measure(size: int, processes: int) -> tuple[int, float]:
         calls, queries = work_in_processes(incident_id, affected_ids, processes)
     seconds = time.perf_counter() - start
     check_all_sent(incident_id, size)
-    labels = {"customers": size, "processes": processes, "chunk": CHUNK, "esp_calls": calls}
-    emit("first_notices_customers_per_second", size / seconds, "customers/s", **labels)
-    emit("first_notices_queries_per_1000_customers", queries / (size / 1000), "queries", **labels)
-    emit("first_notices_peak_rss", peak_rss_mb(), "MB", **labels)
+    for name, value, unit in (
+        ("first_notices_customers_per_second", size / seconds, "customers/s"),
+        ("first_notices_queries_per_1000_customers", queries / (size / 1000), "queries"),
+        ("first_notices_peak_rss", peak_rss_mb(), "MB"),
+    ):
+        emit(name, value, unit, customers=size, processes=processes, chunk=CHUNK, esp_calls=calls)
     return incident_id, seconds
 
 
