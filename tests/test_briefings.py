@@ -495,3 +495,37 @@ def test_a_rep_cannot_write_or_publish_briefings_in_the_admin(client: Client, re
 def test_the_admin_links_to_the_frontline_pages(coordinator_client: Client) -> None:
     response = coordinator_client.get(reverse("admin:index"))
     assert reverse("briefings:board").encode() in response.content
+
+
+def test_the_coordinator_starts_the_next_version_from_a_published_one(coordinator_client: Client) -> None:
+    incident = open_incident()
+    v1 = published_briefing(incident, talking_points="Apologise first.")
+    response = coordinator_client.post(
+        reverse("admin:care_incidentbriefing_changelist"), {"action": "start_new_draft", "_selected_action": [v1.pk]}
+    )
+    draft = IncidentBriefing.objects.get(incident=incident, version__isnull=True)
+    assert response["Location"] == reverse("admin:care_incidentbriefing_change", args=[draft.pk])
+    assert draft.talking_points == "Apologise first."
+    page = coordinator_client.get(response["Location"])
+    assert b"as it stands now" in page.content  # the offer the draft will publish
+
+
+def test_page_views_and_contact_notes_are_listed_for_coordinators_only(
+    coordinator_client: Client, rep_client: Client
+) -> None:
+    for name in ("admin:care_customerpageview_changelist", "admin:care_contactnote_changelist"):
+        assert coordinator_client.get(reverse(name)).status_code == 200
+    assert rep_client.get(reverse("admin:care_customerpageview_changelist")).status_code == 403
+
+
+def test_the_demo_briefings_give_every_incident_a_version_and_the_first_a_second(rep: Any) -> None:
+    from care.briefings.demo import seed_demo_briefings
+
+    first, second = open_incident(), open_incident()
+    seed_demo_briefings(incidents=[first, second])
+    versions = sorted(IncidentBriefing.objects.values_list("incident_id", "version"))
+    assert versions == [(first.pk, 1), (first.pk, 2), (second.pk, 1)]
+    v2 = IncidentBriefing.objects.get(incident=first, version=2)
+    v1 = IncidentBriefing.objects.get(incident=first, version=1)
+    changed = {section.key for section in briefing_sections(v2, v1) if section.changed}
+    assert changed == {"offer_text", "faq"}
