@@ -18,7 +18,7 @@ from django.db.models import Count, Min
 from django.utils import timezone
 
 from care.models import Letter, LetterStatus
-from incidents.models import ACTIVE_STATUSES, AffectedCustomer, Alert, AlertKind, Incident
+from incidents.models import ACTIVE_STATUSES, AffectedCustomer, Alert, AlertKind, Incident, SweepRun
 
 logger = logging.getLogger(__name__)
 
@@ -103,18 +103,53 @@ def _stuck_sending(now: dt.datetime) -> list[Condition]:
     ]
 
 
+# The sweeps whose failures are escalated: the names incidents.tasks and incidents.alert_tasks give run_sweep.
+WATCHED_SWEEPS = ("first_notices", "kept_promises", "follow_ups", "surveys", "escalation alerts")
+
+
+def _failed_sweeps(now: dt.datetime) -> list[Condition]:
+    """A sweep whose latest finished run recorded errors: one alert per sweep until a run goes through clean.
+
+    The errors are the sweep's short messages (exception types and coordinator-readable refusals, never
+    personal data), so they can be mailed as they are.
+    """
+    conditions = []
+    for name in WATCHED_SWEEPS:
+        run = (
+            SweepRun.objects.filter(name=name, finished_at__isnull=False, started_at__lte=now)
+            .order_by("-started_at", "-id")
+            .only("pk", "errors", "finished_at")
+            .first()
+        )
+        if run is None or not run.errors:
+            continue
+        assert run.finished_at is not None
+        shown = "; ".join(str(error) for error in run.errors[:3])
+        more = f" (and {len(run.errors) - 3} more)" if len(run.errors) > 3 else ""
+        conditions.append(
+            Condition(
+                AlertKind.SWEEP_FAILED,
+                f"sweep:{name}",
+                f"The {name.replace('_', ' ')} sweep failed at {run.finished_at:%H:%M} UTC: {shown}{more}. "
+                "It runs again on its schedule; see Sweep runs for the details.",
+            )
+        )
+    return conditions
+
+
 SWEPT_KINDS = (
     AlertKind.FIRST_CONTACT_LATE,
     AlertKind.PROMISE_LAPSING,
     AlertKind.PROMISE_BROKEN,
     AlertKind.STUCK_SENDING,
+    AlertKind.SWEEP_FAILED,
 )
 
 
 def alerts_sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
     """Raise an alert for every condition that holds, resolve the ones that no longer do, notify new ones."""
     moment = now or timezone.now()
-    conditions = _late_first_contacts(moment) + _promises(moment) + _stuck_sending(moment)
+    conditions = _late_first_contacts(moment) + _promises(moment) + _stuck_sending(moment) + _failed_sweeps(moment)
     holding = {(condition.kind, condition.key) for condition in conditions}
     raised: list[int] = []
     for condition in conditions:

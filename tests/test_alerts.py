@@ -114,3 +114,37 @@ def test_alert_and_sweep_run_pages(coordinator_client: Any, rep_client: Any) -> 
     )
     alert.refresh_from_db()
     assert alert.acknowledged_at is not None
+
+
+def test_a_failed_sweep_raises_one_alert_until_a_clean_run(settings: Any) -> None:
+    from incidents.sweeps import run_sweep
+
+    settings.ONCALL_COORDINATOR_EMAIL = "oncall@example.com"
+
+    def broken() -> dict[str, int]:
+        raise RuntimeError("database went away")
+
+    with time_machine_at(NOW - dt.timedelta(minutes=2)):
+        run_sweep("follow_ups", broken)
+    alerts_sweep(now=NOW)
+    alerts_sweep(now=NOW + dt.timedelta(minutes=1))
+
+    alert = Alert.objects.get(kind=AlertKind.SWEEP_FAILED)
+    assert alert.key == "sweep:follow_ups"
+    assert "The follow ups sweep failed" in alert.message
+    assert "RuntimeError" in alert.message
+    assert "database went away" not in alert.message  # driver messages can quote rows: only the type is kept
+    assert [message.to for message in mail.outbox] == [["oncall@example.com"]]
+
+    with time_machine_at(NOW + dt.timedelta(minutes=2)):
+        run_sweep("follow_ups", lambda: {"incidents": 0})
+    alerts_sweep(now=NOW + dt.timedelta(minutes=3))
+    alert.refresh_from_db()
+    assert alert.resolved_at == NOW + dt.timedelta(minutes=3)
+
+
+def time_machine_at(moment: dt.datetime) -> Any:
+    """SweepRun takes its times from timezone.now(); pin it for the run."""
+    from unittest import mock
+
+    return mock.patch("django.utils.timezone.now", return_value=moment)
