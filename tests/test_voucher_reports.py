@@ -236,3 +236,34 @@ def test_the_compensation_page_shows_the_legal_minimum_beside_the_goodwill(coord
     assert "EU Regulation 261/2004: 1 customer, EUR 600" in text
     assert "C-1" in text
     assert "Two vouchers worth USD 200.00 each, valid 12 months." in text
+
+
+def test_a_coordinator_records_a_voucher_instead_of_cash_with_consent(coordinator_client: Any, rep_client: Any) -> None:
+    incident = IncidentFactory.create(cause="crew", within_control=True)
+    affected = AffectedCustomerFactory.create(
+        incident=incident, cancelled=True, origin="CDG", destination="JFK", carrier="AF"
+    )
+    url = reverse("admin:vouchers_voucher_in_lieu")
+    data = {
+        "affected": affected.pk,
+        "regulation": "eu261",
+        "amount": "500.00",
+        "currency": "EUR",
+        "validity_days": "365",
+        "consent_note": "Phone call, customer prefers a voucher",
+    }
+    assert rep_client.post(url, data).status_code == 403
+
+    too_little = coordinator_client.post(url, data)
+
+    assert too_little.status_code == 200
+    assert "must be worth at least that" in too_little.content.decode()
+    assert not Voucher.objects.exists()
+    done = coordinator_client.post(url, {**data, "amount": "650.00"})
+    assert done.status_code == 302
+    voucher = Voucher.objects.get()
+    assert (voucher.in_lieu_of, voucher.amount, voucher.consent_note) == (
+        "eu261",
+        Decimal("650.00"),
+        "Phone call, customer prefers a voucher",
+    )

@@ -3,6 +3,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -10,7 +11,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
@@ -25,6 +26,7 @@ from care.admin_base import (
     run_service,
     status_badge,
 )
+from care.errors import DomainError
 from care.models.customers import LoyaltyTier
 from care.search import customers_matching
 from incidents.models import Cause, Incident
@@ -39,7 +41,12 @@ from vouchers.selectors import (
     incident_voucher_summary,
     outstanding_liability,
 )
-from vouchers.services import vouchers_approve_over_budget, vouchers_issue_for_incident, vouchers_void
+from vouchers.services import (
+    voucher_issue_in_lieu,
+    vouchers_approve_over_budget,
+    vouchers_issue_for_incident,
+    vouchers_void,
+)
 
 
 class ExpiryFilter(admin.SimpleListFilter):
@@ -166,6 +173,7 @@ class VoucherAdmin(CustomerIncidentColumns, WorkbenchAdmin):
         return [
             path("report/", self.admin_site.admin_view(self.report_view), name="vouchers_voucher_report"),
             path("export.csv", self.admin_site.admin_view(self.export_view), name="vouchers_voucher_export"),
+            path("in-lieu/", self.admin_site.admin_view(self.in_lieu_view), name="vouchers_voucher_in_lieu"),
             *super().get_urls(),
         ]
 
@@ -187,6 +195,39 @@ class VoucherAdmin(CustomerIncidentColumns, WorkbenchAdmin):
                     ((references.get(s.incident_id, "?"), s) for s in summaries), key=lambda row: row[0], reverse=True
                 ),
                 "can_export": self.has_export_permission(request),
+            },
+        )
+
+    def in_lieu_view(self, request: HttpRequest) -> HttpResponse:
+        """Record a voucher the customer chose instead of the cash the law owes them, with their consent."""
+        if not request.user.has_perm("vouchers.issue_voucher"):
+            raise PermissionDenied
+        form = InLieuForm(request.POST or None, initial={"affected": request.GET.get("affected", "")})
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                voucher = voucher_issue_in_lieu(
+                    affected_id=data["affected"],
+                    regulation=data["regulation"],
+                    amount=data["amount"],
+                    currency=data["currency"],
+                    validity_days=data["validity_days"],
+                    consent_note=data["consent_note"],
+                    actor=request.user,
+                )
+            except DomainError as exc:
+                form.add_error(None, str(exc))
+            else:
+                messages.success(request, f"Voucher {voucher.code} recorded in place of the cash, with consent.")
+                return HttpResponseRedirect(reverse("admin:vouchers_voucher_change", args=[voucher.pk]))
+        return TemplateResponse(
+            request,
+            "admin/vouchers/in_lieu.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": "A voucher instead of cash owed by law",
+                "opts": self.model._meta,
+                "form": form,
             },
         )
 
@@ -254,6 +295,24 @@ class VoucherAdmin(CustomerIncidentColumns, WorkbenchAdmin):
             done="Voided {count} voucher(s).",
         )
         return None
+
+
+class InLieuForm(forms.Form):
+    affected = forms.IntegerField(label="Affected customer (id)", min_value=1)
+    regulation = forms.ChoiceField(
+        choices=[
+            ("us_dot_refund", "US DOT refund"),
+            ("eu261", "EU261 compensation"),
+            ("uk261", "UK261 compensation"),
+            ("ca_appr", "APPR compensation"),
+        ]
+    )
+    amount = forms.DecimalField(max_digits=10, decimal_places=2, min_value=Decimal("0.01"))
+    currency = forms.RegexField(regex=r"^[A-Z]{3}$", max_length=3, help_text="ISO code, e.g. EUR.")
+    validity_days = forms.IntegerField(min_value=1, max_value=3650, initial=365)
+    consent_note = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}), help_text="How and when the customer agreed (call, email)."
+    )
 
 
 class CompensationRuleForm(forms.ModelForm):  # type: ignore[type-arg]
