@@ -78,6 +78,8 @@ def outcome(incident: Incident) -> set[tuple[Any, ...]]:
     return set(
         AffectedCustomer.objects.filter(incident=incident).values_list(
             "customer__external_ref",
+            "customer__name",
+            "customer__preferred_name",
             "customer__email",
             "customer__phone",
             "carrier",
@@ -188,6 +190,7 @@ def test_an_existing_customer_is_updated_by_reference_and_blank_cells_keep_what_
 
 def test_the_copy_and_orm_paths_give_the_same_result() -> None:
     rows = [row(n) for n in range(1, 40)]
+    rows[0] = row(1, name="Ann \\ Lee\twith a tab", preferred_name="N\nL", email='"odd\\ one"@example.com')
     rows[5] = row(6, email="bad@")
     rows[9] = row(2)
     rows[12] = row(13, origin="QQQ", delay_minutes="-3")
@@ -208,6 +211,8 @@ def test_the_copy_and_orm_paths_give_the_same_result() -> None:
         incident.refresh_from_db()
         assert incident.affected_count == job.affected_created
     assert results["copy"] == results["orm"]
+    odd = Customer.objects.get(external_ref="C000001")  # free text with a tab, newline and backslash survives COPY
+    assert (odd.name, odd.preferred_name, odd.email) == ("Ann \\ Lee\twith a tab", "N\nL", '"odd\\ one"@example.com')
     departure = AffectedCustomer.objects.filter(customer__external_ref="C000050").first()
     assert departure is not None
     assert departure.scheduled_departure_at is not None

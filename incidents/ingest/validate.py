@@ -32,8 +32,12 @@ _CARRIER = re.compile(r"^[A-Z0-9]{2}[A-Z]?$")
 _FLIGHT_NUMBER = re.compile(r"^[0-9]{1,4}[A-Z]?$")
 _BOOKING = re.compile(r"^[A-Z0-9]{5,8}$")
 _STATION = re.compile(r"^[A-Z]{3}$")
-_TRUE = frozenset({"1", "true", "t", "yes", "y"})
-_FALSE = frozenset({"", "0", "false", "f", "no", "n"})
+_TRUE = ("1", "true", "t", "yes", "y")
+_FALSE = ("", "0", "false", "f", "no", "n")
+_FLAG_VALUES = {
+    **{spelling: True for word in _TRUE for spelling in (word, word.upper(), word.capitalize())},
+    **{spelling: False for word in _FALSE for spelling in (word, word.upper(), word.capitalize())},
+}
 _django_email = EmailValidator()
 FLAGS = ("cancelled", "missed_connection", "overnight_stay", "diverted", "downgraded")
 
@@ -202,37 +206,20 @@ def validate(fields: dict[str, str]) -> tuple[CleanRow | None, list[str]]:
 
     flags: list[bool] = []
     for column in FLAGS:
-        value = (get(column) or "").strip().lower()
-        if value in _TRUE:
-            flags.append(True)
-        elif value in _FALSE:
-            flags.append(False)
-        else:
+        raw_flag = get(column) or ""
+        # The usual spellings are looked up as they come; only the rest are stripped and lowered first.
+        flag = _FLAG_VALUES.get(raw_flag)
+        if flag is None:
+            flag = _FLAG_VALUES.get(raw_flag.strip().lower())
+        if flag is None:
             reasons.append(f"{column} must be true or false")
-            flags.append(False)
+            flag = False
+        flags.append(flag)
 
     if reasons:
         return None, reasons
     assert flight_date is not None
-    return (
-        CleanRow(
-            customer_ref,
-            name,
-            preferred_name,
-            email,
-            phone,
-            language,
-            time_zone,
-            tier,
-            carrier,
-            flight_number,
-            flight_date,
-            origin,
-            destination,
-            departure,
-            booking,
-            delay,
-            *flags,
-        ),
-        [],
-    )
+    # tuple.__new__ skips the namedtuple's Python-level constructor: a tenth of the validation time.
+    values = (customer_ref, name, preferred_name, email, phone, language, time_zone, tier, carrier, flight_number,
+              flight_date, origin, destination, departure, booking, delay, *flags)  # fmt: skip
+    return tuple.__new__(CleanRow, values), []
