@@ -465,7 +465,7 @@ def incident_customer_awards(*, incident_id: int, limit: int = 25) -> list[Custo
 class IncidentVoucherSummary:
     incident_id: int
     issued: int  # every voucher ever issued for the incident
-    redeemed: int  # fully or partly redeemed
+    redeemed: int  # fully or partly redeemed, and not void
     void: int
     expired: int
     outstanding: dict[str, Decimal]  # per currency: issued and not yet redeemed or expired (balance)
@@ -505,7 +505,7 @@ def incident_voucher_summaries(
         .values("incident_id")
         .annotate(
             issued=Count("pk"),
-            redeemed=Count("pk", filter=Q(redeemed_amount__gt=0)),
+            redeemed=Count("pk", filter=Q(redeemed_amount__gt=0) & ~Q(status=VoucherStatus.VOID)),
             void=Count("pk", filter=Q(status=VoucherStatus.VOID)),
             expired=Count("pk", filter=Q(status=VoucherStatus.EXPIRED)),
         )
