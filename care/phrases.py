@@ -133,6 +133,22 @@ PHRASES: dict[str, Phrases] = {
                 "dinero, en la tarjeta o la cuenta con la que pagó, y no en forma de bono. Si todavía no lo ha "
                 "recibido, responda a este correo y nos ocuparemos de inmediato."
             ),
+            # EU261, UK261 and APPR compensation (English falls back to the entitlement's own text); the
+            # regulation's name carries its preposition ("del", "de la") so the sentence reads naturally.
+            "compensation:cancellation": (
+                "Como su vuelo {label} fue cancelado, tiene derecho a una compensación de {amount} en virtud "
+                "{regulation}."
+            ),
+            "compensation:long_delay": (
+                "Como su vuelo {label} llegó con más de tres horas de retraso, tiene derecho a una compensación de "
+                "{amount} en virtud {regulation}."
+            ),
+            "compensation:how": (
+                "Se la abonamos en dinero; solo le daremos un bono en su lugar si nos dice que lo prefiere."
+            ),
+            "name:eu261": "del Reglamento (CE) n.º 261/2004",
+            "name:uk261": "de la normativa británica UK261",
+            "name:ca_appr": "del Reglamento canadiense de protección de los pasajeros aéreos (APPR)",
         },
         team="El equipo de Atención al Cliente",
     ),
@@ -184,6 +200,22 @@ PHRASES: dict[str, Phrases] = {
                 "fait en argent, sur la carte ou le compte qui a servi au paiement, et non sous forme de bon. Si vous "
                 "ne l'avez pas encore reçu, répondez simplement à ce message : nous nous en occupons aussitôt."
             ),
+            # EU261, UK261 and APPR compensation (English falls back to the entitlement's own text).
+            "compensation:cancellation": (
+                "Votre vol {label} ayant été annulé, vous avez droit à une indemnisation de {amount} au titre du "
+                "{regulation}."
+            ),
+            "compensation:long_delay": (
+                "Votre vol {label} étant arrivé avec plus de trois heures de retard, vous avez droit à une "
+                "indemnisation de {amount} au titre du {regulation}."
+            ),
+            "compensation:how": (
+                "Elle vous est versée en argent ; nous ne vous remettrons un bon d'achat à la place que si vous nous "
+                "dites le préférer."
+            ),
+            "name:eu261": "règlement (CE) n° 261/2004",
+            "name:uk261": "règlement britannique UK261",
+            "name:ca_appr": "Règlement canadien sur la protection des passagers aériens (RPPA)",
         },
         team="Le Service Clients",
     ),
@@ -236,6 +268,22 @@ PHRASES: dict[str, Phrases] = {
                 "das Konto, mit dem Sie bezahlt haben, und nicht als Gutschein. Falls die Erstattung noch nicht "
                 "angekommen ist, antworten Sie einfach auf diese E-Mail, dann kümmern wir uns sofort darum."
             ),
+            # EU261, UK261 and APPR compensation (English falls back to the entitlement's own text).
+            "compensation:cancellation": (
+                "Da Ihr Flug {label} annulliert wurde, haben Sie nach {regulation} Anspruch auf eine Entschädigung "
+                "von {amount}."
+            ),
+            "compensation:long_delay": (
+                "Da Ihr Flug {label} mehr als drei Stunden verspätet ankam, haben Sie nach {regulation} Anspruch auf "
+                "eine Entschädigung von {amount}."
+            ),
+            "compensation:how": (
+                "Sie wird in Geld ausgezahlt; einen Gutschein erhalten Sie stattdessen nur, wenn Sie uns sagen, dass "
+                "Sie ihn vorziehen."
+            ),
+            "name:eu261": "der Verordnung (EG) Nr. 261/2004",
+            "name:uk261": "der britischen Regelung UK261",
+            "name:ca_appr": "der kanadischen Fluggastrechteverordnung (APPR)",
         },
         team="Ihr Kundenservice",
     ),

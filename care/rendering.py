@@ -196,12 +196,17 @@ def _also_text(other: AffectedCustomer, language: str) -> str:
 
 def _entitlement_dict(entitlement: Entitlement, *, label: str, language: str) -> dict[str, str]:
     table = phrases_for(language).entitlements
-    head = table.get(f"{entitlement.regulation_code}:{entitlement.reason}")
-    how = table.get(f"{entitlement.regulation_code}:how", "")
+    # Compensation in money (EU261, UK261, APPR) shares one wording per language, with the regulation's name.
+    prefix = "compensation" if entitlement.amount is not None else entitlement.regulation_code
+    head = table.get(f"{prefix}:{entitlement.reason}")
+    how = table.get(f"{prefix}:how", "")
+    name = table.get(f"name:{entitlement.regulation_code}", entitlement.regulation)
     if head is None:  # a regulation this language has no wording for yet: the English text, never nothing
         text = entitlement.text
     else:
-        text = f"{head.format(label=label, hours=entitlement.threshold_hours or '')} {how}".strip()
+        amount = _money_text(entitlement.amount, entitlement.currency) if entitlement.amount is not None else ""
+        filled = head.format(label=label, hours=entitlement.threshold_hours or "", amount=amount, regulation=name)
+        text = f"{filled} {how}".strip()
     return {"kind": entitlement.kind, "regulation": entitlement.regulation, "text": text}
 
 
