@@ -59,8 +59,16 @@ LETTER_LIFECYCLE = Lifecycle(
 
 class Letter(models.Model):
     customer = models.ForeignKey("care.Customer", on_delete=models.PROTECT, related_name="letters")
+    # No index of their own: (incident, status) and the unique (affected, kind, sequence) lead with these
+    # columns and serve the same lookups; every letter is written three times on its way out, and each
+    # write of a row updates every index.
     incident = models.ForeignKey(
-        "incidents.Incident", null=True, blank=True, on_delete=models.PROTECT, related_name="letters"
+        "incidents.Incident",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="letters",
+        db_index=False,
     )
     affected = models.ForeignKey(
         "incidents.AffectedCustomer",
@@ -69,6 +77,7 @@ class Letter(models.Model):
         on_delete=models.PROTECT,
         related_name="letters",
         verbose_name="affected customer",
+        db_index=False,
     )
     kind = models.CharField(max_length=20, choices=LetterKind.choices)
     # Updates are numbered 1, 2, 3 … per affected customer; every other kind has sequence 1.
