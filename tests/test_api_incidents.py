@@ -468,3 +468,61 @@ def test_the_docs_page_is_served_without_a_cdn(client: Client, rep: Any) -> None
     assert page.status_code == 200
     assert b"drf_spectacular_sidecar/swagger-ui-dist" in page.content
     assert b"cdn.jsdelivr" not in page.content
+
+
+# --- no 500 for any malformed input -----------------------------------------------------------------
+GARBAGE_BODIES = [
+    b"",
+    b"{",
+    b"[]",
+    b'{"a": NaN}',
+    b'{"severity": 1e400, "title": 5, "kind": null}',
+    b'{"to": "open", "note": {"x": 1}}',
+    b'{"audience": "customers", "text": "x", "next_update_due_at": "2013-02-30T25:00"}',
+    b'{"name": "x", "phone": 12125550100}',
+    "\u0000\ud800".encode("utf-8", "surrogatepass"),
+]
+GARBAGE_QUERIES = [
+    "?status=",
+    "?severity=abc",
+    "?flight_date=2013-13-45",
+    "?incident=abc",
+    "?customer=-1",
+    "?ordering=-nonexistent,,",
+    "?cursor=%00",
+    "?contacted=maybe",
+    "?started_after=9999999999999999999999",
+]
+
+
+def test_no_endpoint_answers_malformed_input_with_a_500(client: Client) -> None:
+    incident = IncidentFactory.create()
+    affected = AffectedCustomerFactory.create(incident=incident)
+    headers = bearer("read", "ingest")
+    reads = [
+        "/api/v1/incidents/",
+        f"/api/v1/incidents/{incident.pk}/affected/",
+        f"/api/v1/incidents/{incident.pk}/updates/",
+        "/api/v1/customers/",
+        "/api/v1/letters/",
+        "/api/v1/imports/",
+    ]
+    for url in reads:
+        for query in GARBAGE_QUERIES:
+            response = client.get(url + query, headers=headers)
+            assert response.status_code < 500, (url, query)
+    writes = [
+        ("post", "/api/v1/incidents/"),
+        ("patch", f"/api/v1/incidents/{incident.pk}/"),
+        ("post", f"/api/v1/incidents/{incident.pk}/transition/"),
+        ("post", f"/api/v1/incidents/{incident.pk}/updates/"),
+        ("post", f"/api/v1/incidents/{incident.pk}/affected/"),
+        ("put", f"/api/v1/customers/{affected.customer.external_ref}/"),
+    ]
+    for method, url in writes:
+        for body in GARBAGE_BODIES:
+            for content_type in ("application/json", "text/csv"):
+                response = getattr(client, method)(url, data=body, content_type=content_type, headers=headers)
+                assert response.status_code < 500, (method, url, body, content_type)
+                if response.status_code >= 400:
+                    assert set(response.json()) >= {"code", "message", "errors"}, (url, body)

@@ -83,6 +83,9 @@ class OrmSink:
             if (customer.name, *(getattr(customer, field) for field in _CONTACT_FIELDS)) != before:
                 customer.updated_at = now
                 changed.append(customer)
+        # One lock order for every import (by reference, then by id), so two at once cannot deadlock.
+        new.sort(key=lambda customer: customer.external_ref)
+        changed.sort(key=lambda customer: customer.pk)
         Customer.objects.bulk_create(new, ignore_conflicts=True)
         if changed:
             Customer.objects.bulk_update(changed, fields=["name", *_CONTACT_FIELDS, "updated_at"])
@@ -115,6 +118,7 @@ class OrmSink:
             for row in rows
             if ids[row.customer_ref] not in already
         ]
+        affected.sort(key=lambda row: row.customer_id)
         AffectedCustomer.objects.bulk_create(affected, ignore_conflicts=True)
         self.counts["affected_created"] += len(affected)
         self.counts["affected_existing"] += len(rows) - len(affected)

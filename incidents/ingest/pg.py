@@ -124,6 +124,20 @@ class CopySink:
             )
             duplicates = cursor.rowcount
             # Contact details the file leaves blank keep what is stored; the name is always the file's.
+            # Two imports at once must take their locks in one order, or each waits for the other: the rows
+            # that will change are locked by id first, new customers are inserted by reference and affected
+            # rows by customer id.
+            differs = """
+                (c.name, c.preferred_name, c.email, c.phone, c.language, c.time_zone, c.loyalty_tier)
+                IS DISTINCT FROM
+                (s.name, coalesce(s.preferred_name, c.preferred_name), coalesce(s.email, c.email),
+                 coalesce(s.phone, c.phone), coalesce(s.language, c.language),
+                 coalesce(s.time_zone, c.time_zone), coalesce(s.loyalty_tier, c.loyalty_tier))
+            """
+            cursor.execute(
+                f"SELECT c.id FROM care_customer c JOIN {table} s ON c.external_ref = s.customer_ref "  # noqa: S608
+                f"WHERE {differs} ORDER BY c.id FOR UPDATE OF c"
+            )
             cursor.execute(
                 f"""
                 UPDATE care_customer c SET
@@ -136,12 +150,7 @@ class CopySink:
                     loyalty_tier = coalesce(s.loyalty_tier, c.loyalty_tier),
                     updated_at = now()
                 FROM {table} s
-                WHERE c.external_ref = s.customer_ref
-                  AND (c.name, c.preferred_name, c.email, c.phone, c.language, c.time_zone, c.loyalty_tier)
-                      IS DISTINCT FROM
-                      (s.name, coalesce(s.preferred_name, c.preferred_name), coalesce(s.email, c.email),
-                       coalesce(s.phone, c.phone), coalesce(s.language, c.language),
-                       coalesce(s.time_zone, c.time_zone), coalesce(s.loyalty_tier, c.loyalty_tier))
+                WHERE c.external_ref = s.customer_ref AND {differs}
                 """  # noqa: S608
             )
             customers_updated = cursor.rowcount
@@ -154,6 +163,7 @@ class CopySink:
                        coalesce(s.time_zone, %(time_zone)s), coalesce(s.loyalty_tier, %(loyalty_tier)s),
                        true, '', now(), now()
                 FROM {table} s
+                ORDER BY s.customer_ref
                 ON CONFLICT (external_ref) DO NOTHING
                 """,  # noqa: S608
                 customer_defaults,
@@ -168,6 +178,7 @@ class CopySink:
                        s.downgraded, s.carrier, s.flight_number, s.flight_date, s.origin, s.destination,
                        s.scheduled_departure_at, s.booking_reference, now()
                 FROM {table} s JOIN care_customer c ON c.external_ref = s.customer_ref
+                ORDER BY c.id
                 ON CONFLICT (incident_id, customer_id) DO NOTHING
                 """,  # noqa: S608
                 [self.incident_id],
