@@ -255,7 +255,7 @@ def main() -> None:
             copy_seconds = plain_copy_seconds(path)
             incident_id = open_incident(f"{size}")
             seconds, merge, job = import_file(incident_id, path)
-            extra = {"rows": size, "file_mb": round(megabytes, 1)}
+            file_mb = round(megabytes, 1)
             emit(
                 "ingest_rows_per_second",
                 size / seconds,
@@ -268,9 +268,10 @@ def main() -> None:
                 merge_seconds=round(merge, 2),
                 rejected=job.rows_rejected,  # type: ignore[attr-defined]
                 affected_created=job.affected_created,  # type: ignore[attr-defined]
-                **extra,
+                rows=size,
+                file_mb=file_mb,
             )
-            emit("ingest_peak_rss", peak_rss_mb(), "MB", **extra)
+            emit("ingest_peak_rss", peak_rss_mb(), "MB", rows=size, file_mb=file_mb)
             indexed = indexed_copy_seconds(incident_id)
             emit(
                 "ingest_seconds_beside_indexed_copy",
@@ -280,18 +281,27 @@ def main() -> None:
                 reference_name="COPY of the written customers and affected rows into tables with the same indexes "
                 "and foreign keys",
                 ratio=round(seconds / indexed, 2),
-                **extra,
+                rows=size,
+                file_mb=file_mb,
             )
             again, _merge, rerun = import_file(incident_id, path)
             if rerun.affected_created or rerun.customers_created:  # type: ignore[attr-defined]
                 raise SystemExit("the rerun created rows")
-            emit("ingest_rerun_rows_per_second", size / again, "rows/s", seconds=round(again, 2), **extra)
+            emit(
+                "ingest_rerun_rows_per_second",
+                size / again,
+                "rows/s",
+                seconds=round(again, 2),
+                rows=size,
+                file_mb=file_mb,
+            )
             checked, rows = validation_seconds(path)
             emit(
                 "ingest_read_and_validate_seconds_per_100k_rows",
                 checked * 100_000 / rows,
                 "s",
-                **extra,
+                rows=size,
+                file_mb=file_mb,
             )
     finally:
         clean_up()
