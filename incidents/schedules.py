@@ -57,6 +57,12 @@ SCHEDULES = (
     Schedule(
         "Voucher expiry", "vouchers.tasks.vouchers_expire_task", 3600, "Marks issued vouchers past expiry as expired."
     ),
+    Schedule(
+        "Stuck imports",
+        "incidents.tasks.sweep_stuck_imports_task",
+        300,
+        "Imports of affected customers whose message was lost or whose worker died are started again.",
+    ),
 )
 
 

@@ -62,3 +62,11 @@ def import_affected_task(job_id: int) -> str:
     from incidents.ingest.services import import_job_run
 
     return import_job_run(job_id=job_id).status
+
+
+@shared_task(acks_late=True)
+def sweep_stuck_imports_task() -> int:
+    """Beat: publish again the imports whose message was lost or whose worker died."""
+    from incidents.ingest.services import imports_resume_stuck
+
+    return imports_resume_stuck()

@@ -420,3 +420,32 @@ def test_ten_thousand_rows_on_postgresql_with_the_counts_checked() -> None:
     assert (again.affected_created, again.customers_created, again.customers_updated) == (0, 0, 0)
     assert again.affected_existing == good
     assert AffectedCustomer.objects.filter(incident=incident).count() == good
+
+
+def test_an_import_whose_message_was_lost_is_started_again_by_the_sweep(
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from incidents.ingest.services import imports_resume_stuck
+    from incidents.schedules import schedules_ensure
+    from tests.sweep_harness import eager_celery
+
+    incident = IncidentFactory.create()
+    job = import_job_create(incident=incident, source=ImportSource.API, upload=io.BytesIO(csv_bytes([row(1)])))
+    fresh = import_job_create(incident=incident, source=ImportSource.API, upload=io.BytesIO(csv_bytes([row(2)])))
+    ImportJob.objects.filter(pk=job.pk).update(created_at=timezone.now() - timedelta(minutes=10))
+    with eager_celery(), django_capture_on_commit_callbacks(execute=True):
+        assert imports_resume_stuck() == 1  # the fresh one may still be on its way to a worker
+    job.refresh_from_db()
+    fresh.refresh_from_db()
+    assert (job.status, job.affected_created) == (ImportStatus.DONE, 1)
+    assert fresh.status == ImportStatus.QUEUED
+    with eager_celery(), django_capture_on_commit_callbacks(execute=True):
+        assert imports_resume_stuck() == 0
+    schedules_ensure()
+    from django_celery_beat.models import PeriodicTask
+
+    assert PeriodicTask.objects.filter(task="incidents.tasks.sweep_stuck_imports_task").count() == 1

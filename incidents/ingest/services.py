@@ -83,6 +83,33 @@ def import_job_enqueue(job: ImportJob) -> None:
     transaction.on_commit(lambda: import_affected_task.delay(job.pk))
 
 
+# A queued job older than this lost its message (the publish after commit, or the broker); it is sent again.
+QUEUED_GRACE = timedelta(minutes=5)
+
+
+def imports_resume_stuck(*, now: Any = None) -> int:
+    """Publish again every stored import still queued after the grace, or running on a lost worker.
+
+    Level-triggered and safe to run twice: a job claimed by a live worker (or done) is left alone by
+    ``import_job_run``, so a second message for it does nothing.
+    """
+    moment = now or timezone.now()
+    stuck = list(
+        ImportJob.objects.filter(
+            Q(status=ImportStatus.QUEUED, created_at__lt=moment - QUEUED_GRACE)
+            | Q(status=ImportStatus.RUNNING, started_at__lt=moment - STALE_AFTER)
+        )
+        .exclude(file="")
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    from incidents.tasks import import_affected_task
+
+    for job_id in stuck:
+        transaction.on_commit(lambda job_id=job_id: import_affected_task.delay(job_id))  # type: ignore[misc]
+    return len(stuck)
+
+
 def _claim(job_id: int) -> bool:
     now = timezone.now()
     runnable = Q(status=ImportStatus.QUEUED) | Q(status=ImportStatus.RUNNING, started_at__lt=now - STALE_AFTER)
