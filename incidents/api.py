@@ -19,7 +19,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import generics, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ParseError, ValidationError
+from rest_framework.exceptions import APIException, ParseError, ValidationError
 from rest_framework.parsers import BaseParser
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
@@ -57,6 +57,14 @@ from incidents.services import (
 
 # A JSON body is parsed whole, so it is refused before parsing beyond this size; send CSV instead.
 JSON_MAX_BYTES = 5 << 20
+# A file is stored before it is imported; beyond this (about 2.5 million rows) the sender splits it.
+UPLOAD_MAX_BYTES = 500 << 20
+
+
+class PayloadTooLarge(APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The body is too large."
+    default_code = "too_large"
 
 
 # --- incidents ----------------------------------------------------------------------
@@ -390,7 +398,9 @@ class IncidentAffectedView(generics.ListAPIView[AffectedCustomer]):
         length = _content_length(request)
         media = (request.content_type or "").split(";")[0].strip().lower()
         if media == "application/json" and length > JSON_MAX_BYTES:
-            raise ParseError("A JSON body is limited to 5 MB; send larger files as text/csv.")
+            raise PayloadTooLarge("A JSON body is limited to 5 MB; send larger files as text/csv.")
+        if length > UPLOAD_MAX_BYTES:
+            raise PayloadTooLarge("A file is limited to 500 MB; split it and send the parts one after the other.")
         data = request.data
         actor, label = actor_of(request)
         if media == "application/json":

@@ -526,3 +526,18 @@ def test_no_endpoint_answers_malformed_input_with_a_500(client: Client) -> None:
                 assert response.status_code < 500, (method, url, body, content_type)
                 if response.status_code >= 400:
                     assert set(response.json()) >= {"code", "message", "errors"}, (url, body)
+
+
+def test_bodies_over_the_limits_are_413s_before_anything_is_read(client: Client, monkeypatch: Any) -> None:
+    incident = IncidentFactory.create()
+    monkeypatch.setattr("incidents.api.UPLOAD_MAX_BYTES", 100)
+    monkeypatch.setattr("incidents.api.JSON_MAX_BYTES", 50)
+    url = f"/api/v1/incidents/{incident.pk}/affected/"
+    response = client.post(url, data=b"x" * 101, content_type="text/csv", headers=bearer("ingest"))
+    assert response.status_code == 413
+    assert response.json()["code"] == "too_large"
+    response = client.post(
+        url, data=json.dumps([ROW]).encode(), content_type="application/json", headers=bearer("ingest")
+    )
+    assert response.status_code == 413
+    assert not ImportJob.objects.exists()

@@ -340,9 +340,15 @@ def test_admin_upload_api_and_command_give_the_same_result(
     assert len(outcome(via_admin)) == 26
 
 
-def test_the_admin_progress_page_and_the_rejection_report(coordinator_client: Client) -> None:
+def test_the_admin_progress_page_and_the_rejection_report(
+    coordinator_client: Client, django_assert_max_num_queries: Any
+) -> None:
     incident = IncidentFactory.create()
     job = run(incident, _mixed_file())
+    for _ in range(3):
+        run(IncidentFactory.create(), _mixed_file())
+    with django_assert_max_num_queries(12):
+        assert coordinator_client.get("/admin/incidents/importjob/").status_code == 200
     page = coordinator_client.get(f"/admin/incidents/importjob/{job.pk}/change/")
     assert page.status_code == 200
     assert b"Download the rejection report" in page.content
