@@ -43,6 +43,8 @@ STAGE_COLUMNS = (
     ("diverted", "boolean"),
     ("downgraded", "boolean"),
 )
+# Per sort or hash of this one transaction, on the database server (not in this process).
+MERGE_WORK_MEM = "128MB"
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 _NULL = "\\N"
 
@@ -100,6 +102,9 @@ class CopySink:
             "loyalty_tier": Customer._meta.get_field("loyalty_tier").get_default(),
         }
         with transaction.atomic(), connection.cursor() as cursor:
+            # The merge sorts and hashes the whole staging table (duplicates, lock order, the join to
+            # customers); at the default 4 MB those spill to disk and the merge takes half as long again.
+            cursor.execute(f"SET LOCAL work_mem = '{MERGE_WORK_MEM}'")
             # No ANALYZE of the staging table: the planner sizes it from its pages, which is enough for these
             # joins, and ANALYZE cost 5% of a 100,000-row merge.
             # Only the first row of a customer counts; the others are reported with the row they repeat.
