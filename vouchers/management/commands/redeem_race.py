@@ -4,7 +4,8 @@
     .venv/bin/python manage.py redeem_race --code 7K3M-… --url http://127.0.0.1:8000 --concurrency 50
 
 Every request is a real HTTP POST to /api/v1/vouchers/redeem with its own idempotency key (50 different
-tills, not one till retrying), released together by a barrier. Without --token a short-lived token with the
+tills, not one till retrying), released together by a barrier; a till whose connection fails retries
+with its key. Without --token a short-lived token with the
 ``redeem`` scope is created for the run and revoked afterwards. Prints the answers by status and code.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import urllib.error
 import urllib.request
 import uuid
@@ -82,24 +84,32 @@ class Command(BaseCommand):
         ).encode()
 
         def till() -> None:
-            request = urllib.request.Request(  # noqa: S310 - the URL is the operator's own server
-                f"{url}/api/v1/vouchers/redeem",
-                data=body,
-                method="POST",
-                headers={
-                    "Authorization": f"Bearer {raw}",
-                    "Content-Type": "application/json",
-                    "Idempotency-Key": str(uuid.uuid4()),
-                },
-            )
+            # A till that loses its connection retries with the same idempotency key, as a booking system
+            # should: the retry is answered, never redeemed a second time. (The development server accepts
+            # only a few connections at once, so some requests of the first wave are refused at connect.)
+            key = str(uuid.uuid4())
             barrier.wait()
-            try:
-                with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
-                    status, code = response.status, "redeemed"
-            except urllib.error.HTTPError as error:
-                status, code = error.code, json.loads(error.read() or b"{}").get("code", "?")
-            except OSError as error:
-                status, code = 0, type(error).__name__
+            for attempt in range(5):
+                request = urllib.request.Request(  # noqa: S310 - the URL is the operator's own server
+                    f"{url}/api/v1/vouchers/redeem",
+                    data=body,
+                    method="POST",
+                    headers={
+                        "Authorization": f"Bearer {raw}",
+                        "Content-Type": "application/json",
+                        "Idempotency-Key": key,
+                    },
+                )
+                try:
+                    with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
+                        status, code = response.status, "redeemed"
+                except urllib.error.HTTPError as error:
+                    status, code = error.code, json.loads(error.read() or b"{}").get("code", "?")
+                except OSError as error:
+                    status, code = 0, type(error).__name__
+                    time.sleep(0.2 * (attempt + 1))
+                    continue
+                break
             with lock:
                 answers[(status, code)] += 1
 
