@@ -169,6 +169,7 @@ class CopySink:
                        coalesce(s.time_zone, %(time_zone)s), coalesce(s.loyalty_tier, %(loyalty_tier)s),
                        true, '', now(), now()
                 FROM {table} s
+                WHERE NOT EXISTS (SELECT FROM care_customer c WHERE c.external_ref = s.customer_ref)
                 ORDER BY s.customer_ref
                 ON CONFLICT (external_ref) DO NOTHING
                 """,  # noqa: S608
@@ -184,10 +185,13 @@ class CopySink:
                        s.downgraded, s.carrier, s.flight_number, s.flight_date, s.origin, s.destination,
                        s.scheduled_departure_at, s.booking_reference, now()
                 FROM {table} s JOIN care_customer c ON c.external_ref = s.customer_ref
+                WHERE NOT EXISTS (
+                    SELECT FROM incidents_affectedcustomer a WHERE a.incident_id = %s AND a.customer_id = c.id
+                )
                 ORDER BY c.id
                 ON CONFLICT (incident_id, customer_id) DO NOTHING
                 """,  # noqa: S608
-                [self.incident_id],
+                [self.incident_id, self.incident_id],
             )
             affected_created = cursor.rowcount
             incidents_refresh_counts(incident_ids=[self.incident_id])
