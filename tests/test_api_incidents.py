@@ -541,3 +541,32 @@ def test_bodies_over_the_limits_are_413s_before_anything_is_read(client: Client,
     )
     assert response.status_code == 413
     assert not ImportJob.objects.exists()
+
+
+def test_json_lines_are_accepted_and_imports_are_listed_by_incident(client: Client) -> None:
+    incident, other = IncidentFactory.create_batch(2)
+    body = "\n".join(json.dumps({**ROW, "customer_ref": f"C{n}"}) for n in range(3)).encode()
+    response = client.post(
+        f"/api/v1/incidents/{incident.pk}/affected/",
+        data=body,
+        content_type="application/x-ndjson",
+        headers=bearer("ingest"),
+    )
+    assert response.status_code == 201, response.content
+    assert (response.json()["file_format"], response.json()["affected_created"]) == ("jsonl", 3)
+    post_json(client, f"/api/v1/incidents/{other.pk}/affected/", [ROW], headers=bearer("ingest"))
+    listed = client.get(f"/api/v1/imports/?incident={incident.pk}", headers=bearer("read")).json()
+    assert [item["id"] for item in listed["results"]] == [response.json()["id"]]
+    assert client.get("/api/v1/imports/", headers=bearer("redeem")).status_code == 403
+
+
+def test_incidents_order_by_a_field_with_the_cursor(client: Client, monkeypatch: Any) -> None:
+    from rest_framework.pagination import CursorPagination
+
+    monkeypatch.setattr(CursorPagination, "page_size", 2)
+    for severity in (2, 4, 1, 3):
+        IncidentFactory.create(severity=severity)
+    headers = bearer("read")
+    first = client.get("/api/v1/incidents/?ordering=severity", headers=headers).json()
+    second = client.get(first["next"], headers=headers).json()
+    assert [item["severity"] for item in first["results"] + second["results"]] == [1, 2, 3, 4]
