@@ -226,7 +226,12 @@ def validation_seconds(path: Path) -> tuple[float, int]:
 
 
 def clean_up() -> None:
+    import shutil
+
+    from django.conf import settings
     from django.db import connection
+
+    shutil.rmtree(settings.MEDIA_ROOT, ignore_errors=True)  # the benchmark's own media folder (see main)
 
     from care.models import Customer
     from incidents.models import Incident

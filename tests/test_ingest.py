@@ -283,6 +283,17 @@ def test_a_job_already_done_is_not_run_again() -> None:
     assert again.finished_at == job.finished_at
 
 
+def test_a_finished_import_does_not_keep_its_file_but_a_refused_one_does(settings: Any) -> None:
+    incident = IncidentFactory.create()
+    done = run(incident, csv_bytes([row(1)]))
+    refused = run(incident, b"customer_ref,name\nC1,Ann\n")
+    assert not ImportJob.objects.get(pk=done.pk).file
+    kept = ImportJob.objects.get(pk=refused.pk).file
+    assert kept
+    stored = [path for path in Path(settings.MEDIA_ROOT).rglob("*") if path.is_file()]
+    assert [path.name for path in stored] == [Path(kept.name).name]
+
+
 def test_the_sample_file_imports_cleanly() -> None:
     incident = IncidentFactory.create()
     job = run(incident, SAMPLE.read_bytes())

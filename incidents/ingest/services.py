@@ -229,6 +229,11 @@ def import_job_run(
             "affected_existing",
         ]
     )
+    if job.file:
+        # Every row is now in the database or in the rejection report: the stored copy (personal data, and
+        # up to 500 MB) is not kept. A failed job keeps its file, to be looked at and run again.
+        job.file.delete(save=False)
+        ImportJob.objects.filter(pk=job.pk).update(file="")
     logger.info(
         "import %s into incident %s: %s rows, %s rejected, %s affected added",
         job.pk,
