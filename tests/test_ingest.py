@@ -291,7 +291,7 @@ def test_a_finished_import_does_not_keep_its_file_but_a_refused_one_does(setting
     kept = ImportJob.objects.get(pk=refused.pk).file
     assert kept
     stored = [path for path in Path(settings.MEDIA_ROOT).rglob("*") if path.is_file()]
-    assert [path.name for path in stored] == [Path(kept.name).name]
+    assert [path.name for path in stored] == [Path(str(kept.name)).name]
 
 
 def test_the_sample_file_imports_cleanly() -> None:
