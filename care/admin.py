@@ -16,7 +16,6 @@ from django.views.decorators.http import require_POST
 
 import care.admin_outbox
 import care.admin_tokens  # noqa: F401  (registers integration tokens)
-from care.admin_briefings import ContactNoteInline  # also registers briefings, contact notes and page views
 from care.admin_base import (
     CustomerIncidentColumns,
     StatusChangeInline,
@@ -24,6 +23,7 @@ from care.admin_base import (
     run_service,
     status_badge,
 )
+from care.admin_briefings import ContactNoteInline  # also registers briefings, contact notes and page views
 from care.approval import batch_approve, batch_draw_sample
 from care.errors import DomainError
 from care.models import (

@@ -40,6 +40,7 @@ _READ_ALL: dict[str, dict[str, tuple[str, ...]]] = {
         "voucher": ("view",),
         "compensationrule": ("view",),
         "voucherstatuschange": ("view",),
+        "voucherredemption": ("view",),
         "incidentcompensation": ("view",),
     },
 }

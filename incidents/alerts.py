@@ -173,7 +173,11 @@ def alerts_sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
         if (alert.kind, alert.key) not in holding
     ]
     resolved = Alert.objects.filter(pk__in=stale).update(resolved_at=moment)
-    notified = alerts_notify(alert_ids=raised) if raised else 0
+    # Alerts raised elsewhere (a sweep that could not keep a promise, issuance held over budget) are mailed
+    # here too: every open alert reaches the on-call coordinator once, whoever raised it.
+    unsent = Alert.objects.filter(resolved_at__isnull=True, notified_at__isnull=True).values_list("pk", flat=True)
+    to_notify = sorted(set(raised) | set(unsent))
+    notified = alerts_notify(alert_ids=to_notify) if to_notify else 0
     return {"conditions": len(conditions), "raised": len(raised), "resolved": resolved, "notified": notified}
 
 

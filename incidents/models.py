@@ -319,6 +319,7 @@ class AlertKind(models.TextChoices):
     PROMISE_BROKEN = "promise_broken", "Promised update not sent"
     STUCK_SENDING = "stuck_sending", "Letters stuck in sending"
     SWEEP_FAILED = "sweep_failed", "A sweep failed"
+    VOUCHERS_OVER_BUDGET = "vouchers_over_budget", "Vouchers over budget: approval needed"
 
 
 class Alert(models.Model):

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from care.errors import DomainError
 from care.lifecycle import move_batch, record_status_changes
-from incidents.models import Alert
+from incidents.models import Alert, AlertKind
 from vouchers.codes import generate_code
 from vouchers.models import VOUCHER_LIFECYCLE, IncidentCompensation, Voucher, VoucherStatus, VoucherStatusChange
 from vouchers.policy import PlannedVoucher
@@ -76,9 +76,8 @@ def vouchers_issue_for_incident(
     return IssueResult(issued=issued, already=len(forecast.planned) - len(missing), held=False, forecast=forecast)
 
 
-# Alert kind for an incident whose vouchers (and apologies) wait for an over-budget approval. Not yet one of
-# incidents.models.AlertKind's choices (the incidents app owns that migration): Alert.kind is a plain column.
-ALERT_OVER_BUDGET = "vouchers_over_budget"
+# Alert kind for an incident whose vouchers (and apologies) wait for an over-budget approval.
+ALERT_OVER_BUDGET = AlertKind.VOUCHERS_OVER_BUDGET
 
 
 def vouchers_issue_for_incident_or_hold(*, incident_id: int, actor_label: str, now: dt.datetime | None = None) -> bool:

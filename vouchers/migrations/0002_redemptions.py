@@ -9,30 +9,84 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('care', '0009_api_tokens'),
-        ('vouchers', '0001_initial'),
+        ("care", "0009_api_tokens"),
+        ("vouchers", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='VoucherRedemption',
+            name="VoucherRedemption",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('amount', models.DecimalField(decimal_places=2, max_digits=10, validators=[django.core.validators.MinValueValidator(Decimal('0.01'))])),
-                ('currency', models.CharField(max_length=3, validators=[django.core.validators.RegexValidator('^[A-Z]{3}$', 'Use the ISO 4217 currency code, e.g. USD.')])),
-                ('idempotency_key', models.CharField(max_length=100)),
-                ('booking_reference', models.CharField(blank=True, help_text='The booking the voucher paid for.', max_length=64)),
-                ('redeemed_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('redeemed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('token', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='care.apitoken')),
-                ('voucher', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='redemptions', to='vouchers.voucher')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "amount",
+                    models.DecimalField(
+                        decimal_places=2,
+                        max_digits=10,
+                        validators=[django.core.validators.MinValueValidator(Decimal("0.01"))],
+                    ),
+                ),
+                (
+                    "currency",
+                    models.CharField(
+                        max_length=3,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[A-Z]{3}$", "Use the ISO 4217 currency code, e.g. USD."
+                            )
+                        ],
+                    ),
+                ),
+                ("idempotency_key", models.CharField(max_length=100)),
+                (
+                    "booking_reference",
+                    models.CharField(blank=True, help_text="The booking the voucher paid for.", max_length=64),
+                ),
+                ("redeemed_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "redeemed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "token",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="care.apitoken",
+                    ),
+                ),
+                (
+                    "voucher",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="redemptions", to="vouchers.voucher"
+                    ),
+                ),
             ],
             options={
-                'ordering': ('-redeemed_at', '-id'),
-                'constraints': [models.UniqueConstraint(condition=models.Q(('token__isnull', False)), fields=('token', 'idempotency_key'), name='redemption_idempotent_per_token'), models.UniqueConstraint(condition=models.Q(('redeemed_by__isnull', False)), fields=('redeemed_by', 'idempotency_key'), name='redemption_idempotent_per_user'), models.CheckConstraint(condition=models.Q(('amount__gt', 0)), name='redemption_amount_positive')],
+                "ordering": ("-redeemed_at", "-id"),
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("token__isnull", False)),
+                        fields=("token", "idempotency_key"),
+                        name="redemption_idempotent_per_token",
+                    ),
+                    models.UniqueConstraint(
+                        condition=models.Q(("redeemed_by__isnull", False)),
+                        fields=("redeemed_by", "idempotency_key"),
+                        name="redemption_idempotent_per_user",
+                    ),
+                    models.CheckConstraint(condition=models.Q(("amount__gt", 0)), name="redemption_amount_positive"),
+                ],
             },
         ),
     ]
