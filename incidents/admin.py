@@ -28,6 +28,7 @@ from care.search import customers_matching, flight_from
 from care.services import letters_prepare
 from incidents.alerts import alert_acknowledge
 from incidents.models import (
+    ACTIVE_STATUSES,
     INCIDENT_LIFECYCLE,
     AffectedCustomer,
     Alert,
@@ -163,6 +164,9 @@ class IncidentAdmin(WorkbenchAdmin):
     def next_update_display(self, obj: Incident) -> str:
         if obj.next_update_due_at is None:
             return "—"
+        if obj.status not in ACTIVE_STATUSES:
+            # The sweeps keep promises only while an incident is active: a resolved one promises nothing more.
+            return "— (no more updates)"
         when = date_format(timezone.localtime(obj.next_update_due_at), "DATETIME_FORMAT")
         if obj.is_update_overdue():
             return format_html('<span class="overdue" title="The promised update is overdue">{} (overdue)</span>', when)
@@ -202,8 +206,9 @@ class IncidentAdmin(WorkbenchAdmin):
     def related_links(self, obj: Incident) -> str:
         if obj.pk is None:
             return "—"
+        add_import = reverse("admin:incidents_importjob_add") + f"?incident={obj.pk}"
         return format_html(
-            "{} · {} · {} · {} · {}",
+            "{} · {} · {} · {} · {} · <a href=\"{}\">import affected customers from a file</a>",
             changelist_link(
                 AffectedCustomer,
                 f"{obj.affected_count:,} affected customers",
@@ -226,6 +231,7 @@ class IncidentAdmin(WorkbenchAdmin):
                 f"{LetterBatch.objects.filter(incident=obj).count():,} letter batches",
                 incident__id__exact=obj.pk,
             ),
+            add_import,
         )
 
     # --- permissions --------------------------------------------------------------
