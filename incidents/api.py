@@ -48,6 +48,7 @@ from incidents.models import (
     IncidentUpdate,
 )
 from incidents.services import (
+    INCIDENT_EDITABLE_FIELDS,
     TRANSITION_VERBS,
     incident_create,
     incident_post_update,
@@ -104,23 +105,8 @@ class IncidentSerializer(serializers.ModelSerializer[Incident]):
 class IncidentWriteSerializer(StrictSerializerMixin, serializers.ModelSerializer[Incident]):
     class Meta:
         model = Incident
-        fields = (
-            "title",
-            "kind",
-            "cause",
-            "within_control",
-            "severity",
-            "started_at",
-            "stations",
-            "flights",
-            "explanation",
-            "apology",
-            "prevention",
-            "next_update_due_at",
-            "first_contact_target_minutes",
-            "update_interval_minutes",
-            "auto_send_notices",
-        )
+        # Exactly what incident_update may change: one list, kept in the service.
+        fields = tuple(sorted(INCIDENT_EDITABLE_FIELDS))
 
     def validate_stations(self, value: str) -> str:
         codes = [code.upper() for code in value.split()]
