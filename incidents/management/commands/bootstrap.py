@@ -30,10 +30,15 @@ class Command(BaseCommand):
             )
             self.stdout.write("\n".join(summary_lines(result.loaded)))
         # Honcho and the Procfile start the web process on $PORT, 8000 unless set.
-        url = f"http://127.0.0.1:{os.environ.get('PORT', '8000')}/admin/"
+        site = f"http://127.0.0.1:{os.environ.get('PORT', '8000')}"
         width = max(len(login.username) for login in result.logins)
         self.stdout.write("")
-        self.stdout.write(self.style.SUCCESS(f"Open {url} and sign in as:"))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Coordinators: {site}/admin/ · frontline reps: {site}/briefings/ · API docs: {site}/api/v1/docs/"
+            )
+        )
+        self.stdout.write(self.style.SUCCESS("Sign in as:"))
         for login in result.logins:
             secret = login.password if login.password is not None else f"({login.note})"
             self.stdout.write(f"  {login.username:<{width}}  {secret}   {login.group}")
