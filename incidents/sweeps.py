@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import traceback
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 
@@ -80,7 +81,8 @@ def _short_error(exc: BaseException) -> str:
 
 def _record_error(context: str, exc: BaseException) -> str:
     message = f"{context}: {_short_error(exc)}"
-    logger.warning("sweep error %s", message, exc_info=exc)
+    # Where it failed, without the exception's own text: a database error's detail can quote a customer's row.
+    logger.warning("sweep error %s\n%s", message, "".join(traceback.format_tb(exc.__traceback__)))
     errors = _run_errors.get()
     if errors is not None:
         errors.append(message)

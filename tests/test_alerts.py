@@ -148,3 +148,19 @@ def time_machine_at(moment: dt.datetime) -> Any:
     from unittest import mock
 
     return mock.patch("django.utils.timezone.now", return_value=moment)
+
+
+def test_a_sweep_error_is_logged_without_the_exceptions_text(caplog: Any) -> None:
+    from incidents.sweeps import run_sweep
+
+    address = "ann.smith" + "@example.com"  # built at run time, as a database's error detail would be
+
+    def leaky() -> dict[str, int]:
+        raise ValueError(f"duplicate key value: Key (email)=({address}) already exists")
+
+    with caplog.at_level("WARNING", logger="incidents.sweeps"):
+        run = run_sweep("surveys", leaky)
+    assert run.errors == ["surveys: ValueError"]
+    assert "ValueError" in caplog.text
+    assert "in leaky" in caplog.text  # where it failed is kept
+    assert "ann.smith@example.com" not in caplog.text
