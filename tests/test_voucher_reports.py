@@ -154,6 +154,24 @@ def test_the_incident_page_shows_the_forecast_against_the_budget(coordinator_cli
     assert "Over the budget by USD 200" in settings_page.content.decode()
 
 
+def test_a_large_incidents_page_links_to_the_forecast_instead_of_computing_it(coordinator_client: Any) -> None:
+    from incidents.models import Incident
+    from vouchers.admin import FORECAST_INLINE_LIMIT
+
+    incident = IncidentFactory.create()
+    AffectedCustomerFactory.create_batch(3, incident=incident, cancelled=True)
+    IncidentCompensation.objects.create(incident=incident, budget_cap=Decimal("1000.00"))
+    Incident.objects.filter(pk=incident.pk).update(affected_count=FORECAST_INLINE_LIMIT + 1)
+
+    page = coordinator_client.get(reverse("admin:incidents_incident_change", args=[incident.pk])).content.decode()
+
+    assert f"The voucher forecast for {FORECAST_INLINE_LIMIT + 1:,} affected customers" in page
+    assert reverse("admin:vouchers_incidentcompensation_change", args=[incident.pk]) in page
+    assert "Over the budget" not in page  # not computed here
+    settings_page = coordinator_client.get(reverse("admin:vouchers_incidentcompensation_change", args=[incident.pk]))
+    assert "Over the budget by USD 200" in settings_page.content.decode()  # but there, on demand
+
+
 def test_a_coordinator_approves_and_issues_from_the_admin_a_rep_cannot(
     coordinator_client: Any, rep_client: Any
 ) -> None:

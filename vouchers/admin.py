@@ -401,15 +401,18 @@ class CompensationRuleAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 # --- Per-incident compensation: budget, overrides, forecast --------------------------------------------------
 
 
+def _compensation_url(incident_id: int) -> str:
+    """The incident's compensation page (budget, rules, forecast), or the form that creates it."""
+    if IncidentCompensation.objects.filter(incident_id=incident_id).exists():
+        return reverse("admin:vouchers_incidentcompensation_change", args=[incident_id])
+    return reverse("admin:vouchers_incidentcompensation_add") + f"?incident={incident_id}"
+
+
 def forecast_panel(incident_id: int, *, customers: int = 0) -> SafeString:
     """The forecast against the budget and the vouchers' liability and redemption, for an incident's pages."""
     forecast = incident_forecast(incident_id=incident_id)
     summary = incident_voucher_summary(incident_id=incident_id)
-    settings_url = (
-        reverse("admin:vouchers_incidentcompensation_change", args=[incident_id])
-        if IncidentCompensation.objects.filter(incident_id=incident_id).exists()
-        else reverse("admin:vouchers_incidentcompensation_add") + f"?incident={incident_id}"
-    )
+    settings_url = _compensation_url(incident_id)
     return mark_safe(  # noqa: S308 - rendered by a template with autoescaping
         render_to_string(
             "admin/vouchers/forecast_panel.html",
@@ -494,10 +497,23 @@ class IncidentCompensationAdmin(WorkbenchAdmin):
                 )
 
 
+# Above this many affected customers the incident's page links to the forecast instead of computing it inline.
+FORECAST_INLINE_LIMIT = 5_000
+
+
 def incident_compensation_panel(incident: Incident) -> SafeString | str:
     """For incidents.admin: the compensation panel on the incident's page."""
     if incident.pk is None:
         return "—"
+    if incident.affected_count > FORECAST_INLINE_LIMIT:
+        # The forecast applies the policy to every affected customer: at this size it takes seconds, too long
+        # for every view of the incident's page. It is worked out when the coordinator opens it.
+        return format_html(
+            'The voucher forecast for {} affected customers is worked out on <a href="{}">this incident\'s '
+            "compensation page</a> (budget, rules and forecast); it takes a few seconds at this size.",
+            f"{incident.affected_count:,}",
+            _compensation_url(incident.pk),
+        )
     return forecast_panel(incident.pk)
 
 
