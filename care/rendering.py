@@ -701,17 +701,7 @@ def _render_one(shared: _Shared, *, affected: AffectedCustomer, kind: str, seque
         rendered = render_letter(template=template, context=context)
     except DomainError as exc:
         reasons = list(getattr(exc, "reasons", [str(exc)]))
-        fields: dict[str, Any] = {
-            "subject": "",
-            "body_text": "",
-            "body_html": "",
-            "parts": {},
-            "template": None,
-            "template_version": None,
-            "to_address": customer.email,
-            "check_passed": False,
-            "check_reasons": reasons,
-        }
+        fields: dict[str, Any] = {**_FAILED_FIELDS, "to_address": customer.email, "check_reasons": reasons}
         message = str(exc) if isinstance(exc, LetterRenderError) else _failure_message(customer, reasons)
         return _Rendered(fields=fields, outcome="failed", reasons=[message])
     reasons = personal_letter_reasons(rendered=rendered, context=context, kind=kind)
