@@ -1,6 +1,7 @@
 from typing import Any
 
 from django.apps import AppConfig
+from django.db.backends.signals import connection_created
 from django.db.models.signals import post_migrate
 
 
@@ -12,6 +13,18 @@ def _sync_roles(sender: AppConfig, **kwargs: Any) -> None:
     sync_roles(apps)
 
 
+def _unicode_upper(value: str | None) -> str | None:
+    return None if value is None else value.upper()
+
+
+def _sqlite_unicode_upper(sender: Any, connection: Any, **kwargs: Any) -> None:
+    """SQLite's built-in UPPER folds ASCII only, so "fernández" would never match "Fernández" on the embedded
+    default while it does on PostgreSQL. Searches compare UPPER() of both sides; give SQLite Python's Unicode
+    upper case (deterministic, so the UPPER expression indexes still work)."""
+    if connection.vendor == "sqlite":
+        connection.connection.create_function("UPPER", 1, _unicode_upper, deterministic=True)
+
+
 class CareConfig(AppConfig):
     name = "care"
     verbose_name = "Customers and correspondence"
@@ -20,6 +33,7 @@ class CareConfig(AppConfig):
     def ready(self) -> None:
         # dispatch_uid: one sync per migrate run, after every app's permissions exist.
         post_migrate.connect(_sync_roles, dispatch_uid="care.sync_roles")
+        connection_created.connect(_sqlite_unicode_upper, dispatch_uid="care.sqlite_unicode_upper")
 
         from anymail.signals import tracking
 

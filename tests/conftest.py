@@ -4,12 +4,19 @@
   if the database is anything else, instead of silently skipping the tests that
   matter most.
 - Locally on SQLite, tests marked ``postgres`` are skipped with the reason shown.
+- No test may depend on the wall clock. A test whose outcome depends on the time pins it with the ``clock``
+  fixture (or passes ``now=``). ``CARE_TEST_CLOCK`` ("03:00 America/New_York", or an ISO timestamp) starts the
+  whole session at that moment, the clock ticking on from there: CI runs the suite a second time so, in the
+  middle of the night in New York, where quiet hours hold most letters back.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
+import time
+import zoneinfo
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,8 +26,23 @@ from django.contrib.auth.models import Group
 from django.db import connection
 
 from care.roles import COORDINATORS, FRONTLINE_REPS
+from tests.clock import Clock
 
 ON_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+SESSION_CLOCK = os.environ.get("CARE_TEST_CLOCK", "").strip()
+_session_travel: Any = None
+
+
+def session_start_moment(value: str, *, today: dt.date) -> dt.datetime:
+    """The aware moment CARE_TEST_CLOCK names: an ISO timestamp with an offset, or "HH:MM Area/City" today."""
+    if " " in value:
+        clock, zone_name = value.split(None, 1)
+        local = dt.datetime.combine(today, dt.time.fromisoformat(clock), tzinfo=zoneinfo.ZoneInfo(zone_name))
+        return local.astimezone(dt.UTC)
+    moment = dt.datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        raise ValueError(f"CARE_TEST_CLOCK={value!r} needs an offset or a time zone, e.g. '03:00 America/New_York'.")
+    return moment
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -29,6 +51,29 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     engine = settings.DATABASES["default"]["ENGINE"]
     if ON_CI and "postgresql" not in engine:
         pytest.exit(f"CI=true but the tests are configured for {engine}; set DATABASE_URL to PostgreSQL.", returncode=3)
+    if SESSION_CLOCK:
+        import time_machine
+
+        global _session_travel
+        moment = session_start_moment(SESSION_CLOCK, today=dt.datetime.now(dt.UTC).date())
+        # Processes started by the tests inherit the clock through tests/clock_site/sitecustomize.py.
+        os.environ["CARE_TEST_CLOCK_OFFSET_SECONDS"] = repr(moment.timestamp() - time.time())
+        os.environ["PYTHONPATH"] = os.pathsep.join(
+            filter(None, [str(Path(__file__).resolve().parent / "clock_site"), os.environ.get("PYTHONPATH")])
+        )
+        _session_travel = time_machine.travel(moment, tick=True)
+        _session_travel.start()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if _session_travel is not None:
+        _session_travel.stop()
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    if SESSION_CLOCK:
+        return f"clock: the session starts at CARE_TEST_CLOCK={SESSION_CLOCK!r} and ticks on from there"
+    return "clock: the wall clock (tests that depend on the time pin it with the clock fixture)"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -56,6 +101,15 @@ def _database_reachable(django_db_setup: Any, django_db_blocker: Any) -> None:
 def _cheap_password_hashing(settings: Any) -> None:
     # Users are created per test; the production hasher would spend most of the run hashing their passwords.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def clock() -> Iterator[Clock]:
+    controlled = Clock()
+    try:
+        yield controlled
+    finally:
+        controlled.stop()
 
 
 def _user_in(group_name: str, username: str) -> Any:

@@ -158,3 +158,20 @@ def test_a_user_outside_both_roles_is_refused(browser_page: Any, db: Any) -> Non
     UserFactory.create(username="someone-else")
     _log_in(browser_page, "someone-else")
     assert "403" in browser_page.title() or browser_page.locator("body").inner_text().strip().startswith("403")
+
+
+def test_countdowns_follow_the_servers_clock_not_the_desk_pcs(
+    browser_page: Any, scenario: dict[str, Any], fast_refresh: None
+) -> None:
+    """A rep's PC two hours fast must not show the Newark promise (25 min out) as overdue, nor the JFK one
+    (10 min overdue) as far more overdue: the promise was made by the server's clock."""
+    from playwright.sync_api import expect
+
+    page = browser_page
+    page.clock.install(time=timezone.now() + dt.timedelta(hours=2))
+    _log_in(page, "rep")
+    rows = page.locator("table.board-table tbody tr")
+    expect(rows).to_have_count(2)
+    page.clock.run_for(16_000)  # past the 15-second countdown tick and a refresh of the board
+    expect(rows.nth(0).locator("[data-countdown]")).to_have_text(re.compile(r"^in 2[45] min$"))
+    expect(rows.nth(1).locator("[data-countdown]")).to_have_text(re.compile(r"^⚠ overdue by 1[01] min$"))

@@ -40,6 +40,7 @@ from care.sending import (
 )
 from care.tasks import SEND_MAX_RETRIES, send_letters
 from incidents.models import AffectedCustomer, Incident
+from tests.clock import DAYTIME_IN_NEW_YORK, Clock
 from tests.factories import AffectedCustomerFactory, CustomerFactory, IncidentFactory, LetterFactory
 
 pytestmark = pytest.mark.django_db
@@ -182,8 +183,9 @@ def _reset_backends() -> None:
 
 
 def test_queue_takes_only_letters_that_may_go_and_enqueues_after_commit(
-    coordinator: Any, django_capture_on_commit_callbacks: Any, settings: Any
+    coordinator: Any, django_capture_on_commit_callbacks: Any, settings: Any, clock: Clock
 ) -> None:
+    clock.at(DAYTIME_IN_NEW_YORK)  # the apology would otherwise wait for the customer's morning
     settings.CARE_SEND_CHUNK = 2
     auto = IncidentFactory.create(auto_send_notices=True)
     manual = IncidentFactory.create(auto_send_notices=False)
@@ -228,8 +230,9 @@ def test_queue_takes_only_letters_that_may_go_and_enqueues_after_commit(
 
 @override_settings(EMAIL_BACKEND=TEST_BACKEND)
 def test_queued_letters_are_sent_by_the_task_after_commit(
-    eager_celery: None, django_capture_on_commit_callbacks: Any
+    eager_celery: None, django_capture_on_commit_callbacks: Any, clock: Clock
 ) -> None:
+    clock.at(DAYTIME_IN_NEW_YORK)  # apologies queued at night wait for the customer's morning
     letters = [make_letter(status=LetterStatus.APPROVED, kind=LetterKind.APOLOGY) for _ in range(3)]
     with django_capture_on_commit_callbacks(execute=True):
         letters_queue(letter_ids=[x.pk for x in letters])

@@ -37,6 +37,7 @@ from incidents.sweeps import (
     sweep_surveys,
 )
 from incidents.tasks import sweep_first_notices_task
+from tests.clock import Clock
 from tests.factories import AffectedCustomerFactory, CustomerFactory, IncidentFactory
 
 pytestmark = pytest.mark.django_db
@@ -556,7 +557,9 @@ def test_release_time_is_none_in_the_daytime(zone: str, local: dt.datetime) -> N
     assert release_time(now=local.replace(tzinfo=ZoneInfo(zone)).astimezone(UTC), time_zone=zone) is None
 
 
-def test_an_apology_approved_at_23_local_waits_until_08_local(django_capture_on_commit_callbacks: Any) -> None:
+def test_an_apology_approved_at_23_local_waits_until_08_local(
+    django_capture_on_commit_callbacks: Any, clock: Clock
+) -> None:
     paris = ZoneInfo("Europe/Paris")
     customer = CustomerFactory.create(time_zone="Europe/Paris")
     incident = resolved_incident(resolved_at=timezone.now(), affected=0)
@@ -577,15 +580,16 @@ def test_an_apology_approved_at_23_local_waits_until_08_local(django_capture_on_
     morning = dt.datetime(2026, 10, 25, 8, 0, tzinfo=paris)
     assert letter.send_after == morning
     # A send requested before the morning does not claim it; the queued-letters sweep leaves it waiting.
-    with mock.patch("care.sending.timezone.now", return_value=morning - dt.timedelta(minutes=1)):
-        assert letters_send(letter_ids=[letter.pk]).claimed == 0
+    clock.at(morning - dt.timedelta(minutes=1))
+    assert letters_send(letter_ids=[letter.pk]).claimed == 0
     with django_capture_on_commit_callbacks(execute=True):
-        assert letters_send_stale_queued(now=morning - dt.timedelta(minutes=1)) == 0
+        assert letters_send_stale_queued() == 0
     letter.refresh_from_db()
     assert letter.status == LetterStatus.QUEUED
-    # From the morning, the sweep hands it over (the send itself runs on today's clock, long past that morning).
+    # From the morning, the sweep hands it over.
+    clock.at(morning + dt.timedelta(minutes=1))
     with django_capture_on_commit_callbacks(execute=True):
-        assert letters_send_stale_queued(now=morning + dt.timedelta(minutes=1)) == 1
+        assert letters_send_stale_queued() == 1
     letter.refresh_from_db()
     assert letter.status == LetterStatus.SENT
 

@@ -12,8 +12,23 @@
     return hours ? hours + " h " + (rest < 10 ? "0" : "") + rest + " min" : rest + " min";
   }
 
+  // The server's clock minus this browser's: countdowns and "last refreshed" follow the server, whose clock
+  // made the promise, not a desk PC's, which may be minutes off. Every page and fragment carries the server's
+  // time of rendering (data-server-now); the offset is taken again at each refresh.
+  var clockOffset = 0;
+
+  function readServerClock(root) {
+    var el = root.hasAttribute && root.hasAttribute("data-server-now") ? root : root.querySelector("[data-server-now]");
+    var server = el ? Date.parse(el.getAttribute("data-server-now")) : NaN;
+    if (!isNaN(server)) clockOffset = server - Date.now();
+  }
+
+  function serverNow() {
+    return new Date(Date.now() + clockOffset);
+  }
+
   function tickCountdowns(root) {
-    var now = Date.now();
+    var now = serverNow().getTime();
     (root || document).querySelectorAll("[data-countdown]").forEach(function (el) {
       var due = Date.parse(el.getAttribute("data-countdown"));
       if (isNaN(due)) return;
@@ -56,9 +71,10 @@
           var before = signature();
           var focused = document.activeElement && container.contains(document.activeElement);
           container.innerHTML = html;
+          readServerClock(container);
           tickCountdowns(container);
           if (signature() !== before && announce) {
-            announce.textContent = message + " " + clock(new Date());
+            announce.textContent = message + " " + clock(serverNow());
           }
           if (focused) container.focus();
           if (status) {
@@ -66,7 +82,7 @@
             status.innerHTML = "";
             status.appendChild(document.createTextNode("Last refreshed at "));
             var time = document.createElement("time");
-            var now = new Date();
+            var now = serverNow();
             time.setAttribute("data-refreshed", "");
             time.setAttribute("datetime", now.toISOString());
             time.textContent = clock(now);
@@ -93,6 +109,7 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () {
+    readServerClock(document.body);
     document.querySelectorAll("[data-refresh-url]").forEach(startRefreshing);
     tickCountdowns(document);
     window.setInterval(function () { tickCountdowns(document); }, 15000);
