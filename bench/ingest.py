@@ -13,6 +13,8 @@ A deterministic file is written to var/ (customers on real flights out of real a
 - the same file again (a rerun must add nothing), and per-row validation alone in Python;
 - peak memory (maxrss) after imports of 10,000 and 100,000 rows: flat if the file is streamed.
 
+The sizes are BENCH_INGEST_SIZES (10,000 and 100,000; with BENCH_SMALL=1 the small ones in bench/common.py).
+
 The database is BENCH_INGEST_DATABASE_URL, else DATABASE_URL if it is PostgreSQL, else care_bench_ingest
 (created and migrated if missing).
 The benchmark's incidents and customers are deleted at the end, so it can share a development database.
@@ -35,14 +37,14 @@ os.environ.setdefault("DEBUG", "false")
 os.environ.setdefault("SECRET_KEY", "bench-only-not-a-secret")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 
-from bench.common import ROOT, emit, setup_django
+from bench.common import ROOT, emit, int_list_setting, setup_django
 
 # The benchmark deletes only what it created, so it may run on the configured PostgreSQL database.
 _CONFIGURED = os.environ.get("DATABASE_URL", "")
 DATABASE_URL = os.environ.get("BENCH_INGEST_DATABASE_URL") or (
     _CONFIGURED if _CONFIGURED.startswith("postgres") else "postgres://postgres@127.0.0.1:5432/care_bench_ingest"
 )
-SIZES = [int(size) for size in os.environ.get("BENCH_INGEST_SIZES", "10000,100000").split(",")]
+SIZES = int_list_setting("BENCH_INGEST_SIZES")  # 10,000 and 100,000; with BENCH_SMALL=1 see bench/common.py
 TAG = f"BENCH-INGEST-{os.getpid()}"
 STATIONS = ("JFK", "EWR", "LGA", "BOS", "ORD", "ATL", "LAX", "SFO", "MIA", "DFW", "DEN", "SEA", "IAD", "CLT")
 CARRIERS = ("B6", "UA", "AA", "DL", "EV", "9E", "WN", "MQ")

@@ -10,8 +10,9 @@ PostgreSQL's COPY of the same 100,000 letter rows into a table with the same col
 Then the sweep runs again over the processed incidents: its seconds, its ESP calls and the rows it writes
 (both must be 0).
 
-BENCH_PROFILE=1 also profiles (cProfile) a run of 5,000 customers and prints the top of the profile to
-stderr; the raw profile is kept in var/bench_sweep_first_notices.prof.
+The sizes are BENCH_SWEEP_SIZES (10,000 and 100,000; with BENCH_SMALL=1 the small ones in bench/common.py).
+BENCH_PROFILE=1 also profiles (cProfile) a run of BENCH_PROFILE_SIZE (5,000) customers and prints the top of
+the profile to stderr; the raw profile is kept in var/bench_sweep_first_notices.prof.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import cProfile
 import io
 import os
 import pstats
+import queue
 import resource
 import sys
 import time
@@ -34,15 +36,15 @@ os.environ.setdefault("DEBUG", "false")
 os.environ.setdefault("SECRET_KEY", "bench-only-not-a-secret")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 
-from bench.common import ROOT, emit, setup_django
+from bench.common import ROOT, copy_columns, emit, insert_select, int_list_setting, int_setting, setup_django
 
 DATABASE_URL = os.environ.get("BENCH_SWEEP_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/care_bench_sweep")
-SIZES = [int(size) for size in os.environ.get("BENCH_SWEEP_SIZES", "10000,100000").split(",")]
+SIZES = int_list_setting("BENCH_SWEEP_SIZES")  # 10,000 and 100,000; with BENCH_SMALL=1 see bench/common.py
 # One Celery worker runs as many child processes as the machine has cores (prefork's default concurrency):
 # the chunks are shared out between that many processes, as the worker would take them off the queue.
 PROCESSES = int(os.environ.get("BENCH_SWEEP_PROCESSES", str(os.cpu_count() or 1)))
 CHUNK = 500
-PROFILE_SIZE = int(os.environ.get("BENCH_PROFILE_SIZE", "5000"))
+PROFILE_SIZE = int_setting("BENCH_PROFILE_SIZE")
 WRITES = ("INSERT", "UPDATE", "DELETE")
 
 
@@ -84,6 +86,7 @@ def fill(*, tag: str, customers: int) -> tuple[int, list[int]]:
     from django.db import connection, transaction
     from django.utils import timezone
 
+    from care.models import Customer
     from incidents.models import AffectedCustomer, Incident, IncidentStatus
 
     now = timezone.now()
@@ -99,27 +102,34 @@ def fill(*, tag: str, customers: int) -> tuple[int, list[int]]:
             explanation="A blizzard closed the runways at JFK from the early afternoon.",
             next_update_due_at=now + timedelta(hours=1),
         )
+        # Set-based; every column not named here gets the model's default (bench.common.insert_select).
         with connection.cursor() as cursor:
-            cursor.execute(
-                """
-                INSERT INTO care_customer (external_ref, name, preferred_name, email, phone, language, time_zone,
-                    loyalty_tier, contact_consent, suppression_reason, created_at, updated_at)
-                SELECT %s || '-' || n, 'Passenger ' || n, '', 'p' || n || '.' || %s || '@example.com', '', 'en',
-                       'America/New_York', 'none', true, '', now(), now()
-                FROM generate_series(1, %s) n
-                """,
+            insert_select(
+                cursor,
+                Customer,
+                {
+                    "external_ref": "%s || '-' || n",
+                    "name": "'Passenger ' || n",
+                    "email": "'p' || n || '.' || %s || '@example.com'",
+                },
+                "FROM generate_series(1, %s) n",
                 [f"BENCH-{tag}", tag.lower(), customers],
             )
-            cursor.execute(
-                """
-                INSERT INTO incidents_affectedcustomer (incident_id, customer_id, delay_minutes, cancelled,
-                    missed_connection, overnight_stay, diverted, downgraded, carrier, flight_number, flight_date,
-                    origin, destination, booking_reference, created_at)
-                SELECT %s, c.id, 0, true, false, false, false, false, 'B6', (c.id %% 900 + 100)::text,
-                       '2013-02-08', 'JFK', 'BOS', upper(substr(md5(c.id::text), 1, 6)), now()
-                FROM care_customer c
-                WHERE c.external_ref LIKE %s
-                """,
+            insert_select(
+                cursor,
+                AffectedCustomer,
+                {
+                    "incident": "%s",
+                    "customer": "c.id",
+                    "cancelled": "true",
+                    "carrier": "'B6'",
+                    "flight_number": "(c.id %% 900 + 100)::text",
+                    "flight_date": "'2013-02-08'",
+                    "origin": "'JFK'",
+                    "destination": "'BOS'",
+                    "booking_reference": "upper(substr(md5(c.id::text), 1, 6))",
+                },
+                "FROM care_customer c WHERE c.external_ref LIKE %s",
                 [incident.pk, f"BENCH-{tag}-%"],
             )
     with connection.cursor() as cursor:
@@ -178,7 +188,16 @@ def work_in_processes(incident_id: int, affected_ids: list[int], processes: int)
     children = [context.Process(target=child) for _ in range(processes)]
     for process in children:
         process.start()
-    totals = [results.get() for _ in children]
+    totals: list[tuple[int, int]] = []
+    while len(totals) < len(children):
+        try:
+            totals.append(results.get(timeout=1))
+        except queue.Empty:
+            # A child that failed sends nothing: stop rather than wait for it for ever.
+            if failed := [process.exitcode for process in children if process.exitcode]:
+                for process in children:
+                    process.terminate()
+                raise SystemExit(f"a worker process failed with exit status {failed[0]}") from None
     for process in children:
         process.join()
         if process.exitcode:
@@ -229,9 +248,9 @@ def copy_seconds(incident_id: int) -> float:
     """PostgreSQL's floor: COPY the incident's letter rows into a table with care_letter's columns and indexes."""
     from django.db import connection
 
-    columns = "customer_id, incident_id, affected_id, kind, sequence, channel, status, to_address, subject, " \
-        "body_text, body_html, parts, batch_id, check_passed, check_reasons, template_id, template_version, " \
-        "queued_at, sent_at, esp_message_id, attempts, last_error, created_at, updated_at"  # fmt: skip
+    from care.models import Letter
+
+    columns = ", ".join(copy_columns(Letter))  # whole rows: every column the model has, whatever is added later
     with connection.cursor() as cursor:
         cursor.execute("DROP TABLE IF EXISTS bench_letter_copy")
         cursor.execute("CREATE TABLE bench_letter_copy (LIKE care_letter INCLUDING ALL)")
