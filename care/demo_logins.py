@@ -1,4 +1,7 @@
-"""The demo logins: a coordinator and a frontline rep with random passwords, for development only.
+"""The demo logins: two coordinators and a frontline rep with random passwords, for development only.
+
+Two coordinators, because a batch of letters whose vouchers are worth more than CARE_SECOND_APPROVAL_ABOVE
+needs a second, different coordinator's approval: with one, the README's walkthrough could not be finished.
 
 The passwords live in a file readable by its owner only, so every start prints the same logins and a fresh
 database gets the same passwords again.
@@ -21,7 +24,16 @@ from django.db import transaction
 from care.errors import DomainError
 from care.roles import COORDINATORS, FRONTLINE_REPS
 
-DEMO_USERS = (("coordinator", COORDINATORS), ("rep", FRONTLINE_REPS))
+# (username, group, what the login is for; {threshold} is CARE_SECOND_APPROVAL_ABOVE)
+DEMO_USERS = (
+    ("coordinator", COORDINATORS, ""),
+    (
+        "coordinator2",
+        COORDINATORS,
+        "the second approval a batch needs when its vouchers exceed {threshold} (CARE_SECOND_APPROVAL_ABOVE)",
+    ),
+    ("rep", FRONTLINE_REPS, ""),
+)
 
 
 @dataclass(frozen=True)
@@ -30,10 +42,11 @@ class DemoLogin:
     group: str
     password: str | None  # None when we cannot show a password that works
     note: str = ""
+    purpose: str = ""
 
 
 def demo_users_ensure(*, logins_file: Path) -> list[DemoLogin]:
-    """Create the demo coordinator and rep if missing, and return the logins that work.
+    """Create the demo coordinators and rep if missing, and return the logins that work.
 
     Passwords are random and kept in ``logins_file`` (readable by the owner only), so every start shows the
     same logins, and a fresh database gets the same passwords again. An existing user's password is never
@@ -43,7 +56,7 @@ def demo_users_ensure(*, logins_file: Path) -> list[DemoLogin]:
         raise DomainError("Demo users are only created in development (DEBUG=true): their passwords are printed.")
     stored = _read_logins(logins_file)
     user_model = get_user_model()
-    missing = [name for name, _ in DEMO_USERS if not user_model.objects.filter(username=name).exists()]
+    missing = [name for name, _group, _purpose in DEMO_USERS if not user_model.objects.filter(username=name).exists()]
     new_passwords = {name: secrets.token_urlsafe(18) for name in missing if name not in stored}
     if new_passwords:
         # Written before the users exist: a crash in between leaves passwords for users that will be created.
@@ -51,7 +64,7 @@ def demo_users_ensure(*, logins_file: Path) -> list[DemoLogin]:
         _write_logins(logins_file, stored)
     logins = []
     with transaction.atomic():
-        for username, group_name in DEMO_USERS:
+        for username, group_name, purpose in DEMO_USERS:
             user, created = user_model.objects.get_or_create(
                 username=username, defaults={"email": f"{username}@example.com", "is_staff": True}
             )
@@ -62,7 +75,9 @@ def demo_users_ensure(*, logins_file: Path) -> list[DemoLogin]:
                 user.is_staff = True
                 user.save(update_fields=["is_staff"])
             user.groups.add(Group.objects.get(name=group_name))
-            logins.append(DemoLogin(username, group_name, *_usable_password(user, stored.get(username), created)))
+            password, note = _usable_password(user, stored.get(username), created)
+            threshold = f"{settings.CARE_SECOND_APPROVAL_ABOVE:,}"
+            logins.append(DemoLogin(username, group_name, password, note, purpose.format(threshold=threshold)))
     return logins
 
 

@@ -205,9 +205,33 @@ def _entitlement_dict(entitlement: Entitlement, *, label: str, language: str) ->
         text = entitlement.text
     else:
         amount = _money_text(entitlement.amount, entitlement.currency) if entitlement.amount is not None else ""
-        filled = head.format(label=label, hours=entitlement.threshold_hours or "", amount=amount, regulation=name)
+        filled = head.format(
+            label=entitlement.flight_label or label,
+            hours=entitlement.threshold_hours or "",
+            amount=amount,
+            regulation=name,
+        )
         text = f"{filled} {how}".strip()
     return {"kind": entitlement.kind, "regulation": entitlement.regulation, "text": text}
+
+
+def letter_entitlements(
+    affected: AffectedCustomer, *, kind: str, also_affected: Iterable[AffectedCustomer] = ()
+) -> list[Entitlement]:
+    """What the letter must tell the customer they are owed by law: this flight's refund and compensation and,
+    for an apology or a voucher letter, those of the customer's other disrupted flights (``also_affected``).
+
+    Those letters acknowledge every incident the customer was affected by and carry the vouchers of all of them
+    (``_shared_inputs``), so they state what is owed for each: a combined apology (incidents.sweeps) must not
+    give the vouchers of the disruption it absorbed and leave out the refund owed for it. ``also_affected``
+    rows need their incident loaded (the cause decides EU261, UK261 and APPR).
+    """
+    owed = entitlements_for(affected)
+    if kind in KINDS_WITH_APOLOGY:
+        for other in also_affected:
+            if other.pk != affected.pk:
+                owed += entitlements_for(other)
+    return owed
 
 
 def letter_context(
@@ -643,7 +667,11 @@ def _shared_inputs(
         vouchers[voucher.affected_id].append(voucher)  # type: ignore[index]
         customer_vouchers[voucher.customer_id].append(voucher)
     others: dict[int, list[AffectedCustomer]] = defaultdict(list)
-    for other in AffectedCustomer.objects.filter(customer_id__in=customer_ids).order_by("flight_date", "pk"):
+    other_rows = AffectedCustomer.objects.filter(customer_id__in=customer_ids).order_by("flight_date", "pk")
+    if apology_customers:
+        # With their incidents: an apology states what the law owes for each of them (letter_entitlements).
+        other_rows = other_rows.select_related("incident")
+    for other in other_rows:
         others[other.customer_id].append(other)
     languages = languages | {settings.LANGUAGE_CODE}
     checked = set(incidents) if kinds & KINDS_WITH_APOLOGY else set()
@@ -690,7 +718,9 @@ def _render_one(shared: _Shared, *, affected: AffectedCustomer, kind: str, seque
                 if kind in KINDS_WITH_APOLOGY
                 else shared.vouchers.get(affected.pk, ())
             ),
-            entitlements=entitlements_for(affected),
+            entitlements=letter_entitlements(
+                affected, kind=kind, also_affected=shared.others.get(affected.customer_id, ())
+            ),
             also_affected=shared.others.get(affected.customer_id, ()),
             language=template.language,
             news=shared.news.get(affected.incident_id, ""),

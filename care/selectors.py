@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from care.letter_check import personal_letter_reasons, recycled_paragraph_reason
 from care.models import Letter, LetterBatch, LetterTemplate
@@ -16,11 +16,11 @@ from care.rendering import (
     incident_translations,
     latest_news,
     letter_context,
+    letter_entitlements,
     render_letter,
     template_for,
 )
 from incidents.models import AffectedCustomer
-from vouchers.entitlements import entitlements_for
 from vouchers.models import Voucher, VoucherStatus
 
 HELD_SHOWN = 50
@@ -45,8 +45,17 @@ def letter_preview(
     customer's other incidents, the latest news, the coordinator's text in the letter's language).
     """
     affected = AffectedCustomer.objects.select_related("customer", "incident").get(pk=affected_id)
-    vouchers = list(Voucher.objects.filter(affected=affected, status=VoucherStatus.ISSUED).order_by("sequence", "pk"))
-    others = list(AffectedCustomer.objects.filter(customer_id=affected.customer_id).order_by("flight_date", "pk"))
+    # As letters_render: an apology or voucher letter carries the vouchers of every incident of the customer.
+    every_incident = Q(customer_id=affected.customer_id, affected__isnull=False)
+    carried = every_incident if kind in KINDS_WITH_APOLOGY else Q(affected=affected)
+    vouchers = list(
+        Voucher.objects.filter(carried, status=VoucherStatus.ISSUED).order_by("affected_id", "sequence", "pk")
+    )
+    others = list(
+        AffectedCustomer.objects.filter(customer_id=affected.customer_id)
+        .select_related("incident")
+        .order_by("flight_date", "pk")
+    )
     chosen = template or template_for(kind=kind, language=affected.customer.language)
     texts, untranslated = incident_texts(
         affected.incident,
@@ -58,7 +67,7 @@ def letter_preview(
         kind=kind,
         sequence=sequence,
         vouchers=vouchers,
-        entitlements=entitlements_for(affected),
+        entitlements=letter_entitlements(affected, kind=kind, also_affected=others),
         also_affected=others,
         language=chosen.language,
         news=latest_news({affected.incident_id}).get(affected.incident_id, ""),

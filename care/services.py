@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from django.conf import settings
@@ -27,6 +27,12 @@ from incidents.models import AffectedCustomer, Incident, IncidentStatus
 PREPARE_CHUNK = 1000
 # Apologies come after the disruption: before resolution we do not yet know the whole story.
 APOLOGY_AFTER = (IncidentStatus.RESOLVED, IncidentStatus.CLOSED)
+# The letters that carry the incident's vouchers: their vouchers are issued before they are prepared.
+KINDS_CARRYING_VOUCHERS = (LetterKind.APOLOGY, LetterKind.VOUCHER)
+
+
+class HeldOverBudget(DomainError):
+    """Letters not prepared: the vouchers they would carry are over the incident's budget and not approved."""
 
 
 @dataclass(frozen=True)
@@ -36,6 +42,7 @@ class PreparedBatch:
     rendered: int
     held: int
     queued: int = 0  # written straight as QUEUED (``queue_ready``)
+    vouchers_issued: int = 0  # issued just before, for the letters to carry (``letters_prepare_by_hand``)
 
 
 def letters_prepare(
@@ -56,13 +63,7 @@ def letters_prepare(
     see ``care.rendering.letters_create_rendered``.
     """
     incident = Incident.objects.get(pk=incident_id)
-    if kind in (LetterKind.APOLOGY, LetterKind.VOUCHER) and incident.status not in APOLOGY_AFTER:
-        raise DomainError(
-            f"{incident.reference} is {incident.get_status_display().lower()}: apology and voucher letters are "
-            "prepared once it is resolved, when we can tell customers the whole story."
-        )
-    if kind == LetterKind.MANUAL:
-        raise DomainError("Manual letters are written one at a time, not prepared for a whole incident.")
+    _refuse_to_prepare(incident, kind)
     batch, _ = LetterBatch.objects.get_or_create(incident=incident, kind=kind, sequence=sequence)
     affected = AffectedCustomer.objects.filter(incident=incident).order_by("pk")
     if affected_ids is not None:
@@ -109,6 +110,44 @@ def letters_prepare(
         rendered += summary.rendered
         held += summary.held + summary.failed
     return PreparedBatch(batch=batch, created=created, rendered=rendered, held=held, queued=queued)
+
+
+def _refuse_to_prepare(incident: Incident, kind: str) -> None:
+    if kind in KINDS_CARRYING_VOUCHERS and incident.status not in APOLOGY_AFTER:
+        raise DomainError(
+            f"{incident.reference} is {incident.get_status_display().lower()}: apology and voucher letters are "
+            "prepared once it is resolved, when we can tell customers the whole story."
+        )
+    if kind == LetterKind.MANUAL:
+        raise DomainError("Manual letters are written one at a time, not prepared for a whole incident.")
+
+
+def letters_prepare_by_hand(*, incident_id: int, kind: str, actor: Any) -> PreparedBatch:
+    """What *Prepare … letters* on an incident's page does: ``letters_prepare``, vouchers first.
+
+    Apology and voucher letters carry the incident's vouchers, so these are issued first, as the follow-up
+    sweep does before it prepares apologies (incidents.sweeps.sweep_follow_ups), by the same service and with
+    the same budget hold: while the forecast is over the incident's budget and nobody has approved it, nothing
+    is issued and no letter is written, and ``HeldOverBudget`` tells the coordinator what to do. Vouchers and
+    letters are written in one transaction, so a failure leaves neither. Other kinds are prepared as they are.
+    """
+    if kind not in KINDS_CARRYING_VOUCHERS:
+        return letters_prepare(incident_id=incident_id, kind=kind)
+    from vouchers.services import vouchers_issue_for_incident
+
+    with transaction.atomic():
+        incident = Incident.objects.get(pk=incident_id)
+        _refuse_to_prepare(incident, kind)  # before any voucher is issued for letters that cannot be prepared
+        issued = vouchers_issue_for_incident(incident_id=incident_id, actor=actor)
+        if issued.held:
+            raise HeldOverBudget(
+                f"{incident.reference}: {issued.message} Nothing was prepared: no voucher was issued and no letter "
+                "written. To go ahead, approve the total under Incident compensation (select "
+                f"{incident.reference}, action “Approve the forecast total above the budget”) or raise the "
+                "budget, then prepare the letters again."
+            )
+        prepared = letters_prepare(incident_id=incident_id, kind=kind)
+    return replace(prepared, vouchers_issued=issued.issued)
 
 
 def _individual_approval_check(letter: Letter) -> str | None:

@@ -25,7 +25,7 @@ from care.admin_base import (
 from care.errors import DomainError
 from care.models import Customer, Letter, LetterBatch, LetterKind
 from care.search import customers_matching, flight_from
-from care.services import letters_prepare
+from care.services import KINDS_CARRYING_VOUCHERS, HeldOverBudget, letters_prepare_by_hand
 from incidents.alerts import alert_acknowledge
 from incidents.models import (
     ACTIVE_STATUSES,
@@ -39,7 +39,7 @@ from incidents.models import (
     IncidentUpdate,
     SweepRun,
 )
-from incidents.selectors import first_notice_latency
+from incidents.selectors import customers_left_to_notify, first_notice_latency
 from incidents.services import TRANSITION_VERBS, incident_create, incident_post_update, incidents_transition
 from vouchers.models import Voucher
 
@@ -208,7 +208,7 @@ class IncidentAdmin(WorkbenchAdmin):
             return "—"
         add_import = reverse("admin:incidents_importjob_add") + f"?incident={obj.pk}"
         return format_html(
-            "{} · {} · {} · {} · {} · <a href=\"{}\">import affected customers from a file</a>",
+            '{} · {} · {} · {} · {} · <a href="{}">import affected customers from a file</a>',
             changelist_link(
                 AffectedCustomer,
                 f"{obj.affected_count:,} affected customers",
@@ -286,19 +286,32 @@ class IncidentAdmin(WorkbenchAdmin):
             messages.success(request, f"{incident.reference} is now {IncidentStatus(target).label.lower()}.")
         return HttpResponseRedirect(reverse("admin:incidents_incident_change", args=[incident.pk]))
 
+    def _may_prepare(self, request: HttpRequest, kind: str) -> bool:
+        # Apology and voucher letters are prepared with their vouchers, which are issued first.
+        may_issue = kind not in KINDS_CARRYING_VOUCHERS or request.user.has_perm("vouchers.issue_voucher")
+        return request.user.has_perm("care.add_letter") and may_issue
+
     def prepare_letters_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
         incident = get_object_or_404(Incident, pk=object_id)
-        if not request.user.has_perm("care.add_letter"):
-            raise PermissionDenied
         kind = request.POST.get("kind", "")
+        if not self._may_prepare(request, kind):
+            raise PermissionDenied
+        back = HttpResponseRedirect(reverse("admin:incidents_incident_change", args=[incident.pk]))
         try:
-            prepared = letters_prepare(incident_id=incident.pk, kind=kind)
+            prepared = letters_prepare_by_hand(incident_id=incident.pk, kind=kind, actor=request.user)
+        except HeldOverBudget as exc:
+            compensation = reverse("admin:vouchers_incidentcompensation_changelist") + f"?q={incident.reference}"
+            messages.error(
+                request, format_html('{} <a href="{}">Open its compensation settings</a>.', str(exc), compensation)
+            )
+            return back
         except DomainError as exc:
             messages.error(request, str(exc))
-            return HttpResponseRedirect(reverse("admin:incidents_incident_change", args=[incident.pk]))
+            return back
+        vouchers = f"{prepared.vouchers_issued:,} vouchers issued first; " if prepared.vouchers_issued else ""
         messages.success(
             request,
-            f"{prepared.created:,} new letters prepared; {prepared.rendered:,} rendered and "
+            f"{vouchers}{prepared.created:,} new letters prepared; {prepared.rendered:,} rendered and "
             f"{prepared.held:,} held back by the personal-letter check. Review a sample, then approve.",
         )
         return HttpResponseRedirect(reverse("admin:care_letterbatch_change", args=[prepared.batch.pk]))
@@ -318,14 +331,14 @@ class IncidentAdmin(WorkbenchAdmin):
                 for target in TRANSITION_VERBS
                 if INCIDENT_LIFECYCLE.can_move(obj.status, target)
             ]
-        if obj is not None and request.user.has_perm("care.add_letter"):
-            context["prepare_kinds"] = (
-                [(LetterKind.APOLOGY, "Prepare apology letters")]
-                if obj.status in (IncidentStatus.RESOLVED, IncidentStatus.CLOSED)
-                else [(LetterKind.INITIAL_NOTICE, "Prepare first notices")]
-                if obj.status in (IncidentStatus.OPEN, IncidentStatus.MONITORING)
-                else []
-            )
+        if obj is not None:
+            if obj.status in (IncidentStatus.RESOLVED, IncidentStatus.CLOSED):
+                offered = [(LetterKind.APOLOGY, "Prepare apology letters")]
+            elif obj.status in ACTIVE_STATUSES and customers_left_to_notify(incident_id=obj.pk):
+                offered = [(LetterKind.INITIAL_NOTICE, "Prepare first notices")]
+            else:
+                offered = []
+            context["prepare_kinds"] = [(kind, label) for kind, label in offered if self._may_prepare(request, kind)]
         return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
 
     # --- saving goes through the services ----------------------------------------

@@ -390,7 +390,7 @@ def logins_file(settings: Any, tmp_path: Path) -> Path:
 
 
 def _printed_logins(output: str) -> dict[str, str]:
-    return dict(re.findall(r"^  (coordinator|rep)\s+(\S+)\s", output, flags=re.MULTILINE))
+    return dict(re.findall(r"^  (coordinator2?|rep)\s+(\S+)\s", output, flags=re.MULTILINE))
 
 
 def test_bootstrap_is_idempotent_and_prints_the_same_logins(logins_file: Path) -> None:
@@ -399,7 +399,7 @@ def test_bootstrap_is_idempotent_and_prints_the_same_logins(logins_file: Path) -
     call_command("bootstrap", stdout=second)
 
     logins = _printed_logins(first.getvalue())
-    assert set(logins) == {"coordinator", "rep"}
+    assert set(logins) == {"coordinator", "coordinator2", "rep"}
     assert _printed_logins(second.getvalue()) == logins
     for output in (first.getvalue(), second.getvalue()):
         assert "http://127.0.0.1:8000/admin/" in output
@@ -408,19 +408,34 @@ def test_bootstrap_is_idempotent_and_prints_the_same_logins(logins_file: Path) -
     assert Incident.objects.count() == 6
     assert stat.S_IMODE(logins_file.stat().st_mode) == 0o600
     users = get_user_model().objects
-    for username, group in (("coordinator", COORDINATORS), ("rep", FRONTLINE_REPS)):
+    for username, group in (("coordinator", COORDINATORS), ("coordinator2", COORDINATORS), ("rep", FRONTLINE_REPS)):
         user = users.get(username=username)
         assert user.is_staff
         assert not user.is_superuser
         assert list(user.groups.values_list("name", flat=True)) == [group]
         assert user.check_password(logins[username])
-    assert users.count() == 2
+    assert users.count() == 3
+
+
+def test_bootstrap_ships_a_second_coordinator_for_the_second_approval(logins_file: Path, settings: Any) -> None:
+    """Above CARE_SECOND_APPROVAL_ABOVE a batch needs a second, different coordinator: the demo has one."""
+    out = StringIO()
+    call_command("bootstrap", stdout=out)
+
+    logins = _printed_logins(out.getvalue())
+    (line,) = [line for line in out.getvalue().splitlines() if line.startswith("  coordinator2 ")]
+    assert f"second approval a batch needs when its vouchers exceed {settings.CARE_SECOND_APPROVAL_ABOVE:,}" in line
+    second = get_user_model().objects.get(username="coordinator2")
+    assert second.check_password(logins["coordinator2"])
+    assert second.pk != get_user_model().objects.get(username="coordinator").pk
+    assert second.has_perm("care.approve_letter")
+    assert re.search(r"^coordinator2 \S+$", logins_file.read_text(), flags=re.MULTILINE)
 
 
 def test_bootstrap_recreates_missing_users_with_the_recorded_passwords(logins_file: Path) -> None:
     call_command("bootstrap", stdout=StringIO())
-    logins = dict(re.findall(r"^(coordinator|rep) (\S+)$", logins_file.read_text(), flags=re.MULTILINE))
-    assert set(logins) == {"coordinator", "rep"}
+    logins = dict(re.findall(r"^(coordinator2?|rep) (\S+)$", logins_file.read_text(), flags=re.MULTILINE))
+    assert set(logins) == {"coordinator", "coordinator2", "rep"}
     get_user_model().objects.all().delete()
 
     out = StringIO()

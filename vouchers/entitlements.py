@@ -46,6 +46,8 @@ class Entitlement:
     threshold_hours: int | None = None  # for a significant change: the delay it took to count as one
     amount: Decimal | None = None  # compensation owed in money; None for a refund (the unused fare)
     currency: str = ""
+    # The flight it is owed for ("UA 1545"): an apology covering several flights states each one's.
+    flight_label: str = ""
 
 
 def airport_country(code: str) -> str | None:
@@ -108,6 +110,7 @@ def _compensation(affected: AffectedCustomer) -> list[Entitlement]:
                 ),
                 amount=award.amount,
                 currency=award.currency or "",
+                flight_label=label,
             )
         )
     return found
@@ -159,6 +162,7 @@ def _us_dot_refund(affected: AffectedCustomer, today: dt.date) -> Entitlement | 
                 f"Because {label} was cancelled, you are entitled to a full refund of the unused ticket, in money "
                 "and not as a voucher, if you did not travel or did not accept the new flight we offered."
             ),
+            flight_label=label,
         )
     return Entitlement(
         kind="refund",
@@ -170,4 +174,5 @@ def _us_dot_refund(affected: AffectedCustomer, today: dt.date) -> Entitlement | 
             "ticket, in money and not as a voucher, if you chose not to travel."
         ),
         threshold_hours=hours,
+        flight_label=label,
     )

@@ -47,7 +47,8 @@ def vouchers_issue_for_incident(
     Idempotent: the unique (affected, rule, sequence) constraint with ``ignore_conflicts`` means a second run,
     or one running at the same time, creates nothing twice; a customer added since the last run gets theirs.
     Above the incident's budget cap nothing is issued (``held``) until a coordinator approves the total
-    (``vouchers_approve_over_budget``). Every voucher issued gets an audit row from "" to issued.
+    (``vouchers_approve_over_budget``). Every voucher issued gets an audit row from "" to issued, and the
+    customers' draft apology and voucher letters are rendered again to carry it, in the same transaction.
     """
     moment = now or timezone.now()
     label = actor_label or ("" if actor is not None else ISSUER)
@@ -159,6 +160,8 @@ def _insert(chunk: list[PlannedVoucher], *, actor: Any, label: str, now: dt.date
             )
             created += len(mine)
             done = {key for _pk, key in mine}
+            # In the same transaction as the vouchers: a draft prepared before them must not go without them.
+            _carry_new_vouchers(customer_ids={voucher.customer_id for _code, voucher in rows if _key(voucher) in done})
             left = [voucher for voucher in pending if _key(voucher) not in done]
             if left:
                 taken = set(
@@ -171,6 +174,29 @@ def _insert(chunk: list[PlannedVoucher], *, actor: Any, label: str, now: dt.date
     if pending:
         raise DomainError(f"{len(pending)} vouchers could not get a unique code; run the issuance again.")
     return created
+
+
+def _carry_new_vouchers(*, customer_ids: set[int]) -> None:
+    """Render the customers' draft apology and voucher letters again, so that they carry the vouchers just
+    issued (an apology prepared before its vouchers has none, and a customer's apology carries the vouchers of
+    every incident of theirs). Only drafts: they are what a coordinator reviews and approves; a letter already
+    approved one by one, queued or sent keeps what its approver read."""
+    from care.models import Letter, LetterKind, LetterStatus
+    from care.rendering import letters_render
+
+    if not customer_ids:
+        return
+    drafts = list(
+        Letter.objects.filter(
+            customer_id__in=customer_ids,
+            kind__in=(LetterKind.VOUCHER, LetterKind.APOLOGY),
+            status=LetterStatus.DRAFT,
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    if drafts:
+        letters_render(letter_ids=drafts)
 
 
 def voucher_issue_in_lieu(
@@ -238,6 +264,7 @@ def voucher_issue_in_lieu(
             note=f"in place of {name}, with consent",
             at=moment,
         )
+        _carry_new_vouchers(customer_ids={affected.customer_id})
     return voucher
 
 

@@ -41,6 +41,7 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS("Sign in as:"))
         for login in result.logins:
             secret = login.password if login.password is not None else f"({login.note})"
-            self.stdout.write(f"  {login.username:<{width}}  {secret}   {login.group}")
+            purpose = f": {login.purpose}" if login.purpose else ""
+            self.stdout.write(f"  {login.username:<{width}}  {secret}   {login.group}{purpose}")
         self.stdout.write(f"The passwords are kept in {logins_file} (readable by you only).")
         self.stdout.write("")
