@@ -75,6 +75,10 @@ _COORDINATOR_EXTRA: dict[str, dict[str, tuple[str, ...]]] = {
         "intervalschedule": ("view",),
         "crontabschedule": ("view",),
     },
+    # Login lockouts (django-axes): a coordinator sees who is locked and lifts a lock by deleting the attempt.
+    "axes": {
+        "accessattempt": ("view", "delete"),
+    },
 }
 
 

@@ -51,6 +51,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_celery_beat",
     "anymail",
+    # Locks a login after repeated wrong passwords (see "Login protection" below).
+    "axes",
     "care",
     "incidents",
     "vouchers",
@@ -66,6 +68,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as axes asks: turns a login that axes refused into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -115,6 +119,9 @@ CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 # codes within the window gets 429 until the window ends: guessing 80-bit codes must not pay.
 VOUCHER_FAILED_LOOKUPS_ALLOWED = env.int("VOUCHER_FAILED_LOOKUPS_ALLOWED", default=10)
 VOUCHER_FAILED_LOOKUPS_WINDOW = timedelta(seconds=env.int("VOUCHER_FAILED_LOOKUPS_WINDOW_SECONDS", default=600))
+# So that parallel guesses cannot outrun the count, a client runs at most as many lookups at once as it has
+# failures left; a further lookup waits up to this long for one of them to finish, then gets 429 (Retry-After 1).
+VOUCHER_LOOKUP_WAIT = timedelta(seconds=env.float("VOUCHER_LOOKUP_WAIT_SECONDS", default=5.0))
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -123,6 +130,52 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "admin:login"
+
+# --- Login protection (django-axes) -----------------------------------------------
+# Every password login (/admin/login/ and /briefings/login/) passes axes' backend first: after
+# AXES_FAILURE_LIMIT wrong passwords in a row for one username from one address, that username is refused from
+# that address, with the lockout page (429), until AXES_COOLOFF_MINUTES after the last attempt. API tokens do not
+# go through authenticate() and are not affected.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+_cool_off_minutes = env.int("AXES_COOLOFF_MINUTES", default=15)
+if AXES_FAILURE_LIMIT < 1 or _cool_off_minutes < 1:
+    # No cool-off would lock for ever (until a coordinator unlocks), which nobody here wants by accident.
+    raise ImproperlyConfigured("AXES_FAILURE_LIMIT and AXES_COOLOFF_MINUTES must be at least 1.")
+AXES_COOLOFF_TIME = timedelta(minutes=_cool_off_minutes)
+# What one lock covers: "username+ip_address" (the default) is the combination, so somebody guessing a
+# coordinator's password locks that username only from their own address, never the coordinator from
+# everywhere. A comma separates independent locks, e.g. "username+ip_address,ip_address".
+AXES_LOCKOUT_PARAMETERS: list[str | list[str]] = [
+    part.split("+") if "+" in part else part
+    for part in env.list("AXES_LOCKOUT_PARAMETERS", default=["username+ip_address"])
+]
+# A successful login clears the count; an attempt while locked, even with the right password, restarts the
+# cool-off (so the lockout page can say exactly when to come back: the cool-off from now).
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = True
+AXES_LOCKOUT_CALLABLE = "care.login_lockout.lockout_response"
+# The client's address behind our reverse proxies (care.client_ip). axes' AXES_IPWARE_* settings need
+# django-ipware, which is not installed; these two are read by care.client_ip instead. TRUSTED_PROXY_COUNT is
+# how many proxies in front of the app append to CLIENT_IP_HEADER: 0 (no proxy) ignores the header entirely;
+# behind one load balancer or nginx set 1. Too high lets a client choose the address it is counted under; 0
+# behind a proxy makes every login come from the proxy's address, so a lock would hold a username for everyone.
+AXES_CLIENT_IP_CALLABLE = "care.client_ip.client_ip"
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+CLIENT_IP_HEADER = env.str("CLIENT_IP_HEADER", default="X-Forwarded-For")
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured("TRUSTED_PROXY_COUNT must be 0 or more.")
+# Personal data: axes keeps only what a lock needs (username, address, user agent of the failing attempts; the
+# posted form with username and password masked), deleted at the first login after the cool-off. No record of
+# every successful login (AccessLog), no permanent failure log, and its log lines show the path but mask the
+# username and address (AXES_VERBOSE would add the user agent and a start-up banner).
+AXES_DISABLE_ACCESS_LOG = True
+AXES_ENABLE_ACCESS_FAILURE_LOG = False
+AXES_VERBOSE = False
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address"]
 
 # --- Internationalisation -------------------------------------------------------
 LANGUAGE_CODE = "en"
@@ -234,7 +287,8 @@ ONCALL_COORDINATOR_EMAIL = env.str("ONCALL_COORDINATOR_EMAIL", default="oncall-c
 
 # --- REST API -------------------------------------------------------------------
 REST_FRAMEWORK = {
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # drf-spectacular's, plus the error answers each operation can give (care.api.schema).
+    "DEFAULT_SCHEMA_CLASS": "care.api.schema.ApiAutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "care.api.auth.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
@@ -258,6 +312,10 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Proactive Care API",
+    # The schema describes the API, not the schema and docs views.
+    "SERVE_INCLUDE_SCHEMA": False,
+    # Separate request and response components: what a client sends (required, min lengths) is not what it reads.
+    "COMPONENT_SPLIT_REQUEST": True,
     "VERSION": "1.0.0",
     # The docs UI's scripts come from the drf-spectacular-sidecar package, not a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -282,7 +340,11 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # axes logs four INFO lines per login; failures and lockouts (WARNING) are the ones worth keeping.
+        "axes": {"level": "WARNING"},
+    },
 }
 
 # --- Security (production) ------------------------------------------------------
