@@ -1,6 +1,8 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.views.generic import RedirectView
+
+from care.api.errors import api_not_found
 
 admin.site.site_header = "Proactive Care: coordinator's workbench"
 admin.site.site_title = "Proactive Care"
@@ -11,6 +13,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("briefings/", include("care.briefings.urls")),
     path("api/v1/", include("config.api_urls", namespace="v1")),
-    # The ESPs' tracking webhooks, e.g. /anymail/postmark/tracking/ (see care.tracking).
-    path("anymail/", include("anymail.urls")),
+    # Any other URL under api/ gets the API's JSON error body, not Django's HTML 404 page.
+    re_path(r"^api(?:/|$)", api_not_found, name="api-not-found"),
+    # The configured ESP's tracking webhook, e.g. /anymail/postmark/tracking/ (see config.webhook_urls).
+    path("anymail/", include("config.webhook_urls")),
 ]

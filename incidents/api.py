@@ -16,7 +16,7 @@ from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import generics, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import APIException, ParseError, ValidationError
@@ -25,8 +25,10 @@ from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from care.api.errors import ApiErrorSerializer
+from care.api.filters import ApiFilterSet, BooleanFilter, DateTimeFilter
 from care.api.input import SafeJSONParser, StrictSerializerMixin, actor_of, model_errors_as_400
-from incidents.ingest.format import COLUMNS, json_rows
+from incidents.ingest.format import COLUMNS, OPTIONAL_COLUMNS, REQUIRED_COLUMNS, json_rows
 from incidents.ingest.services import (
     JSON_MAX_ROWS,
     SYNC_MAX_BYTES,
@@ -102,7 +104,19 @@ class IncidentSerializer(serializers.ModelSerializer[Incident]):
         read_only_fields = fields
 
 
+@extend_schema_field({"type": "string", "maxLength": 255, "pattern": r"^\s*([A-Za-z]{3}(\s+[A-Za-z]{3})*)?\s*$"})
+class StationsField(serializers.CharField):
+    """IATA station codes separated by spaces; each must be one airportsdata knows (validate_stations)."""
+
+
 class IncidentWriteSerializer(StrictSerializerMixin, serializers.ModelSerializer[Incident]):
+    stations = StationsField(
+        max_length=255,
+        required=False,
+        allow_blank=True,
+        help_text="IATA codes of the stations involved, separated by spaces, e.g. JFK LGA.",
+    )
+
     class Meta:
         model = Incident
         # Exactly what incident_update may change: one list, kept in the service.
@@ -117,10 +131,10 @@ class IncidentWriteSerializer(StrictSerializerMixin, serializers.ModelSerializer
         return " ".join(codes)
 
 
-class IncidentFilter(django_filters.FilterSet):
+class IncidentFilter(ApiFilterSet):
     status = django_filters.MultipleChoiceFilter(choices=IncidentStatus.choices)
-    started_after = django_filters.IsoDateTimeFilter(field_name="started_at", lookup_expr="gte")
-    started_before = django_filters.IsoDateTimeFilter(field_name="started_at", lookup_expr="lt")
+    started_after = DateTimeFilter(field_name="started_at", lookup_expr="gte")
+    started_before = DateTimeFilter(field_name="started_at", lookup_expr="lt")
     station = django_filters.CharFilter(field_name="stations", lookup_expr="icontains")
 
     class Meta:
@@ -213,6 +227,12 @@ class IncidentUpdateSerializer(StrictSerializerMixin, serializers.ModelSerialize
         read_only_fields = ("id", "incident", "posted_at")
 
 
+class IncidentUpdateFilter(ApiFilterSet):
+    class Meta:
+        model = IncidentUpdate
+        fields = ("audience",)
+
+
 class IncidentUpdatesView(generics.ListCreateAPIView[IncidentUpdate]):
     """The incident's timeline: read it, or post an update (a customer update's promise becomes the next one)."""
 
@@ -220,7 +240,7 @@ class IncidentUpdatesView(generics.ListCreateAPIView[IncidentUpdate]):
     serializer_class = IncidentUpdateSerializer
     ordering = ("-posted_at", "-id")
     ordering_fields = ("posted_at", "id")
-    filterset_fields = ("audience",)
+    filterset_class = IncidentUpdateFilter
     write_scope = "ingest"
 
     def get_queryset(self) -> QuerySet[IncidentUpdate]:
@@ -268,9 +288,9 @@ class AffectedCustomerSerializer(serializers.ModelSerializer[AffectedCustomer]):
         read_only_fields = fields
 
 
-class AffectedFilter(django_filters.FilterSet):
+class AffectedFilter(ApiFilterSet):
     customer_ref = django_filters.CharFilter(field_name="customer__external_ref")
-    contacted = django_filters.BooleanFilter(field_name="first_contacted_at", lookup_expr="isnull", exclude=True)
+    contacted = BooleanFilter(field_name="first_contacted_at", lookup_expr="isnull", exclude=True)
 
     class Meta:
         model = AffectedCustomer
@@ -339,14 +359,44 @@ class JsonLinesParser(_StreamParser):
     media_type = "application/x-ndjson"
 
 
-AFFECTED_ROWS_SCHEMA = inline_serializer(
-    many=True,
-    name="AffectedRow",
-    fields={
-        column: serializers.CharField(required=column in COLUMNS[:7], allow_blank=True)
-        for column in COLUMNS  # documented in incidents/ingest/FORMAT.md
-    },
-)
+def _affected_import_bodies() -> dict[str, dict[str, Any]]:
+    """The three bodies an import takes (incidents/ingest/FORMAT.md), as far as a schema can say."""
+    optional = "".join(f"(,{column})?" for column in OPTIONAL_COLUMNS)
+    row = {
+        "type": "object",
+        "description": "One affected customer: column name to a text, number, true/false or null value.",
+        "properties": {column: {"description": "See FORMAT.md."} for column in COLUMNS},
+        "required": list(REQUIRED_COLUMNS),
+    }
+    rows = {
+        "type": "array",
+        "minItems": 1,
+        "maxItems": JSON_MAX_ROWS,
+        # A row that is not such an object is not a reason to refuse the body: it is a rejected row of the
+        # import, reported with its number like a row with a bad email.
+        "items": {"anyOf": [row, {}]},
+    }
+    return {
+        "text/csv": {
+            "type": "string",
+            "minLength": 1,
+            # The header as FORMAT.md writes it; the server also takes the columns in any order.
+            "pattern": f"^{','.join(REQUIRED_COLUMNS)}{optional}\\r?\\n",
+            "description": "UTF-8 CSV: a header row naming the columns, then one row per affected customer.",
+        },
+        "application/x-ndjson": {
+            "type": "string",
+            "minLength": 1,
+            "description": "JSON lines: an object of column: value per line; a line that is not one is a rejected row.",
+        },
+        "application/json": {
+            "oneOf": [
+                rows,
+                {"type": "object", "properties": {"rows": rows}, "required": ["rows"]},
+            ],
+            "description": f'A JSON array of rows, or {{"rows": [...]}}; at most {JSON_MAX_ROWS} rows and 5 MB.',
+        },
+    }
 
 
 class IncidentAffectedView(generics.ListAPIView[AffectedCustomer]):
@@ -369,14 +419,23 @@ class IncidentAffectedView(generics.ListAPIView[AffectedCustomer]):
         return AffectedCustomer.objects.filter(incident=_incident_or_404(self)).select_related("customer")
 
     @extend_schema(
-        request={
-            "text/csv": OpenApiTypes.STR,
-            "application/x-ndjson": OpenApiTypes.STR,
-            "application/json": AFFECTED_ROWS_SCHEMA,
-        },
+        request=_affected_import_bodies(),
+        parameters=[
+            OpenApiParameter(
+                "Location",
+                OpenApiTypes.STR,
+                OpenApiParameter.HEADER,
+                response=[202],
+                description="The import to poll, /api/v1/imports/{id}/.",
+            )
+        ],
         responses={
             201: OpenApiResponse(ImportJobSerializer, description="Imported in the request."),
             202: OpenApiResponse(ImportJobSerializer, description="Stored; importing in the background."),
+            400: OpenApiResponse(
+                ApiErrorSerializer, description="A body that is empty or not rows, or a file refused whole."
+            ),
+            413: OpenApiResponse(ApiErrorSerializer, description="A JSON body over 5 MB, or a file over 500 MB."),
         },
     )
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -454,12 +513,18 @@ class AffectedDetailView(generics.RetrieveAPIView[AffectedCustomer]):
 
 
 # --- imports ----------------------------------------------------------------------------
+class ImportJobFilter(ApiFilterSet):
+    class Meta:
+        model = ImportJob
+        fields = ("incident", "status", "source")
+
+
 class ImportJobViewSet(viewsets.ReadOnlyModelViewSet[ImportJob]):
     """Imports of affected customers and their progress (rows done, rejected, seconds left)."""
 
     queryset = ImportJob.objects.all()
     serializer_class = ImportJobSerializer
-    filterset_fields = ("incident", "status", "source")
+    filterset_class = ImportJobFilter
     ordering = ("-id",)
     ordering_fields = ("id", "created_at")
 
@@ -504,6 +569,12 @@ class ImportRejectionsCsvView(generics.GenericAPIView[ImportRejection]):
     pagination_class = None
     filter_backends = ()
     renderer_classes = (JSONRenderer, CsvRenderer)
+
+    def handle_exception(self, exc: Exception) -> Response:
+        # An error is the JSON error body even for a client that asked for text/csv.
+        self.request.accepted_renderer = JSONRenderer()
+        self.request.accepted_media_type = JSONRenderer.media_type
+        return super().handle_exception(exc)
 
     @extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR})
     def get(self, request: Request, pk: int) -> StreamingHttpResponse:

@@ -32,13 +32,15 @@ from typing import Any, NoReturn
 import django_filters
 from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import exceptions, generics, serializers
 from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
+from care.api.errors import ApiErrorSerializer
+from care.api.filters import ApiFilterSet, IdFilter
+from care.api.input import JsonTypesMixin
 from care.models import ApiToken
 from vouchers.models import Voucher, VoucherStatus
 from vouchers.redemption import (
@@ -49,7 +51,7 @@ from vouchers.redemption import (
     voucher_redeem,
     voucher_validate,
 )
-from vouchers.throttling import FailedLookupThrottle
+from vouchers.throttling import FailedLookupThrottle, FailedLookupThrottledView
 
 REPLAYED_HEADER = "Idempotent-Replayed"
 
@@ -111,13 +113,6 @@ def refuse(request: Request, refused: VoucherRefused) -> NoReturn:
 
 
 # --- Serializers ----------------------------------------------------------------------------------------------
-class ApiErrorSerializer(serializers.Serializer[Any]):
-    code = serializers.CharField(help_text="e.g. code_unknown, voucher_redeemed, insufficient_balance")
-    message = serializers.CharField(help_text="A sentence a person can read.")
-    # The metaclass moves declared fields off the class, so this does not shadow Serializer.errors at run time.
-    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))  # type: ignore[assignment]
-
-
 def _currency(value: str) -> str:
     cleaned = value.strip().upper()
     if len(cleaned) != 3 or not cleaned.isascii() or not cleaned.isalpha():
@@ -125,13 +120,46 @@ def _currency(value: str) -> str:
     return cleaned
 
 
-class ValidateRequestSerializer(serializers.Serializer[Any]):
-    code = serializers.CharField(max_length=64, help_text="As typed: case, spaces and dashes do not matter.")
+# A positive amount with at most 8 digits before the point and 2 after it, as the redeem body may send it.
+_AMOUNT_TEXT = r"^(0*[1-9][0-9]{0,7}(\.[0-9]{1,2})?|0*\.(0[1-9]|[1-9][0-9]?))$"
 
 
-class RedeemRequestSerializer(serializers.Serializer[Any]):
-    code = serializers.CharField(max_length=64, help_text="As typed: case, spaces and dashes do not matter.")
-    amount = serializers.DecimalField(
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "string", "pattern": _AMOUNT_TEXT, "example": "25.00"},
+            {"type": "number", "minimum": 0.01, "maximum": 99999999.99, "multipleOf": 0.01},
+        ],
+        "description": 'What to redeem, in the voucher\'s currency: "25.00" (a number is read the same way).',
+    }
+)
+class AmountField(serializers.DecimalField):
+    pass
+
+
+@extend_schema_field({"type": "string", "pattern": "^[A-Za-z]{3}$", "example": "USD"})
+class CurrencyField(serializers.CharField):
+    pass
+
+
+# Seventeen symbols of Crockford's base32 (I, L and O read as 1, 1 and 0; no U), in any case, with up to two
+# spaces, tabs, dashes or dots between them (vouchers.codes.normalise takes any number, within 64
+# characters). Whether the check symbol fits is for the server to say (code_mistyped).
+_CODE_TEXT = r"^[ \t.-]{0,2}([0-9A-TV-Za-tv-z][ \t.-]{0,2}){17}$"
+
+
+@extend_schema_field({"type": "string", "pattern": _CODE_TEXT, "example": "7K3M-Q9TX-W2HD-R8NP-3"})
+class CodeField(serializers.CharField):
+    pass
+
+
+class ValidateRequestSerializer(JsonTypesMixin, serializers.Serializer[Any]):
+    code = CodeField(max_length=64, help_text="As typed: case, spaces and dashes do not matter.")
+
+
+class RedeemRequestSerializer(JsonTypesMixin, serializers.Serializer[Any]):
+    code = CodeField(max_length=64, help_text="As typed: case, spaces and dashes do not matter.")
+    amount = AmountField(
         max_digits=10,
         decimal_places=2,
         min_value=Decimal("0.01"),
@@ -143,7 +171,10 @@ class RedeemRequestSerializer(serializers.Serializer[Any]):
             "invalid": 'The amount must be a number, e.g. "25.00".',
         },
     )
-    currency = serializers.CharField(max_length=3, min_length=3, validators=[], help_text="ISO 4217, e.g. USD.")
+    # Not trimmed: " USD" is not the three letters the schema promises to take.
+    currency = CurrencyField(
+        max_length=3, min_length=3, trim_whitespace=False, validators=[], help_text="ISO 4217, e.g. USD."
+    )
     booking_reference = serializers.CharField(
         max_length=MAX_BOOKING_REFERENCE, required=False, allow_blank=True, default=""
     )
@@ -207,16 +238,10 @@ def _errors(*statuses: int) -> dict[int, OpenApiResponse]:
     return {status: OpenApiResponse(ApiErrorSerializer) for status in statuses}
 
 
-class _CodeView(APIView):
+class _CodeView(FailedLookupThrottledView):
     # Tokens need the redeem scope for both (validate is a POST only to keep the code out of the URL).
     read_scope = "redeem"
     write_scope = "redeem"
-    throttle_classes = [FailedLookupThrottle]
-
-    def throttled(self, request: Request, wait: float | None) -> NoReturn:
-        raise exceptions.Throttled(
-            wait=wait, detail="Too many unknown or mistyped voucher codes from this client; wait and try again."
-        )
 
 
 class VoucherValidateView(_CodeView):
@@ -249,12 +274,20 @@ class VoucherRedeemView(_CodeView):
         parameters=[
             OpenApiParameter(
                 "Idempotency-Key",
-                OpenApiTypes.STR,
+                {"type": "string", "minLength": 1, "maxLength": MAX_IDEMPOTENCY_KEY, "pattern": r"\S"},
                 OpenApiParameter.HEADER,
                 required=True,
                 description=f"1 to {MAX_IDEMPOTENCY_KEY} characters, unique per redemption (e.g. a UUID). "
                 "Sending it again with the same body returns the first answer and redeems nothing more.",
-            )
+            ),
+            OpenApiParameter(
+                REPLAYED_HEADER,
+                OpenApiTypes.STR,
+                OpenApiParameter.HEADER,
+                response=[200],
+                enum=["true"],
+                description="Present when this is the stored answer to an earlier request with the same key.",
+            ),
         ],
         responses={200: RedemptionResultSerializer, **_errors(400, 403, 404, 409, 422, 429)},
     )
@@ -285,8 +318,8 @@ class VoucherRedeemView(_CodeView):
 
 
 # --- Read -----------------------------------------------------------------------------------------------------
-class VoucherFilter(django_filters.FilterSet):
-    incident = django_filters.NumberFilter(field_name="incident_id", help_text="The incident's id.")
+class VoucherFilter(ApiFilterSet):
+    incident = IdFilter(field_name="incident_id", help_text="The incident's id.")
     incident_reference = django_filters.CharFilter(field_name="incident__reference")
     status = django_filters.ChoiceFilter(choices=VoucherStatus.choices)
     customer_ref = django_filters.CharFilter(field_name="customer__external_ref", help_text="Customer reference.")
@@ -317,6 +350,26 @@ class VoucherCursorPagination(CursorPagination):
     ordering = "id"
     page_size_query_param = "page_size"
     max_page_size = 1000
+
+    def get_page_size(self, request: Request) -> int | None:
+        # DRF falls back to the default page size for "false", "0" or "-3"; the schema says an integer from 1.
+        raw = request.query_params.get(self.page_size_query_param, "")
+        if raw == "":
+            return self.page_size
+        digits = raw.lstrip("0")
+        if not (raw.isascii() and raw.isdigit()) or not digits:
+            raise exceptions.ValidationError({self.page_size_query_param: ["A whole number from 1."]})
+        return self.max_page_size if len(digits) > 6 else min(int(digits), self.max_page_size)
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"] = {"type": "integer", "minimum": 1}
+                parameter["description"] = (
+                    f"Vouchers per page, {self.page_size} unless given; at most {self.max_page_size} (more is cut)."
+                )
+        return parameters
 
 
 class VoucherListView(generics.ListAPIView[Voucher]):

@@ -11,6 +11,7 @@ import django_filters
 from django.db.models import Max, OuterRef, QuerySet, Subquery
 from rest_framework import serializers, viewsets
 
+from care.api.filters import ApiFilterSet, BooleanFilter, IdFilter
 from care.models import IncidentBriefing
 
 
@@ -41,11 +42,10 @@ class BriefingSerializer(serializers.ModelSerializer[IncidentBriefing]):
         return (user.get_full_name() or user.get_username()) if user is not None else ""
 
 
-class BriefingFilter(django_filters.FilterSet):
+class BriefingFilter(ApiFilterSet):
+    incident = IdFilter(field_name="incident_id", help_text="The incident's id.")
     incident_reference = django_filters.CharFilter(field_name="incident__reference")
-    all_versions = django_filters.BooleanFilter(
-        method="filter_all_versions", label="Every published version, not only the latest"
-    )
+    all_versions = BooleanFilter(method="filter_all_versions", label="Every published version, not only the latest")
 
     class Meta:
         model = IncidentBriefing
@@ -68,7 +68,7 @@ class BriefingViewSet(viewsets.ReadOnlyModelViewSet[IncidentBriefing]):
 
     def get_queryset(self) -> QuerySet[IncidentBriefing]:
         published = IncidentBriefing.objects.filter(version__isnull=False).select_related("incident", "published_by")
-        if self.action == "list" and self.request.query_params.get("all_versions") not in ("true", "True", "1"):
+        if self.action == "list" and self.request.query_params.get("all_versions") != "true":
             latest = (
                 IncidentBriefing.objects.filter(incident=OuterRef("incident"), version__isnull=False)
                 .values("incident")

@@ -2,20 +2,31 @@
 
 from __future__ import annotations
 
+import zoneinfo
 from typing import Any
 
-import django_filters
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from care.api.filters import ApiFilterSet, DateTimeFilter
 from care.api.input import StrictSerializerMixin, model_errors_as_400
-from care.models import Customer
+from care.models import Customer, SuppressionReason
 from incidents.ingest.customers import customer_upsert
 
 
 class CustomerSerializer(serializers.ModelSerializer[Customer]):
+    # Declared, so that the schema admits the blank each of these is while the customer has none.
+    email = serializers.EmailField(read_only=True, allow_blank=True)
+    phone = serializers.CharField(read_only=True, allow_blank=True, help_text="International format, +12125550123.")
+    suppression_reason = serializers.ChoiceField(
+        choices=SuppressionReason.choices,
+        allow_blank=True,
+        read_only=True,
+        help_text="Why mail to the address stopped; empty while it is not suppressed.",
+    )
+
     class Meta:
         model = Customer
         fields = (
@@ -37,15 +48,22 @@ class CustomerSerializer(serializers.ModelSerializer[Customer]):
         read_only_fields = fields
 
 
+@extend_schema_field({"type": "string", "enum": sorted(zoneinfo.available_timezones())})
+class TimeZoneField(serializers.CharField):
+    """An IANA time zone; the model's validator checks it, the schema lists the zones it accepts."""
+
+
 class CustomerUpsertSerializer(StrictSerializerMixin, serializers.ModelSerializer[Customer]):
+    time_zone = TimeZoneField(max_length=64, required=False, help_text="IANA time zone, e.g. America/Chicago.")
+
     class Meta:
         model = Customer
         fields = ("name", "preferred_name", "email", "phone", "language", "time_zone", "loyalty_tier")
         extra_kwargs = {"name": {"required": False}}
 
 
-class CustomerFilter(django_filters.FilterSet):
-    updated_after = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+class CustomerFilter(ApiFilterSet):
+    updated_after = DateTimeFilter(field_name="updated_at", lookup_expr="gte")
 
     class Meta:
         model = Customer
@@ -59,7 +77,8 @@ class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     serializer_class = CustomerSerializer
     filterset_class = CustomerFilter
     lookup_field = "external_ref"
-    lookup_value_regex = r"[^/]{1,64}"
+    # No NUL: no reference holds one, and PostgreSQL would refuse to look it up (a 404, not a 500).
+    lookup_value_regex = r"[^/\x00]{1,64}"
     ordering = ("id",)
     ordering_fields = ("id", "updated_at")
     write_scope = "ingest"

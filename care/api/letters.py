@@ -5,6 +5,7 @@ from __future__ import annotations
 import django_filters
 from rest_framework import serializers, viewsets
 
+from care.api.filters import ApiFilterSet, DateTimeFilter
 from care.models import Letter
 from care.models.letters import Channel, LetterKind, LetterStatus
 
@@ -34,12 +35,12 @@ class LetterSerializer(serializers.ModelSerializer[Letter]):
         read_only_fields = fields
 
 
-class LetterFilter(django_filters.FilterSet):
+class LetterFilter(ApiFilterSet):
     kind = django_filters.MultipleChoiceFilter(choices=LetterKind.choices)
     status = django_filters.MultipleChoiceFilter(choices=LetterStatus.choices)
     channel = django_filters.ChoiceFilter(choices=Channel.choices)
     customer_ref = django_filters.CharFilter(field_name="customer__external_ref")
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_after = DateTimeFilter(field_name="created_at", lookup_expr="gte")
 
     class Meta:
         model = Letter

@@ -38,6 +38,10 @@ COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
 KNOWN = frozenset(COLUMNS)
 # A rejected row is kept for the report; a pathological cell is cut so one row cannot fill the table.
 RAW_VALUE_MAX = 500
+# No database text holds NUL (PostgreSQL refuses it): a row with one is rejected, and what is kept of it for
+# the report shows the replacement character in its place.
+NUL = "\x00"
+_NUL_REASON = "contains a NUL character (U+0000), which no column can hold"
 
 
 class FileRefused(Exception):
@@ -62,15 +66,23 @@ def check_header(columns: list[str]) -> None:
     if missing:
         problems.append(f"missing required column(s) {', '.join(missing)}")
     if unknown:
-        problems.append(f"unknown column(s) {', '.join(unknown[:10])}")
+        problems.append(f"unknown column(s) {_visible(', '.join(unknown[:10]))}")
     if repeated:
         problems.append(f"repeated column(s) {', '.join(repeated)}")
     if problems:
         raise FileRefused(f"The header is not right: {'; '.join(problems)}. See FORMAT.md for the columns.")
 
 
+def _visible(text: str) -> str:
+    return text.replace(NUL, "\ufffd")
+
+
 def _raw(fields: dict[str, Any]) -> dict[str, str]:
-    return {str(key)[:64]: str(value)[:RAW_VALUE_MAX] for key, value in fields.items()}
+    return {_visible(str(key)[:64]): _visible(str(value)[:RAW_VALUE_MAX]) for key, value in fields.items()}
+
+
+def _nul_free(fields: dict[str, str]) -> dict[str, str] | BadRow:
+    return BadRow(_NUL_REASON, _raw(fields)) if any(NUL in value for value in fields.values()) else fields
 
 
 def _text(value: Any) -> str | None:
@@ -144,7 +156,7 @@ def _csv_rows(text: IO[str]) -> Iterator[Row]:
                 raw = dict(zip(header, record, strict=False))
                 yield number, BadRow(f"has {len(record)} cells where the header has {width}", _raw(raw))
                 continue
-            yield number, dict(zip(header, record, strict=True))
+            yield number, _nul_free(dict(zip(header, record, strict=True)))
     except csv.Error as exc:
         raise FileRefused(f"The file is not valid CSV near line {reader.line_num}: {exc}.") from exc
 
@@ -162,7 +174,7 @@ def _jsonl_rows(text: IO[str]) -> Iterator[Row]:
         try:
             value = json.loads(line)
         except (ValueError, RecursionError):
-            yield number, BadRow("is not valid JSON", {"line": line[:RAW_VALUE_MAX]})
+            yield number, BadRow("is not valid JSON", _raw({"line": line}))
             continue
         yield number, json_fields(value)
 
@@ -173,14 +185,14 @@ def json_fields(value: Any) -> dict[str, str] | BadRow:
         return BadRow("is not a JSON object of column: value", {"value": str(value)[:RAW_VALUE_MAX]})
     unknown = sorted(str(key) for key in value if key not in KNOWN)
     if unknown:
-        return BadRow(f"has unknown field(s) {', '.join(unknown[:10])}", _raw(value))
+        return BadRow(f"has unknown field(s) {_visible(', '.join(unknown[:10]))}", _raw(value))
     fields: dict[str, str] = {}
     for key, item in value.items():
         text = _text(item)
         if text is None:
             return BadRow(f"{key} must be a text, number or true/false value", _raw(value))
         fields[key] = text
-    return fields
+    return _nul_free(fields)
 
 
 def json_rows(values: Iterable[Any]) -> Iterator[Row]:
