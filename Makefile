@@ -32,7 +32,7 @@ test: install
 	@if [ "$$CI" = "true" ]; then \
 		export DATABASE_URL="$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/care}"; \
 		export CELERY_BROKER_URL="$${CELERY_BROKER_URL:-redis://127.0.0.1:6379/15}"; \
-		$(BIN)/ruff check . && $(BIN)/mypy . && \
+		$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy . && \
 		$(BIN)/python manage.py check --fail-level WARNING && \
 		$(BIN)/python manage.py makemigrations --check --dry-run && \
 		$(BIN)/pytest && \
