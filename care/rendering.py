@@ -194,12 +194,27 @@ def _also_text(other: AffectedCustomer, language: str) -> str:
     return phrases.also.format(label=other.flight_label, date=_date_text(other.flight_date, language), what=what)
 
 
-def _entitlement_dict(entitlement: Entitlement, *, label: str, language: str) -> dict[str, str]:
-    table = phrases_for(language).entitlements
+def _entitlement_wording(entitlement: Entitlement) -> str:
     # Compensation in money (EU261, UK261, APPR) shares one wording per language, with the regulation's name.
-    prefix = "compensation" if entitlement.amount is not None else entitlement.regulation_code
+    return "compensation" if entitlement.amount is not None else entitlement.regulation_code
+
+
+def _entitlement_dicts(entitlements: Iterable[Entitlement], *, label: str, language: str) -> list[dict[str, str]]:
+    """One sentence per entitlement; how a kind of entitlement is paid is said once, after the last of its kind
+    (a combined apology owing two refunds explains the refund rule once, not twice)."""
+    owed = list(entitlements)
+    wordings = [_entitlement_wording(entitlement) for entitlement in owed]
+    return [
+        _entitlement_dict(entitlement, label=label, language=language, explain=wording not in wordings[index + 1 :])
+        for index, (entitlement, wording) in enumerate(zip(owed, wordings, strict=True))
+    ]
+
+
+def _entitlement_dict(entitlement: Entitlement, *, label: str, language: str, explain: bool = True) -> dict[str, str]:
+    table = phrases_for(language).entitlements
+    prefix = _entitlement_wording(entitlement)
     head = table.get(f"{prefix}:{entitlement.reason}")
-    how = table.get(f"{prefix}:how", "")
+    how = table.get(f"{prefix}:how", "") if explain else ""
     name = table.get(f"name:{entitlement.regulation_code}", entitlement.regulation)
     if head is None:  # a regulation this language has no wording for yet: the English text, never nothing
         text = entitlement.text
@@ -341,9 +356,7 @@ def letter_context(
             }
             for voucher in vouchers
         ]
-        entitlement_rows = [
-            _entitlement_dict(entitlement, label=flight["label"], language=lang) for entitlement in entitlements
-        ]
+        entitlement_rows = _entitlement_dicts(entitlements, label=flight["label"], language=lang)
         also = [_also_text(other, lang) for other in also_affected if other.pk != affected.pk]
     owner = incident.owner if incident.owner_id else None
     return {

@@ -167,6 +167,9 @@ def test_a_combined_apology_states_the_refund_owed_for_each_flight() -> None:
     body = letter.body_text
     assert "Because your flight UA 2183 was cancelled, " + REFUND in body
     assert "Because your flight UA 2167 was cancelled, " + REFUND in body
+    # How the refund is paid is said once, after both flights, not repeated for each.
+    assert body.count("Under the US Department of Transportation's refund rule") == 1
+    assert body.index("UA 2167 was cancelled") < body.index("Under the US Department of Transportation's refund rule")
     codes = codes_of(customer=customer)
     assert len(codes) == 4
     assert all(code in body for code in codes)
