@@ -13,7 +13,14 @@ import statistics
 import sys
 import time
 
-from bench.common import emit, insert_select, int_setting, is_set_in_environment, setup_django
+from bench.common import (
+    SYNTHETIC_AFFECTED_COLUMNS,
+    emit,
+    insert_select,
+    int_setting,
+    is_set_in_environment,
+    setup_django,
+)
 
 ROWS = int_setting("BENCH_ROWS")
 INCIDENTS = int_setting("BENCH_INCIDENTS")
@@ -105,17 +112,7 @@ def fill(rows: int, incidents: int) -> None:
         insert_select(
             cursor,
             AffectedCustomer,
-            {
-                "incident": "i.id",
-                "customer": "c.id",
-                "cancelled": "true",
-                "carrier": "'B6'",
-                "flight_number": "(c.id %% 900 + 100)::text",
-                "flight_date": "'2013-02-08'",
-                "origin": "'JFK'",
-                "destination": "'BOS'",
-                "booking_reference": "upper(substr(md5(c.id::text), 1, 6))",
-            },
+            {"incident": "i.id", **SYNTHETIC_AFFECTED_COLUMNS},
             """
             FROM care_customer c
             JOIN incidents_incident i ON i.reference = %s || lpad((c.id %% %s + 1)::text, 4, '0')

@@ -195,3 +195,17 @@ def stopwatch() -> Iterator[list[float]]:
     start = time.perf_counter()
     yield box
     box[0] = time.perf_counter() - start
+
+
+# One synthetic affected row per customer: a cancelled JetBlue flight out of JFK, its number and booking
+# reference derived from the customer's id (``c``), for the fills that need affected customers in bulk.
+SYNTHETIC_AFFECTED_COLUMNS = {
+    "customer": "c.id",
+    "cancelled": "true",
+    "carrier": "'B6'",
+    "flight_number": "(c.id %% 900 + 100)::text",
+    "flight_date": "'2013-02-08'",
+    "origin": "'JFK'",
+    "destination": "'BOS'",
+    "booking_reference": "upper(substr(md5(c.id::text), 1, 6))",
+}

@@ -36,7 +36,16 @@ os.environ.setdefault("DEBUG", "false")
 os.environ.setdefault("SECRET_KEY", "bench-only-not-a-secret")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 
-from bench.common import ROOT, copy_columns, emit, insert_select, int_list_setting, int_setting, setup_django
+from bench.common import (
+    ROOT,
+    SYNTHETIC_AFFECTED_COLUMNS,
+    copy_columns,
+    emit,
+    insert_select,
+    int_list_setting,
+    int_setting,
+    setup_django,
+)
 
 DATABASE_URL = os.environ.get("BENCH_SWEEP_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/care_bench_sweep")
 SIZES = int_list_setting("BENCH_SWEEP_SIZES")  # 10,000 and 100,000; with BENCH_SMALL=1 see bench/common.py
@@ -118,17 +127,7 @@ def fill(*, tag: str, customers: int) -> tuple[int, list[int]]:
             insert_select(
                 cursor,
                 AffectedCustomer,
-                {
-                    "incident": "%s",
-                    "customer": "c.id",
-                    "cancelled": "true",
-                    "carrier": "'B6'",
-                    "flight_number": "(c.id %% 900 + 100)::text",
-                    "flight_date": "'2013-02-08'",
-                    "origin": "'JFK'",
-                    "destination": "'BOS'",
-                    "booking_reference": "upper(substr(md5(c.id::text), 1, 6))",
-                },
+                {"incident": "%s", **SYNTHETIC_AFFECTED_COLUMNS},
                 "FROM care_customer c WHERE c.external_ref LIKE %s",
                 [incident.pk, f"BENCH-{tag}-%"],
             )

@@ -87,6 +87,22 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
+def redis_or_skip(url: str) -> Any:
+    """A client of the Redis at ``url``. When it cannot be reached the test is skipped locally, with the reason,
+    and fails under CI, where .ci/run starts Redis: a CI run must not pass by skipping."""
+    import redis
+
+    client = redis.Redis.from_url(url, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        message = f"Redis at {url} is not reachable ({type(exc).__name__})"
+        if ON_CI:
+            pytest.fail(f"CI=true but {message}; .ci/run starts it.", pytrace=False)
+        pytest.skip(f"{message}: start redis-server to run this test; CI always runs it")
+    return client
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _database_reachable(django_db_setup: Any, django_db_blocker: Any) -> None:
     """Fail loudly, once, if the configured database cannot be reached."""

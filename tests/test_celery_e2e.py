@@ -22,7 +22,7 @@ from django.conf import settings
 from django.db import connection
 
 from care.models import LetterStatus
-from tests.conftest import ON_CI
+from tests.conftest import redis_or_skip
 from tests.sweep_harness import (
     OUTBOX_BACKEND,
     initial_notices,
@@ -35,19 +35,6 @@ E2E_BROKER_URL = os.environ.get("CELERY_E2E_BROKER_URL", "redis://127.0.0.1:6379
 ROOT = Path(__file__).resolve().parent.parent
 SWEEP_TASK = "incidents.tasks.sweep_first_notices_task"
 TIMEOUT = 60
-
-
-def _redis_or_skip() -> None:
-    """Flush the dedicated Redis database; skip (locally) or fail (CI) when Redis cannot be reached."""
-    import redis
-
-    try:
-        redis.Redis.from_url(E2E_BROKER_URL, socket_connect_timeout=2).flushdb()
-    except redis.RedisError as exc:
-        message = f"Redis at {E2E_BROKER_URL} is not reachable ({exc}); start redis-server to run this test."
-        if ON_CI:
-            pytest.fail(message)
-        pytest.skip(message)
 
 
 def _stop(processes: list[subprocess.Popen[bytes]]) -> None:
@@ -107,7 +94,7 @@ def test_beat_and_a_real_worker_send_every_initial_notice(celery_processes: Any)
         pytest.skip(f"incidents.tasks is not there yet ({exc})")
     from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
-    _redis_or_skip()
+    redis_or_skip(E2E_BROKER_URL).flushdb()  # its own database, emptied
     start, log_tail, processes = celery_processes
     every_two_seconds, _ = IntervalSchedule.objects.get_or_create(every=2, period=IntervalSchedule.SECONDS)
     # Only this schedule runs: the project's own (registered after migrate) would fire other sweeps.

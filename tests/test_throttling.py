@@ -31,12 +31,12 @@ from rest_framework.test import APIRequestFactory
 
 from care.api.tokens import api_token_create
 from care.models import ApiToken
+from tests.conftest import redis_or_skip
 from tests.factories_redemption import redeemable_voucher
 from tests.sweep_harness import run_threads
 from vouchers import codes, throttling
 from vouchers.throttling import LIMIT_MESSAGE, FailedLookupThrottle, lookup_finished
 
-ON_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
 VALIDATE = "/api/v1/vouchers/validate"
 GUESSES = 40
@@ -46,20 +46,6 @@ MOMENT = dt.datetime(2026, 6, 10, 14, 0, 30, tzinfo=dt.UTC)
 WINDOW_LEFT = 570
 
 
-def _require_redis() -> None:
-    import redis
-
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
-    except redis.RedisError as exc:
-        message = f"Redis is not reachable at {REDIS_URL} ({type(exc).__name__})"
-        if ON_CI:
-            pytest.fail(f"CI=true but {message}; .ci/run starts it.", pytrace=False)
-        pytest.skip(
-            f"{message}: start redis-server (or set TEST_REDIS_URL) to run the Redis cases; CI always runs them"
-        )
-
-
 @pytest.fixture(params=["locmem", "redis"])
 def cache_backend(request: pytest.FixtureRequest, settings: Any) -> Iterator[str]:
     """The default cache for the test: a private LocMem, or a real Redis under a key prefix of its own."""
@@ -67,7 +53,7 @@ def cache_backend(request: pytest.FixtureRequest, settings: Any) -> Iterator[str
     settings.VOUCHER_FAILED_LOOKUPS_WINDOW = dt.timedelta(minutes=10)
     prefix = f"test-throttling-{uuid.uuid4().hex}"
     if request.param == "redis":
-        _require_redis()
+        redis_or_skip(REDIS_URL)
         settings.CACHES = {
             "default": {
                 "BACKEND": "django.core.cache.backends.redis.RedisCache",
