@@ -52,4 +52,4 @@ typecheck: install
 	$(BIN)/mypy .
 
 clean:
-	rm -rf var/broker var/outbox var/*.sqlite3*
+	rm -rf var/broker var/*.sqlite3*

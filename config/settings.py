@@ -246,7 +246,6 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # sets EMAIL_BACKEND to an anymail ESP backend, e.g. anymail.backends.postmark.EmailBackend,
 # and the ESP keys below.
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="care.outbox.OutboxEmailBackend")
-EMAIL_FILE_PATH = env.path("EMAIL_FILE_PATH", default=str(VAR_DIR / "outbox"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Customer Care <care@example.com>")
 SERVER_EMAIL = env.str("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
 ANYMAIL = {
