@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 import factory
 from django.contrib.auth.models import User
@@ -109,3 +110,16 @@ class VoucherFactory(factory.django.DjangoModelFactory[Voucher]):
     currency = "USD"
     expires_at = factory.LazyFunction(lambda: timezone.now() + dt.timedelta(days=365))
     reason = "Goodwill after the blizzard"
+
+
+def paris_new_york_cancelled(*, incident: Incident, **overrides: Any) -> AffectedCustomer:
+    """Air France CDG to JFK, cancelled on 1 June 2023: EU261's longest band (EUR 600) when the cause was within
+    the carrier's control, and the US DOT refund, as the route touches the United States."""
+    fields: dict[str, Any] = {
+        "cancelled": True,
+        "origin": "CDG",
+        "destination": "JFK",
+        "carrier": "AF",
+        "flight_date": dt.date(2023, 6, 1),
+    }
+    return AffectedCustomerFactory.create(incident=incident, **(fields | overrides))

@@ -24,7 +24,13 @@ from care.selectors import letter_preview
 from care.services import letters_prepare
 from incidents.models import Incident, IncidentStatus
 from incidents.sweeps import sweep_follow_ups
-from tests.factories import AffectedCustomerFactory, CustomerFactory, IncidentFactory, LetterFactory
+from tests.factories import (
+    AffectedCustomerFactory,
+    CustomerFactory,
+    IncidentFactory,
+    LetterFactory,
+    paris_new_york_cancelled,
+)
 from vouchers.default_policy import default_policy_install
 from vouchers.models import Voucher, VoucherStatus
 from vouchers.services import voucher_issue_in_lieu, vouchers_issue_for_incident
@@ -87,14 +93,7 @@ def test_issuing_vouchers_after_the_apologies_were_drafted_puts_the_codes_in_the
 
 def test_a_voucher_in_place_of_cash_reaches_the_customers_draft_apology(coordinator: Any) -> None:
     incident = resolved(cause="crew", within_control=True)
-    affected = AffectedCustomerFactory.create(
-        incident=incident,
-        cancelled=True,
-        origin="CDG",
-        destination="JFK",
-        carrier="AF",
-        flight_date=dt.date(2023, 6, 1),
-    )
+    affected = paris_new_york_cancelled(incident=incident)
     letters_prepare(incident_id=incident.pk, kind=LetterKind.APOLOGY)
 
     voucher = voucher_issue_in_lieu(

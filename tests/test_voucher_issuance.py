@@ -18,7 +18,13 @@ from care.models import Letter, LetterKind, LetterStatus
 from care.services import letters_prepare
 from incidents.models import Alert, IncidentStatus
 from incidents.sweeps import sweep_follow_ups
-from tests.factories import AffectedCustomerFactory, CustomerFactory, IncidentFactory, LetterFactory
+from tests.factories import (
+    AffectedCustomerFactory,
+    CustomerFactory,
+    IncidentFactory,
+    LetterFactory,
+    paris_new_york_cancelled,
+)
 from vouchers import codes, services
 from vouchers.default_policy import default_policy_install
 from vouchers.models import IncidentCompensation, Voucher, VoucherStatus, VoucherStatusChange
@@ -346,14 +352,7 @@ def test_the_demo_gives_newark_friday_a_budget_below_its_forecast(coordinator: A
 
 def eu_crew_cancellation() -> Any:
     incident = IncidentFactory.create(cause="crew", within_control=True)
-    return AffectedCustomerFactory.create(
-        incident=incident,
-        cancelled=True,
-        origin="CDG",
-        destination="JFK",
-        carrier="AF",
-        flight_date=dt.date(2023, 6, 1),
-    )
+    return paris_new_york_cancelled(incident=incident)
 
 
 def test_a_voucher_in_place_of_eu261_cash_needs_consent_and_at_least_the_amount(coordinator: Any) -> None:

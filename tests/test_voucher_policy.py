@@ -9,7 +9,13 @@ from typing import Any
 
 import pytest
 
-from tests.factories import AffectedCustomerFactory, CompensationRuleFactory, CustomerFactory, IncidentFactory
+from tests.factories import (
+    AffectedCustomerFactory,
+    CompensationRuleFactory,
+    CustomerFactory,
+    IncidentFactory,
+    paris_new_york_cancelled,
+)
 from vouchers.models import CompensationRule, IncidentCompensation
 from vouchers.policy import Impact, Rule, goodwill_awards, policy_award_for, rule_applies, rule_in_words
 from vouchers.selectors import EntitlementLine, customer_entitlements, offer_in_words, rules_for_incident
@@ -314,14 +320,7 @@ def test_letters_offer_the_refund_and_eu261_compensation_before_the_vouchers() -
         resolved_at=timezone.now(),
         apology="We are truly sorry: we did not have the crew to fly you to New York, and that is on us.",
     )
-    affected = AffectedCustomerFactory.create(
-        incident=incident,
-        cancelled=True,
-        origin="CDG",
-        destination="JFK",
-        carrier="AF",
-        flight_date=dt.date(2023, 6, 1),
-    )
+    affected = paris_new_york_cancelled(incident=incident)
     found = entitlements_for(affected, on=TODAY)
     assert [(e.regulation_code, e.amount, e.currency) for e in found] == [
         ("us_dot_refund", None, ""),
