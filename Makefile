@@ -32,7 +32,7 @@ test: install
 	@if [ "$$CI" = "true" ]; then \
 		export DATABASE_URL="$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/care}"; \
 		export CELERY_BROKER_URL="$${CELERY_BROKER_URL:-redis://127.0.0.1:6379/15}"; \
-		$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy . && \
+		$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/lint-imports && $(BIN)/mypy . && \
 		$(BIN)/python manage.py check --fail-level WARNING && \
 		$(BIN)/python manage.py makemigrations --check --dry-run && \
 		$(BIN)/pytest && \
@@ -46,7 +46,7 @@ bench: install
 	$(BIN)/python bench/run.py
 
 lint: install
-	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/lint-imports
 
 typecheck: install
 	$(BIN)/mypy .

@@ -74,7 +74,8 @@ def fill(rows: int, incidents: int) -> None:
     """
     from django.db import connection, transaction
 
-    from care.models import Customer, Letter
+    from care.correspondence.models.letters import Letter
+    from care.customers.models import Customer
     from incidents.models import AffectedCustomer, Incident
 
     found = filled()
@@ -161,8 +162,8 @@ def main() -> None:
     from django.db import connection
     from django.test import Client
 
-    from care.admin_base import EXACT_COUNT_LIMIT
-    from care.roles import COORDINATORS
+    from care.core.admin_base import EXACT_COUNT_LIMIT
+    from care.core.roles import COORDINATORS
 
     # At its default sizes (full or BENCH_SMALL) the benchmark must take the paths a million rows take: past
     # EXACT_COUNT_LIMIT, the unfiltered and per-incident changelists count with the planner's estimate.

@@ -30,7 +30,7 @@ BENCH_DATABASE_URL = os.environ.get("BENCH_DATABASE_URL") or (
 )
 
 # name: (full-size default, small default). The small sizes still cross every threshold the full run crosses:
-# - BENCH_ROWS / BENCH_INCIDENTS: more than care.admin_base.EXACT_COUNT_LIMIT (10,000) rows per incident, so the
+# - BENCH_ROWS / BENCH_INCIDENTS: more than care.core.admin_base.EXACT_COUNT_LIMIT (10,000) rows per incident, so the
 #   unfiltered and the per-incident changelists count with the planner's estimate, as at a million rows
 #   (admin_changelists checks this at its default sizes);
 # - BENCH_SWEEP_SIZES: several chunks of 500 per size, so the forked processes share a queue of chunks;

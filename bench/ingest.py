@@ -235,7 +235,7 @@ def clean_up() -> None:
 
     shutil.rmtree(settings.MEDIA_ROOT, ignore_errors=True)  # the benchmark's own media folder (see main)
 
-    from care.models import Customer
+    from care.customers.models import Customer
     from incidents.models import Incident
 
     Incident.objects.filter(title__startswith=TAG).delete()  # cascades to affected rows and import jobs

@@ -1,7 +1,7 @@
 """First notices for 10,000 and 100,000 affected customers with one worker, on PostgreSQL.
 
 For each size: one open incident and its affected customers are filled set-based (generate_series), then
-the chunk service ``incidents.sweeps.first_notices_for`` runs over chunks of 500 with Celery eager, so
+the chunk service ``care.operations.sweeps.first_notices_for`` runs over chunks of 500 with Celery eager, so
 the queued letters are sent inline through anymail's test backend, as one worker would: first in this one
 process, then shared by as many forked processes as the machine has cores (BENCH_SWEEP_PROCESSES), as
 the child processes of one prefork Celery worker take chunks off the queue. Printed: customers per
@@ -95,7 +95,7 @@ def fill(*, tag: str, customers: int) -> tuple[int, list[int]]:
     from django.db import connection, transaction
     from django.utils import timezone
 
-    from care.models import Customer
+    from care.customers.models import Customer
     from incidents.models import AffectedCustomer, Incident, IncidentStatus
 
     now = timezone.now()
@@ -141,7 +141,7 @@ def work(incident_id: int, affected_ids: list[int]) -> int:
     """The first-notice work of one worker process: every chunk, one after the other; return the ESP calls."""
     from django.core import mail
 
-    from incidents.sweeps import first_notices_for
+    from care.operations.sweeps import first_notices_for
 
     calls = 0
     for start in range(0, len(affected_ids), CHUNK):
@@ -172,7 +172,7 @@ def work_in_processes(incident_id: int, affected_ids: list[int], processes: int)
         from django.core import mail
         from django.db import connection
 
-        from incidents.sweeps import first_notices_for
+        from care.operations.sweeps import first_notices_for
 
         counter = QueryCounter()
         calls = 0
@@ -212,7 +212,7 @@ def peak_rss_mb(processes: int) -> float:
 
 
 def check_all_sent(incident_id: int, expected: int) -> None:
-    from care.models import Letter, LetterKind, LetterStatus
+    from care.correspondence.models.letters import Letter, LetterKind, LetterStatus
 
     sent = Letter.objects.filter(incident_id=incident_id, kind=LetterKind.INITIAL_NOTICE, status=LetterStatus.SENT)
     count = sent.count()
@@ -247,7 +247,7 @@ def copy_seconds(incident_id: int) -> float:
     """PostgreSQL's floor: COPY the incident's letter rows into a table with care_letter's columns and indexes."""
     from django.db import connection
 
-    from care.models import Letter
+    from care.correspondence.models.letters import Letter
 
     columns = ", ".join(copy_columns(Letter))  # whole rows: every column the model has, whatever is added later
     with connection.cursor() as cursor:
@@ -276,7 +276,7 @@ def rerun() -> None:
     from django.core import mail
     from django.db import connection
 
-    from incidents.sweeps import sweep_first_notices
+    from care.operations.sweeps import sweep_first_notices
 
     mail.outbox = []
     counter = QueryCounter()

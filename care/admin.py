@@ -14,33 +14,32 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
-import care.admin_outbox
-import care.admin_tokens  # noqa: F401  (registers integration tokens)
-from care.admin_base import (
+import care.core.api.admin  # noqa: F401  (registers integration tokens)
+from care.briefings.admin import ContactNoteInline  # also registers briefings, contact notes and page views
+from care.core.admin_base import (
     CustomerIncidentColumns,
     StatusChangeInline,
     WorkbenchAdmin,
     run_service,
     status_badge,
 )
-from care.admin_briefings import ContactNoteInline  # also registers briefings, contact notes and page views
-from care.approval import batch_approve, batch_draw_sample
-from care.errors import DomainError
-from care.models import (
+from care.core.errors import DomainError
+from care.correspondence.approval import batch_approve, batch_draw_sample
+from care.correspondence.models.letters import (
     BatchStatus,
-    Customer,
     Letter,
     LetterBatch,
     LetterEvent,
     LetterKind,
     LetterStatus,
     LetterStatusChange,
-    LetterTemplate,
 )
-from care.search import customers_matching
-from care.selectors import LetterPreview, batch_overview, letter_preview
-from care.services import letter_template_revise, letters_approve, letters_cancel
-from care.tracking import customers_unreachable
+from care.correspondence.models.templates import LetterTemplate
+from care.correspondence.selectors import LetterPreview, batch_overview, letter_preview
+from care.correspondence.services import letter_template_revise, letters_approve, letters_cancel
+from care.correspondence.tracking import customers_unreachable
+from care.customers.models import Customer
+from care.customers.search import customers_matching
 from incidents.models import AffectedCustomer
 
 

@@ -2,10 +2,10 @@
 
 from rest_framework.routers import SimpleRouter
 
-from care.api import schema  # noqa: F401 - registers the token scheme with drf-spectacular
-from care.api.briefings import BriefingViewSet
-from care.api.customers import CustomerViewSet
-from care.api.letters import LetterViewSet
+from care.briefings.api import BriefingViewSet
+from care.core.api import schema  # noqa: F401 - registers the token scheme with drf-spectacular
+from care.correspondence.api import LetterViewSet
+from care.customers.api import CustomerViewSet
 
 router = SimpleRouter()
 router.register("customers", CustomerViewSet, basename="customer")

@@ -8,7 +8,7 @@ from django.db.models.signals import post_migrate
 def _sync_roles(sender: AppConfig, **kwargs: Any) -> None:
     from django.apps import apps
 
-    from care.roles import sync_roles
+    from care.core.roles import sync_roles
 
     sync_roles(apps)
 
@@ -37,8 +37,13 @@ class CareConfig(AppConfig):
 
         from anymail.signals import tracking
 
-        from care import checks  # noqa: F401  (registers the system checks)
-        from care.tracking import tracking_received
+        import care.tasks  # noqa: F401  (registers the tasks that services publish by name)
+        from care.core import checks  # noqa: F401  (registers the system checks)
+        from care.correspondence.tracking import tracking_received
+        from care.correspondence.voucher_letters import letters_carry_new_vouchers, letters_withdraw_voided_vouchers
+        from vouchers.signals import vouchers_issued, vouchers_voided
 
+        vouchers_issued.connect(letters_carry_new_vouchers, dispatch_uid="care.letters_carry_new_vouchers")
+        vouchers_voided.connect(letters_withdraw_voided_vouchers, dispatch_uid="care.letters_withdraw_voided_vouchers")
         # The ESP's tracking webhooks (and the outbox's simulated events) arrive through this signal.
         tracking.connect(tracking_received, dispatch_uid="care.tracking_received")

@@ -8,8 +8,8 @@ from datetime import timedelta
 from celery import shared_task
 from django.conf import settings
 
-from care.sending import TransientSendError, letters_send, letters_send_stale_queued
-from care.tracking import letter_event_process, letter_events_process_stale
+from care.correspondence.sending import TransientSendError, letters_send, letters_send_stale_queued
+from care.correspondence.tracking import letter_event_process, letter_events_process_stale
 
 SEND_MAX_RETRIES = 8
 # A retry is published with an ETA that the worker holds unacknowledged until it is due; Redis gives an

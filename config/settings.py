@@ -157,13 +157,13 @@ AXES_LOCKOUT_PARAMETERS: list[str | list[str]] = [
 # cool-off (so the lockout page can say exactly when to come back: the cool-off from now).
 AXES_RESET_ON_SUCCESS = True
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = True
-AXES_LOCKOUT_CALLABLE = "care.login_lockout.lockout_response"
-# The client's address behind our reverse proxies (care.client_ip). axes' AXES_IPWARE_* settings need
-# django-ipware, which is not installed; these two are read by care.client_ip instead. TRUSTED_PROXY_COUNT is
+AXES_LOCKOUT_CALLABLE = "care.core.login_lockout.lockout_response"
+# The client's address behind our reverse proxies (care.core.client_ip). axes' AXES_IPWARE_* settings need
+# django-ipware, which is not installed; these two are read by care.core.client_ip instead. TRUSTED_PROXY_COUNT is
 # how many proxies in front of the app append to CLIENT_IP_HEADER: 0 (no proxy) ignores the header entirely;
 # behind one load balancer or nginx set 1. Too high lets a client choose the address it is counted under; 0
 # behind a proxy makes every login come from the proxy's address, so a lock would hold a username for everyone.
-AXES_CLIENT_IP_CALLABLE = "care.client_ip.client_ip"
+AXES_CLIENT_IP_CALLABLE = "care.core.client_ip.client_ip"
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 CLIENT_IP_HEADER = env.str("CLIENT_IP_HEADER", default="X-Forwarded-For")
 if TRUSTED_PROXY_COUNT < 0:
@@ -241,11 +241,11 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 # --- Email ----------------------------------------------------------------------
-# The embedded default is care.outbox: an anymail backend that writes every message,
+# The embedded default is care.correspondence.outbox: an anymail backend that writes every message,
 # as the customer would read it, to the "outbox messages" the admin shows. Production
 # sets EMAIL_BACKEND to an anymail ESP backend, e.g. anymail.backends.postmark.EmailBackend,
 # and the ESP keys below.
-EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="care.outbox.OutboxEmailBackend")
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="care.correspondence.outbox.OutboxEmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Customer Care <care@example.com>")
 SERVER_EMAIL = env.str("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
 ANYMAIL = {
@@ -270,7 +270,7 @@ CARE_MAX_INDIVIDUAL_APPROVALS = env.int("CARE_MAX_INDIVIDUAL_APPROVALS", default
 CARE_APPROVAL_SAMPLE_SIZE = env.int("CARE_APPROVAL_SAMPLE_SIZE", default=10)
 # A batch whose vouchers are worth more than this (in any one currency) needs a second coordinator.
 CARE_SECOND_APPROVAL_ABOVE = Decimal(env.str("CARE_SECOND_APPROVAL_ABOVE", default="10000"))
-# --- Scheduled sweeps (incidents.sweeps) ---
+# --- Scheduled sweeps (care.operations.sweeps) ---
 # Affected customers per task when a sweep fans work out (first notices, updates, follow-ups, surveys).
 CARE_SWEEP_CHUNK = env.int("CARE_SWEEP_CHUNK", default=500)
 # Apologies are prepared this long after an incident is resolved (the story is complete, tempers have
@@ -286,23 +286,23 @@ ONCALL_COORDINATOR_EMAIL = env.str("ONCALL_COORDINATOR_EMAIL", default="oncall-c
 
 # --- REST API -------------------------------------------------------------------
 REST_FRAMEWORK = {
-    # drf-spectacular's, plus the error answers each operation can give (care.api.schema).
-    "DEFAULT_SCHEMA_CLASS": "care.api.schema.ApiAutoSchema",
+    # drf-spectacular's, plus the error answers each operation can give (care.core.api.schema).
+    "DEFAULT_SCHEMA_CLASS": "care.core.api.schema.ApiAutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "care.api.auth.ApiTokenAuthentication",
+        "care.core.api.auth.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["care.api.permissions.ScopeOrRolePermission"],
+    "DEFAULT_PERMISSION_CLASSES": ["care.core.api.permissions.ScopeOrRolePermission"],
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.CursorPagination",
     "PAGE_SIZE": 100,
-    "EXCEPTION_HANDLER": "care.api.errors.api_exception_handler",
+    "EXCEPTION_HANDLER": "care.core.api.errors.api_exception_handler",
     # DRF's parsers, with a JSON parser that answers a pathologically nested body with a 400.
     "DEFAULT_PARSER_CLASSES": [
-        "care.api.input.SafeJSONParser",
+        "care.core.api.input.SafeJSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
@@ -325,8 +325,8 @@ SPECTACULAR_SETTINGS = {
         "IncidentStatusEnum": "incidents.models.IncidentStatus",
         "IncidentKindEnum": "incidents.models.IncidentKind",
         "ImportStatusEnum": "incidents.models.ImportStatus",
-        "LetterStatusEnum": "care.models.letters.LetterStatus",
-        "LetterKindEnum": "care.models.letters.LetterKind",
+        "LetterStatusEnum": "care.correspondence.models.letters.LetterStatus",
+        "LetterKindEnum": "care.correspondence.models.letters.LetterKind",
         "VoucherStatusEnum": "vouchers.models.VoucherStatus",
     },
 }

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 
-from care.api.errors import api_not_found
+from care.core.api.errors import api_not_found
 
 admin.site.site_header = "Proactive Care: coordinator's workbench"
 admin.site.site_title = "Proactive Care"

@@ -1,4 +1,4 @@
-"""/anymail/: the tracking webhook of the ESP that sends our letters, and no other (see care.tracking).
+"""/anymail/: the tracking webhook of the ESP that sends our letters, and no other (see care.correspondence.tracking).
 
 ``anymail.urls`` routes a webhook for every ESP anymail knows, and the webhook of an ESP that is not set
 up answers any request, even an anonymous forged one, with a 500 (its key is missing:
@@ -10,7 +10,7 @@ With a local backend (the outbox, anymail's test backend, Django's own) nothing 
 of the ESPs these settings carry keys for (Postmark, Mailgun, SendGrid) stay routed, so that their real
 payloads can be posted to a development server and in the tests, and are refused without the webhook
 secret like any other post. The outbox's simulated events take no URL: the admin action sends anymail's
-tracking signal itself (care.admin_outbox), to the same receiver.
+tracking signal itself (care.correspondence.outbox_admin), to the same receiver.
 
 A configured ESP whose webhook lacks a setting of its own (Mandrill without MANDRILL_WEBHOOK_KEY, Postal
 without POSTAL_WEBHOOK_KEY) cannot verify any post: it refuses each with a 400 and logs the error,
@@ -31,7 +31,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadReque
 from django.urls import URLPattern
 from django.utils.module_loading import import_string
 
-from care.checks import LOCAL_BACKENDS
+from care.core.checks import LOCAL_BACKENDS
 
 logger = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.views.decorators.http import require_POST
 
-from care.admin_base import (
+from care.core.admin_base import (
     ReadOnlyAdminMixin,
     StatusChangeInline,
     WorkbenchAdmin,
@@ -22,11 +22,13 @@ from care.admin_base import (
     run_service,
     status_badge,
 )
-from care.errors import DomainError
-from care.models import Customer, Letter, LetterBatch, LetterKind
-from care.search import customers_matching, flight_from
-from care.services import KINDS_CARRYING_VOUCHERS, HeldOverBudget, letters_prepare_by_hand
-from incidents.alerts import alert_acknowledge
+from care.core.errors import DomainError
+from care.correspondence.models.letters import Letter, LetterBatch, LetterKind
+from care.correspondence.selectors import customers_left_to_notify, first_notice_latency
+from care.correspondence.services import KINDS_CARRYING_VOUCHERS, HeldOverBudget, letters_prepare_by_hand
+from care.customers.models import Customer
+from care.customers.search import customers_matching, flight_from
+from care.operations.alerts import alert_acknowledge
 from incidents.models import (
     ACTIVE_STATUSES,
     INCIDENT_LIFECYCLE,
@@ -39,7 +41,6 @@ from incidents.models import (
     IncidentUpdate,
     SweepRun,
 )
-from incidents.selectors import customers_left_to_notify, first_notice_latency
 from incidents.services import TRANSITION_VERBS, incident_create, incident_post_update, incidents_transition
 from vouchers.models import Voucher
 

@@ -12,8 +12,8 @@ from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
-from care.admin_base import WorkbenchAdmin, admin_link, status_badge
-from care.errors import DomainError
+from care.core.admin_base import WorkbenchAdmin, admin_link, status_badge
+from care.core.errors import DomainError
 from incidents.ingest.services import (
     SYNC_MAX_BYTES,
     import_job_create,

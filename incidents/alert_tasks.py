@@ -7,7 +7,7 @@ from celery import shared_task
 
 @shared_task(acks_late=True)
 def sweep_alerts_task() -> dict[str, int]:
-    from incidents.alerts import alerts_sweep
-    from incidents.sweeps import run_sweep
+    from care.operations.alerts import alerts_sweep
+    from care.operations.sweeps import run_sweep
 
     return run_sweep("escalation alerts", alerts_sweep).counts

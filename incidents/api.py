@@ -25,9 +25,9 @@ from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from care.api.errors import ApiErrorSerializer
-from care.api.filters import ApiFilterSet, BooleanFilter, DateTimeFilter
-from care.api.input import SafeJSONParser, StrictSerializerMixin, actor_of, model_errors_as_400
+from care.core.api.errors import ApiErrorSerializer
+from care.core.api.filters import ApiFilterSet, BooleanFilter, DateTimeFilter
+from care.core.api.input import SafeJSONParser, StrictSerializerMixin, actor_of, model_errors_as_400
 from incidents.ingest.format import COLUMNS, OPTIONAL_COLUMNS, REQUIRED_COLUMNS, json_rows
 from incidents.ingest.services import (
     JSON_MAX_ROWS,

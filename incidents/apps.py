@@ -16,6 +16,8 @@ class IncidentsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        import incidents.alert_tasks  # noqa: F401  (registers the beat task with Celery)
+        # Register the tasks with Celery in every process: services publish them by name (care.core.background).
+        import incidents.alert_tasks
+        import incidents.tasks  # noqa: F401
 
         post_migrate.connect(_ensure_schedules, dispatch_uid="incidents.ensure_schedules")

@@ -7,7 +7,7 @@ from django.db.models import Q
 from django.db.models.functions import Upper
 from django.utils import timezone
 
-from care.lifecycle import Lifecycle, StatusChange
+from care.core.lifecycle import Lifecycle, StatusChange
 
 # A week: a longer "delay" is a data error, not a disruption.
 MAX_DELAY_MINUTES = 7 * 24 * 60
@@ -122,7 +122,7 @@ class Incident(models.Model):
     )
     # Derived counters, so the changelist never counts a million rows: recomputed set-based by
     # incidents.services.incidents_refresh_counts after a batch adds affected customers, and moved by
-    # exactly the rows a send marked as first contacted (care.sending.letters_record_contact).
+    # exactly the rows a send marked as first contacted (care.correspondence.sending.letters_record_contact).
     affected_count = models.PositiveIntegerField(default=0, editable=False)
     contacted_count = models.PositiveIntegerField(default=0, editable=False)
     update_interval_minutes = models.PositiveIntegerField(

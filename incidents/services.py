@@ -9,8 +9,8 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from care.errors import DomainError
-from care.lifecycle import move_batch
+from care.core.errors import DomainError
+from care.core.lifecycle import move_batch
 from incidents.models import (
     INCIDENT_LIFECYCLE,
     STATUS_TIMESTAMP,
@@ -103,7 +103,8 @@ def incidents_refresh_counts(*, incident_ids: Iterable[int]) -> None:
     """Recompute the affected and contacted counters of these incidents from their rows, in one UPDATE.
 
     Called at the end of every batch that adds affected customers, so the counters cannot drift however
-    the batch was interrupted. Sending keeps contacted_count by increments (care.sending.letters_record_contact)
+    the batch was interrupted. Sending keeps contacted_count by increments
+    (care.correspondence.sending.letters_record_contact)
     and calls this only when it finds the counters stale.
     """
     from incidents.selectors import affected_counts_subqueries

@@ -1,6 +1,6 @@
 """Thin Celery tasks for the scheduled sweeps: beat starts the sweeps, the sweeps fan out chunk tasks.
 
-Every task takes ids and JSON values, calls a service in incidents.sweeps and is safe to run twice
+Every task takes ids and JSON values, calls a service in care.operations.sweeps and is safe to run twice
 (acks_late: a worker lost mid-task gives the message back).
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from incidents.sweeps import (
+from care.operations.sweeps import (
     FIRST_NOTICE_GRACE,
     first_notices_for,
     run_sweep,

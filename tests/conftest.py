@@ -25,7 +25,7 @@ import pytest
 from django.contrib.auth.models import Group
 from django.db import connection
 
-from care.roles import COORDINATORS, FRONTLINE_REPS
+from care.core.roles import COORDINATORS, FRONTLINE_REPS
 from tests.clock import Clock
 
 ON_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}

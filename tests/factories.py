@@ -8,7 +8,9 @@ import factory
 from django.contrib.auth.models import User
 from django.utils import timezone
 
-from care.models import Customer, Letter, LetterKind, LetterTemplate
+from care.correspondence.models.letters import Letter, LetterKind
+from care.correspondence.models.templates import LetterTemplate
+from care.customers.models import Customer
 from incidents.models import AffectedCustomer, Cause, Incident, IncidentKind, IncidentStatus
 from vouchers.models import CompensationRule, Voucher
 

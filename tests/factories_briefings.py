@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from care.briefings.models import IncidentBriefing
 from care.briefings.services import briefing_draft_start, briefing_publish
-from care.models import IncidentBriefing
 from incidents.models import Incident, IncidentStatus
 from tests.factories import IncidentFactory
 

@@ -14,13 +14,14 @@ from urllib.parse import quote
 from django.apps import apps as django_apps
 from django.db import connection
 
-from care.default_templates import default_templates_install
-from care.models import Customer, Letter, LetterKind, OutboxMessage
+from care.correspondence.default_templates import default_templates_install
+from care.correspondence.models.letters import Letter, LetterKind, OutboxMessage
+from care.customers.models import Customer
 from incidents.models import AffectedCustomer, Incident, IncidentStatus
 from incidents.services import incidents_transition
 from tests.factories import AffectedCustomerFactory, CustomerFactory, IncidentFactory
 
-OUTBOX_BACKEND = "care.outbox.OutboxEmailBackend"
+OUTBOX_BACKEND = "care.correspondence.outbox.OutboxEmailBackend"
 
 
 def open_incident_with(customers: int) -> tuple[Incident, list[int]]:

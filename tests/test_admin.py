@@ -11,7 +11,8 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.urls import reverse
 from django.utils import timezone
 
-from care.models import Customer, Letter, LetterKind, LetterStatus
+from care.correspondence.models.letters import Letter, LetterKind, LetterStatus
+from care.customers.models import Customer
 from incidents.models import AffectedCustomer, Incident, IncidentStatus, IncidentStatusChange
 from incidents.services import incidents_refresh_counts
 from tests.factories import (

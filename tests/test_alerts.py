@@ -12,8 +12,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
-from care.models import LetterStatus
-from incidents.alerts import alerts_sweep
+from care.correspondence.models.letters import LetterStatus
+from care.operations.alerts import alerts_sweep
 from incidents.models import Alert, AlertKind, IncidentStatus, SweepRun
 from incidents.schedules import SCHEDULES, schedules_ensure
 from tests.factories import AffectedCustomerFactory, IncidentFactory, LetterFactory
@@ -117,7 +117,7 @@ def test_alert_and_sweep_run_pages(coordinator_client: Any, rep_client: Any) -> 
 
 
 def test_a_failed_sweep_raises_one_alert_until_a_clean_run(settings: Any) -> None:
-    from incidents.sweeps import run_sweep
+    from care.operations.sweeps import run_sweep
 
     settings.ONCALL_COORDINATOR_EMAIL = "oncall@example.com"
 
@@ -151,14 +151,14 @@ def time_machine_at(moment: dt.datetime) -> Any:
 
 
 def test_a_sweep_error_is_logged_without_the_exceptions_text(caplog: Any) -> None:
-    from incidents.sweeps import run_sweep
+    from care.operations.sweeps import run_sweep
 
     address = "ann.smith" + "@example.com"  # built at run time, as a database's error detail would be
 
     def leaky() -> dict[str, int]:
         raise ValueError(f"duplicate key value: Key (email)=({address}) already exists")
 
-    with caplog.at_level("WARNING", logger="incidents.sweeps"):
+    with caplog.at_level("WARNING", logger="care.operations.sweeps"):
         run = run_sweep("surveys", leaky)
     assert run.errors == ["surveys: ValueError"]
     assert "ValueError" in caplog.text

@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from care.api.tokens import api_token_create
+from care.briefings.models import IncidentBriefing
 from care.briefings.services import briefing_draft_start, briefing_publish
-from care.models import IncidentBriefing
+from care.core.api.tokens import api_token_create
 from incidents.models import IncidentStatus
 from tests.factories import IncidentFactory
 

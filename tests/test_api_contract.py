@@ -13,8 +13,8 @@ from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
-from care.api.tokens import api_token_create
-from care.models import SuppressionReason
+from care.core.api.tokens import api_token_create
+from care.customers.models import SuppressionReason
 from incidents.models import ImportRejection, IncidentStatus
 from tests.factories import AffectedCustomerFactory, CustomerFactory, IncidentFactory, LetterFactory
 from tests.factories_redemption import redeemable_voucher

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from care.api.tokens import api_token_create
-from care.models import Customer
+from care.core.api.tokens import api_token_create
+from care.customers.models import Customer
 from tests.factories import CustomerFactory, LetterFactory
 
 pytestmark = pytest.mark.django_db

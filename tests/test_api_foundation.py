@@ -8,9 +8,10 @@ from django.urls import path
 from django.utils import timezone
 from rest_framework import generics, serializers
 
-from care.api.tokens import api_token_create, api_tokens_revoke
-from care.errors import DomainError
-from care.models import ApiToken, Customer
+from care.core.api.models import ApiToken
+from care.core.api.tokens import api_token_create, api_tokens_revoke
+from care.core.errors import DomainError
+from care.customers.models import Customer
 
 pytestmark = pytest.mark.django_db
 

@@ -12,7 +12,7 @@ from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
-from care.api.tokens import api_token_create
+from care.core.api.tokens import api_token_create
 from incidents.models import AffectedCustomer, ImportJob, ImportStatus, Incident, IncidentStatus, IncidentUpdate
 from tests.factories import AffectedCustomerFactory, IncidentFactory
 
@@ -404,8 +404,8 @@ def test_an_operations_system_opens_the_blizzard_and_loads_its_customers_then_th
 ) -> None:
     from django.apps import apps as django_apps
 
-    from care.default_templates import default_templates_install
-    from incidents.sweeps import sweep_first_notices
+    from care.correspondence.default_templates import default_templates_install
+    from care.operations.sweeps import sweep_first_notices
     from tests.sweep_harness import eager_celery, initial_notices
 
     default_templates_install(django_apps)

@@ -40,8 +40,8 @@ from schemathesis.checks import CHECKS, load_all_checks
 from schemathesis.core.parameters import ParameterLocation
 from schemathesis.core.result import Ok
 
-from care.api.tokens import api_token_create
-from care.models import SuppressionReason
+from care.core.api.tokens import api_token_create
+from care.customers.models import SuppressionReason
 from incidents.ingest.format import json_rows
 from incidents.ingest.services import import_job_create, import_job_run
 from incidents.models import ImportFormat, ImportSource, IncidentStatus

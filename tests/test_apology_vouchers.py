@@ -18,12 +18,12 @@ from django.apps import apps as django_apps
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.urls import reverse
 
-from care.default_templates import default_templates_install
-from care.models import Letter, LetterKind, LetterStatus
-from care.selectors import letter_preview
-from care.services import letters_prepare
+from care.correspondence.default_templates import default_templates_install
+from care.correspondence.models.letters import Letter, LetterKind, LetterStatus
+from care.correspondence.selectors import letter_preview
+from care.correspondence.services import letters_prepare
+from care.operations.sweeps import sweep_follow_ups
 from incidents.models import Incident, IncidentStatus
-from incidents.sweeps import sweep_follow_ups
 from tests.factories import (
     AffectedCustomerFactory,
     CustomerFactory,

@@ -12,11 +12,12 @@ from django.contrib.auth.models import Group
 from django.urls import reverse
 from django.utils import timezone
 
-from care.approval import batch_approve, batch_draw_sample
-from care.errors import DomainError
-from care.models import BatchStatus, Letter, LetterBatch, LetterKind, LetterStatus, LetterTemplate
-from care.roles import COORDINATORS
-from care.services import letter_template_revise, letters_approve, letters_prepare
+from care.core.errors import DomainError
+from care.core.roles import COORDINATORS
+from care.correspondence.approval import batch_approve, batch_draw_sample
+from care.correspondence.models.letters import BatchStatus, Letter, LetterBatch, LetterKind, LetterStatus
+from care.correspondence.models.templates import LetterTemplate
+from care.correspondence.services import letter_template_revise, letters_approve, letters_prepare
 from incidents.models import IncidentStatus
 from tests.factories import (
     AffectedCustomerFactory,

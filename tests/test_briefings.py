@@ -13,11 +13,11 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from care.briefings.models import BriefingRead, IncidentBriefing
 from care.briefings.selectors import board_incidents, briefing_sections
 from care.briefings.services import briefing_draft_start, briefing_mark_read, briefing_publish
-from care.errors import DomainError
-from care.models import BriefingRead, IncidentBriefing
-from care.roles import FRONTLINE_REPS
+from care.core.errors import DomainError
+from care.core.roles import FRONTLINE_REPS
 from incidents.models import Audience, IncidentStatus, Severity
 from incidents.services import incident_post_update
 from tests.factories import IncidentFactory, UserFactory

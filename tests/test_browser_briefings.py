@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from care.models import LetterEvent, LetterStatus
+from care.correspondence.models.letters import LetterEvent, LetterStatus
 from incidents.models import Audience, Severity
 from incidents.services import incident_post_update
 from tests.factories import AffectedCustomerFactory, CustomerFactory, LetterFactory, UserFactory, VoucherFactory

@@ -21,7 +21,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from care.models import LetterStatus
+from care.correspondence.models.letters import LetterStatus
 from tests.conftest import redis_or_skip
 from tests.sweep_harness import (
     OUTBOX_BACKEND,
@@ -88,10 +88,6 @@ def celery_processes(tmp_path: Path) -> Iterator[Any]:
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_beat_and_a_real_worker_send_every_initial_notice(celery_processes: Any) -> None:
-    try:
-        import incidents.tasks  # noqa: F401
-    except ImportError as exc:  # only while incidents/tasks.py is being written
-        pytest.skip(f"incidents.tasks is not there yet ({exc})")
     from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
     redis_or_skip(E2E_BROKER_URL).flushdb()  # its own database, emptied

@@ -16,7 +16,9 @@ import pytest
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
-from care.models import Customer, Letter, LetterKind, LetterTemplate, SuppressionReason
+from care.correspondence.models.letters import Letter, LetterKind
+from care.correspondence.models.templates import LetterTemplate
+from care.customers.models import Customer, SuppressionReason
 from incidents.models import MAX_DELAY_MINUTES, AffectedCustomer, Incident, IncidentStatus
 from tests.factories import (
     AffectedCustomerFactory,

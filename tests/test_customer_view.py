@@ -12,8 +12,9 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from care.briefings.models import ContactNote, CustomerPageView
 from care.briefings.selectors import customer_search
-from care.models import ContactNote, CustomerPageView, Letter, LetterEvent, LetterStatus
+from care.correspondence.models.letters import Letter, LetterEvent, LetterStatus
 from incidents.models import Incident
 from tests.factories import AffectedCustomerFactory, CustomerFactory, LetterFactory, UserFactory, VoucherFactory
 from tests.factories_briefings import open_incident

@@ -21,11 +21,10 @@ from django.core.validators import validate_email
 from django.db.models import Count
 from django.utils import timezone
 
-from care.errors import DomainError
-from care.models import Customer
-from care.models.customers import phone_validator
-from care.roles import COORDINATORS, FRONTLINE_REPS
-from incidents.demo import (
+from care.core.errors import DomainError
+from care.core.roles import COORDINATORS, FRONTLINE_REPS
+from care.customers.models import Customer, phone_validator
+from care.operations.demo import (
     DEMO_REFERENCES,
     DemoSummary,
     demo_scenario_load,

@@ -6,8 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from care.rendering import _entitlement_dict
-from vouchers.entitlements import Entitlement
+from care.correspondence.rendering import _entitlement_dict
+from vouchers.law import Entitlement
 
 EU261_CANCELLED = Entitlement(
     kind="compensation",

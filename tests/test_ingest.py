@@ -12,8 +12,8 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 
-from care.api.tokens import api_token_create
-from care.models import Customer
+from care.core.api.tokens import api_token_create
+from care.customers.models import Customer
 from incidents.ingest.format import COLUMNS
 from incidents.ingest.services import import_job_create, import_job_run, rejection_report_lines
 from incidents.models import (
@@ -267,7 +267,7 @@ def test_the_rejection_report_is_csv_with_row_reason_and_the_columns() -> None:
 
 
 def test_a_closed_incident_takes_no_import() -> None:
-    from care.errors import DomainError
+    from care.core.errors import DomainError
 
     incident = IncidentFactory.create(status=IncidentStatus.CLOSED)
     with pytest.raises(DomainError, match="closed"):

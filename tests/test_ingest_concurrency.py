@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from care.models import Customer
+from care.customers.models import Customer
 from incidents.ingest.services import import_job_create, import_job_run
 from incidents.models import AffectedCustomer, ImportJob, ImportSource, ImportStatus, Incident
 from tests.factories import IncidentFactory

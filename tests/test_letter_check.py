@@ -7,21 +7,21 @@ from typing import Any
 
 import pytest
 
-from care.letter_check import (
+from care.correspondence.letter_check import (
     COPIED_COVERAGE,
     copied_share,
     personal_letter_reasons,
     recycled_paragraph_reason,
     recycled_paragraph_reasons,
 )
-from care.models import Letter, LetterKind, LetterStatus
-from care.rendering import letter_context, render_letter, template_for
+from care.correspondence.models.letters import Letter, LetterKind, LetterStatus
+from care.correspondence.rendering import letter_context, render_letter, template_for
 from incidents.demo_data import read_flights
 from incidents.demo_data.story import FRIDAY, SATURDAY, StationFacts, Story, story_for
 from incidents.models import Incident
 from tests.factories import IncidentFactory, VoucherFactory
 from tests.test_rendering import OWN_APOLOGY, letter_for, passenger, render_now, storm_incident, use_template
-from vouchers.entitlements import entitlements_for
+from vouchers.law import entitlements_for
 
 pytestmark = pytest.mark.django_db
 

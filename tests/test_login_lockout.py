@@ -25,9 +25,9 @@ from django.core.management import call_command
 from django.test import Client, RequestFactory
 from django.urls import reverse
 
-from care.api.tokens import api_token_create
-from care.client_ip import client_ip
-from care.roles import FRONTLINE_REPS
+from care.core.api.tokens import api_token_create
+from care.core.client_ip import client_ip
+from care.core.roles import FRONTLINE_REPS
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

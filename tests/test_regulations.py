@@ -1,4 +1,4 @@
-"""Statutory minimums (vouchers.regulations): pure functions, no database."""
+"""Statutory minimums (vouchers.law): pure functions, no database."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from vouchers import entitlements
-from vouchers.regulations import (
+from vouchers import law
+from vouchers.law import (
     CA_APPR,
     EU261,
     UK261,
@@ -276,10 +276,10 @@ def test_appr_and_eu261_both_listed() -> None:
 
 def test_us_dot_refund_is_a_refund_from_its_date() -> None:
     flight = facts("JFK", "LAX", carrier="UA", flight_date=dt.date(2024, 10, 28))
-    found = award(flight, entitlements.US_DOT_REFUND)
+    found = award(flight, law.US_DOT_REFUND)
     assert found is not None
     assert (found.kind, found.amount, found.currency) == ("refund", None, None)
-    assert award(replace(flight, flight_date=dt.date(2024, 10, 27)), entitlements.US_DOT_REFUND) is None
+    assert award(replace(flight, flight_date=dt.date(2024, 10, 27)), law.US_DOT_REFUND) is None
 
 
 @pytest.mark.parametrize(
@@ -295,7 +295,7 @@ def test_us_dot_refund_is_a_refund_from_its_date() -> None:
     ],
 )
 def test_us_dot_refund_matches_entitlements(origin: str, destination: str, cancelled: bool, minutes: int) -> None:
-    """The same decision as vouchers.entitlements, which applies the rule to an AffectedCustomer."""
+    """The same decision as vouchers.law, which applies the rule to an AffectedCustomer."""
     day = dt.date(2025, 1, 1)
     flight = facts(
         origin, destination, carrier="UA", flight_date=day, cancelled=cancelled, arrival_delay_minutes=minutes
@@ -308,8 +308,8 @@ def test_us_dot_refund_matches_entitlements(origin: str, destination: str, cance
         cancelled=cancelled,
         delay_minutes=minutes,
     )
-    expected = entitlements._us_dot_refund(affected, day)  # type: ignore[arg-type]
-    assert (award(flight, entitlements.US_DOT_REFUND) is not None) == (expected is not None)
+    expected = law._us_dot_refund(affected, day)  # type: ignore[arg-type]
+    assert (award(flight, law.US_DOT_REFUND) is not None) == (expected is not None)
 
 
 # The NYC demo flights
@@ -330,4 +330,4 @@ def test_demo_flights_are_us_domestic_with_no_eu_uk_or_appr() -> None:
                 found = regulations(replace(flight, cancelled=cancelled))
                 assert not found & {EU261, UK261, CA_APPR}, (origin, destination, carrier)
                 # The DOT rule was not in force in 2013; it is for the same flights in 2025.
-                assert found == (set() if day.year == 2013 else {entitlements.US_DOT_REFUND})
+                assert found == (set() if day.year == 2013 else {law.US_DOT_REFUND})

@@ -11,9 +11,10 @@ from django.apps import apps as django_apps
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from care.default_templates import DEFAULT_TEMPLATES, default_templates_install
-from care.models import Letter, LetterKind, LetterStatus, LetterTemplate
-from care.rendering import (
+from care.correspondence.default_templates import DEFAULT_TEMPLATES, default_templates_install
+from care.correspondence.models.letters import Letter, LetterKind, LetterStatus
+from care.correspondence.models.templates import LetterTemplate
+from care.correspondence.rendering import (
     LetterRenderError,
     NoActiveTemplate,
     letter_context,
@@ -24,7 +25,7 @@ from care.rendering import (
 from incidents.demo_data.story import APOLOGIES, FRIDAY, PREVENTION
 from incidents.models import AffectedCustomer, Incident, IncidentTranslation
 from tests.factories import AffectedCustomerFactory, IncidentFactory, LetterFactory, VoucherFactory
-from vouchers.entitlements import US_DOT_REFUND_NAME, entitlements_for
+from vouchers.law import US_DOT_REFUND_NAME, entitlements_for
 from vouchers.models import VoucherStatus
 
 pytestmark = pytest.mark.django_db

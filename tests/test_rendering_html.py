@@ -6,7 +6,7 @@ from django.utils.html import linebreaks
 from hypothesis import given
 from hypothesis import strategies as st
 
-from care.rendering import _PARAGRAPH_STYLE, html_from_text
+from care.correspondence.rendering import _PARAGRAPH_STYLE, html_from_text
 
 TEXT = st.text(alphabet=st.sampled_from(list("ab <>&\"'\n\r\t é€")), max_size=80)
 

@@ -20,24 +20,17 @@ from django.db import connection
 from django.test import override_settings
 from django.utils import timezone
 
-from care.esp_formats import BATCH_MERGE_FORMATS
-from care.models import (
-    Customer,
-    Letter,
-    LetterKind,
-    LetterStatus,
-    LetterStatusChange,
-    OutboxMessage,
-    SuppressionReason,
-)
-from care.outbox import merge
-from care.sending import (
+from care.correspondence.esp_formats import BATCH_MERGE_FORMATS
+from care.correspondence.models.letters import Letter, LetterKind, LetterStatus, LetterStatusChange, OutboxMessage
+from care.correspondence.outbox import merge
+from care.correspondence.sending import (
     Outgoing,
     TransientSendError,
     _batches,
     letters_queue,
     letters_send,
 )
+from care.customers.models import Customer, SuppressionReason
 from care.tasks import SEND_MAX_RETRIES, send_letters
 from incidents.models import AffectedCustomer, Incident
 from tests.clock import DAYTIME_IN_NEW_YORK, Clock
@@ -46,7 +39,7 @@ from tests.factories import AffectedCustomerFactory, CustomerFactory, IncidentFa
 pytestmark = pytest.mark.django_db
 
 TEST_BACKEND = "anymail.backends.test.EmailBackend"
-OUTBOX_BACKEND = "care.outbox.OutboxEmailBackend"
+OUTBOX_BACKEND = "care.correspondence.outbox.OutboxEmailBackend"
 
 
 # --- Helpers -------------------------------------------------------------------------------
@@ -558,7 +551,7 @@ def test_a_crash_after_the_hand_over_leaves_letters_sending_and_they_are_not_res
     def crash(*args: Any, **kwargs: Any) -> None:
         raise SystemExit("worker killed")
 
-    monkeypatch.setattr("care.sending._record", crash)
+    monkeypatch.setattr("care.correspondence.sending._record", crash)
     with pytest.raises(SystemExit):
         letters_send(letter_ids=[x.pk for x in letters])
     monkeypatch.undo()
@@ -610,7 +603,7 @@ def test_two_workers_draining_the_same_queue_send_each_letter_exactly_once() -> 
 
 @override_settings(EMAIL_BACKEND=TEST_BACKEND)
 def test_the_sweep_sends_letters_left_queued(eager_celery: None, django_capture_on_commit_callbacks: Any) -> None:
-    from care.sending import letters_send_stale_queued
+    from care.correspondence.sending import letters_send_stale_queued
 
     stale = make_letter(queued_at=timezone.now() - dt.timedelta(hours=1))
     fresh = make_letter(queued_at=timezone.now())

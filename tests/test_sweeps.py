@@ -13,10 +13,18 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from care.models import Letter, LetterBatch, LetterKind, LetterStatus, OutboxMessage
-from care.quiet_hours import release_time
-from care.sending import letters_queue, letters_send, letters_send_stale_queued
-from care.services import letters_prepare
+from care.correspondence.models.letters import Letter, LetterBatch, LetterKind, LetterStatus, OutboxMessage
+from care.correspondence.quiet_hours import release_time
+from care.correspondence.sending import letters_queue, letters_send, letters_send_stale_queued
+from care.correspondence.services import letters_prepare
+from care.operations.sweeps import (
+    first_notices_for,
+    run_sweep,
+    sweep_first_notices,
+    sweep_follow_ups,
+    sweep_kept_promises,
+    sweep_surveys,
+)
 from incidents.models import (
     AffectedCustomer,
     Alert,
@@ -28,14 +36,6 @@ from incidents.models import (
     SweepRun,
 )
 from incidents.services import incident_post_update
-from incidents.sweeps import (
-    first_notices_for,
-    run_sweep,
-    sweep_first_notices,
-    sweep_follow_ups,
-    sweep_kept_promises,
-    sweep_surveys,
-)
 from incidents.tasks import sweep_first_notices_task
 from tests.clock import Clock
 from tests.factories import AffectedCustomerFactory, CustomerFactory, IncidentFactory
@@ -59,7 +59,7 @@ def eager_celery() -> Iterator[None]:
 @pytest.fixture(autouse=True)
 def outbox(settings: Any) -> None:
     """The embedded default email backend: every message "sent" is an OutboxMessage row."""
-    settings.EMAIL_BACKEND = "care.outbox.OutboxEmailBackend"
+    settings.EMAIL_BACKEND = "care.correspondence.outbox.OutboxEmailBackend"
 
 
 @pytest.fixture
@@ -178,7 +178,7 @@ def test_a_chunk_renders_only_its_own_letters(sweep: Any) -> None:
         batch=prepared.batch,
     )
 
-    with mock.patch("care.sending.transaction.on_commit"):
+    with mock.patch("care.correspondence.sending.transaction.on_commit"):
         queued = first_notices_for(incident_id=incident.pk, affected_ids=[first.pk])
 
     assert queued == 1
@@ -268,7 +268,7 @@ def test_a_kept_promise_run_twice_keeps_it_once_and_the_next_one_is_number_two(s
 def test_two_kept_promise_sweeps_at_once_keep_the_promise_once() -> None:
     from django.apps import apps as django_apps
 
-    from care.default_templates import default_templates_install
+    from care.correspondence.default_templates import default_templates_install
 
     # The flush after an earlier transactional test removes the templates the data migration installed.
     default_templates_install(django_apps)
@@ -326,7 +326,7 @@ def test_a_failing_incident_raises_one_alert_and_the_others_go_on(sweep: Any) ->
             raise RuntimeError("customer jane@example.com broke it")
         return real_post(incident=incident, **kwargs)
 
-    with mock.patch("incidents.sweeps.incident_post_update", side_effect=post):
+    with mock.patch("care.operations.sweeps.incident_post_update", side_effect=post):
         run = run_sweep("kept_promises", lambda: sweep(sweep_kept_promises, now=now))
         sweep(sweep_kept_promises, now=now)
 
@@ -602,7 +602,7 @@ def test_an_initial_notice_at_3_am_goes_at_once(sweep: Any) -> None:
     letter = Letter.objects.get(customer=customer)
     three_am = dt.datetime(2026, 3, 8, 3, 0, tzinfo=ZoneInfo("America/New_York"))
 
-    with mock.patch("care.sending.transaction.on_commit") as publish:
+    with mock.patch("care.correspondence.sending.transaction.on_commit") as publish:
         assert letters_queue(letter_ids=[letter.pk], now=three_am) == 1
 
     letter.refresh_from_db()
@@ -640,7 +640,7 @@ def test_the_beat_task_records_a_sweep_run(sweep: Any) -> None:
 
 def test_a_notice_younger_than_the_grace_period_is_not_published_again(sweep: Any) -> None:
     """A chunk still working on its letters (beat running again meanwhile) is left alone; a stale one is not."""
-    from incidents.sweeps import FIRST_NOTICE_GRACE
+    from care.operations.sweeps import FIRST_NOTICE_GRACE
 
     incident = open_incident(affected=2)
     being_worked = AffectedCustomer.objects.filter(incident=incident).order_by("pk").first()

@@ -21,8 +21,8 @@ import pytest
 from django.db import connection
 from django.test import override_settings
 
-from care.models import LetterStatus, OutboxMessage
-from care.sending import letters_send_stale_queued
+from care.correspondence.models.letters import LetterStatus, OutboxMessage
+from care.correspondence.sending import letters_send_stale_queued
 from tests.sweep_harness import (
     OUTBOX_BACKEND,
     captured_fan_out,
@@ -45,10 +45,9 @@ CHUNK = 500
 
 
 def sweeps() -> Any:
-    try:
-        from incidents import sweeps, tasks
-    except ImportError as exc:  # only while incidents/sweeps.py and incidents/tasks.py are being written
-        pytest.skip(f"incidents.sweeps / incidents.tasks are not there yet ({exc})")
+    from care.operations import sweeps
+    from incidents import tasks
+
     return sweeps, tasks
 
 
@@ -106,7 +105,7 @@ CRASHING_WORKER = textwrap.dedent(
     import django
 
     django.setup()
-    from care.outbox import OutboxEmailBackend
+    from care.correspondence.outbox import OutboxEmailBackend
 
 
     class SlowOutbox(OutboxEmailBackend):
@@ -116,7 +115,7 @@ CRASHING_WORKER = textwrap.dedent(
             return answer
 
 
-    from incidents.sweeps import first_notices_for
+    from care.operations.sweeps import first_notices_for
 
     incident_id, chunk = int(sys.argv[1]), int(sys.argv[2])
     affected_ids = [int(pk) for pk in sys.argv[3].split(",")]
@@ -138,7 +137,7 @@ def _wait_for_letters_in_sending(process: subprocess.Popen[str], *, timeout: flo
 
 
 def initial_notices_in(status: str) -> set[int]:
-    from care.models import Letter, LetterKind
+    from care.correspondence.models.letters import Letter, LetterKind
 
     return set(Letter.objects.filter(kind=LetterKind.INITIAL_NOTICE, status=status).values_list("pk", flat=True))
 

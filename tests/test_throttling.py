@@ -29,8 +29,8 @@ from django.utils import timezone
 from rest_framework.request import Request
 from rest_framework.test import APIRequestFactory
 
-from care.api.tokens import api_token_create
-from care.models import ApiToken
+from care.core.api.models import ApiToken
+from care.core.api.tokens import api_token_create
 from tests.conftest import redis_or_skip
 from tests.factories_redemption import redeemable_voucher
 from tests.sweep_harness import run_threads

@@ -18,19 +18,18 @@ from django.test import Client, override_settings
 from django.urls import reverse
 from django.utils import timezone
 
-import care.admin_outbox  # noqa: F401  (registers the outbox admin, as care.admin will)
-from care.models import (
-    Customer,
+import care.correspondence.outbox_admin  # noqa: F401  (registers the outbox admin, as care.admin will)
+from care.correspondence.models.letters import (
     Letter,
     LetterEvent,
     LetterKind,
     LetterStatus,
     LetterStatusChange,
     OutboxMessage,
-    SuppressionReason,
 )
-from care.sending import letters_send
-from care.tracking import customers_unreachable, letter_event_process, stable_event_id
+from care.correspondence.sending import letters_send
+from care.correspondence.tracking import customers_unreachable, letter_event_process, stable_event_id
+from care.customers.models import Customer, SuppressionReason
 from incidents.models import AffectedCustomer, Incident
 from tests.factories import AffectedCustomerFactory, IncidentFactory, LetterFactory
 
@@ -41,7 +40,7 @@ MAILGUN_SIGNING_KEY = "TEST_WEBHOOK_SIGNING_KEY"
 ANYMAIL_SETTINGS = {"WEBHOOK_SECRET": WEBHOOK_SECRET, "MAILGUN_WEBHOOK_SIGNING_KEY": MAILGUN_SIGNING_KEY}
 POSTMARK_URL = "/anymail/postmark/tracking/"
 MAILGUN_URL = "/anymail/mailgun/tracking/"
-OUTBOX_BACKEND = "care.outbox.OutboxEmailBackend"
+OUTBOX_BACKEND = "care.correspondence.outbox.OutboxEmailBackend"
 
 
 @pytest.fixture
@@ -535,7 +534,7 @@ def test_no_simulated_events_once_a_real_esp_sends(coordinator_client: Any) -> N
 
 
 def test_deploy_check_requires_the_webhook_secret_only_with_a_real_esp() -> None:
-    from care.checks import check_webhook_secret
+    from care.core.checks import check_webhook_secret
 
     with override_settings(
         EMAIL_BACKEND="anymail.backends.postmark.EmailBackend", ANYMAIL_WEBHOOK_SECRET_FROM_ENV=False
@@ -552,7 +551,7 @@ def test_deploy_check_requires_the_webhook_secret_only_with_a_real_esp() -> None
 def test_the_sweep_processes_events_left_unprocessed(
     eager_celery: None, django_capture_on_commit_callbacks: Any
 ) -> None:
-    from care.tracking import letter_events_process_stale
+    from care.correspondence.tracking import letter_events_process_stale
 
     letter = sent_letter()
     event = LetterEvent.objects.create(
@@ -575,7 +574,7 @@ def test_the_same_event_posted_twice_at_once_is_stored_once(eager_celery: None) 
 
     from anymail.signals import AnymailTrackingEvent
 
-    from care.tracking import letter_event_store
+    from care.correspondence.tracking import letter_event_store
 
     letter = sent_letter()
     barrier = threading.Barrier(2)

@@ -19,10 +19,10 @@ from django.core.exceptions import ValidationError
 from django.db import connection, models
 from django.utils import timezone
 
-from care.errors import DomainError
-from care.lifecycle import Lifecycle
-from care.models import LETTER_LIFECYCLE, Letter, LetterKind, LetterStatus, LetterStatusChange
-from care.services import letters_approve, letters_cancel
+from care.core.errors import DomainError
+from care.core.lifecycle import Lifecycle
+from care.correspondence.models.letters import LETTER_LIFECYCLE, Letter, LetterKind, LetterStatus, LetterStatusChange
+from care.correspondence.services import letters_approve, letters_cancel
 from incidents.models import (
     INCIDENT_LIFECYCLE,
     Audience,

@@ -18,7 +18,7 @@ from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
-from care.api.tokens import api_token_create
+from care.core.api.tokens import api_token_create
 from tests.factories import AffectedCustomerFactory, IncidentFactory, UserFactory
 from tests.factories_redemption import redeemable_voucher
 from vouchers import codes

@@ -12,12 +12,12 @@ import pytest
 from django.apps import apps as django_apps
 from django.utils import timezone
 
-from care.default_templates import default_templates_install
-from care.errors import DomainError
-from care.models import Letter, LetterKind, LetterStatus
-from care.services import letters_prepare
+from care.core.errors import DomainError
+from care.correspondence.default_templates import default_templates_install
+from care.correspondence.models.letters import Letter, LetterKind, LetterStatus
+from care.correspondence.services import letters_prepare
+from care.operations.sweeps import sweep_follow_ups
 from incidents.models import Alert, IncidentStatus
-from incidents.sweeps import sweep_follow_ups
 from tests.factories import (
     AffectedCustomerFactory,
     CustomerFactory,
@@ -330,7 +330,7 @@ def test_a_combined_apology_carries_the_vouchers_of_both_incidents() -> None:
 
 
 def test_the_demo_gives_newark_friday_a_budget_below_its_forecast(coordinator: Any) -> None:
-    from incidents.demo import DEMO_REFERENCES, demo_scenario_load
+    from care.operations.demo import DEMO_REFERENCES, demo_scenario_load
     from incidents.models import Incident
     from vouchers.demo import TIGHT_BUDGET_REFERENCE
 

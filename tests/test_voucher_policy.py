@@ -304,11 +304,11 @@ def test_letters_offer_the_refund_and_eu261_compensation_before_the_vouchers() -
     from django.apps import apps as django_apps
     from django.utils import timezone
 
-    from care.default_templates import default_templates_install
-    from care.models import Letter, LetterKind
-    from care.services import letters_prepare
+    from care.correspondence.default_templates import default_templates_install
+    from care.correspondence.models.letters import Letter, LetterKind
+    from care.correspondence.services import letters_prepare
     from incidents.models import IncidentStatus
-    from vouchers.entitlements import entitlements_for
+    from vouchers.law import entitlements_for
     from vouchers.models import Voucher
     from vouchers.services import vouchers_issue_for_incident
 

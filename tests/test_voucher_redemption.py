@@ -15,8 +15,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from care.api.tokens import api_token_create
-from care.models import ApiToken
+from care.core.api.models import ApiToken
+from care.core.api.tokens import api_token_create
 from tests.factories import UserFactory
 from tests.factories_redemption import redeemable_voucher
 from vouchers import codes

@@ -21,7 +21,7 @@ import pytest
 from django.core.cache import cache
 from django.test import Client
 
-from care.api.tokens import api_token_create
+from care.core.api.tokens import api_token_create
 from tests.factories_redemption import redeemable_voucher
 from tests.sweep_harness import run_threads
 from vouchers.models import Voucher, VoucherRedemption, VoucherStatusChange

@@ -27,10 +27,10 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
 
-from care.default_templates import default_templates_install
-from care.demo_logins import demo_users_ensure
-from care.models import BatchStatus, Letter, LetterBatch, LetterKind, LetterStatus, OutboxMessage
-from care.roles import COORDINATORS
+from care.core.roles import COORDINATORS
+from care.correspondence.default_templates import default_templates_install
+from care.correspondence.models.letters import BatchStatus, Letter, LetterBatch, LetterKind, LetterStatus, OutboxMessage
+from care.operations.demo_logins import demo_users_ensure
 from incidents.models import Incident, IncidentStatus
 from tests.factories import AffectedCustomerFactory, IncidentFactory, LetterFactory
 from tests.sweep_harness import OUTBOX_BACKEND, eager_celery

@@ -13,7 +13,7 @@ from anymail import urls as anymail_urls
 from django.test import Client, override_settings
 from django.urls import URLPattern
 
-from care.models import LetterEvent
+from care.correspondence.models.letters import LetterEvent
 from tests.factories import LetterFactory
 
 pytestmark = pytest.mark.django_db

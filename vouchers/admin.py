@@ -19,16 +19,16 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
-from care.admin_base import (
+from care.core.admin_base import (
     CustomerIncidentColumns,
     StatusChangeInline,
     WorkbenchAdmin,
     run_service,
     status_badge,
 )
-from care.errors import DomainError
-from care.models.customers import LoyaltyTier
-from care.search import customers_matching
+from care.core.errors import DomainError
+from care.customers.models import LoyaltyTier
+from care.customers.search import customers_matching
 from incidents.models import Cause, Incident
 from vouchers.models import CompensationRule, DistanceBand, IncidentCompensation, Voucher, VoucherStatusChange
 from vouchers.policy import Rule, rule_in_words

@@ -38,10 +38,10 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from care.api.errors import ApiErrorSerializer
-from care.api.filters import ApiFilterSet, IdFilter
-from care.api.input import JsonTypesMixin
-from care.models import ApiToken
+from care.core.api.errors import ApiErrorSerializer
+from care.core.api.filters import ApiFilterSet, IdFilter
+from care.core.api.input import JsonTypesMixin
+from care.core.api.models import ApiToken
 from vouchers.models import Voucher, VoucherStatus
 from vouchers.redemption import (
     MAX_BOOKING_REFERENCE,

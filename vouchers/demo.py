@@ -17,7 +17,7 @@ from vouchers.default_policy import default_policy_install
 from vouchers.models import IncidentCompensation
 from vouchers.selectors import incident_forecast
 
-# The Friday (8 Feb 2013) Newark incident: incidents.demo creates it first, so it is number 0001 of its day.
+# The Friday (8 Feb 2013) Newark incident: care.operations.demo creates it first, so it is number 0001 of its day.
 TIGHT_BUDGET_REFERENCE = "INC-20130208-0001"
 TIGHT_SHARE = Decimal("0.8")  # the tight budget covers this share of the forecast
 ROUND_TO = 1000

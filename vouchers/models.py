@@ -8,7 +8,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
-from care.lifecycle import Lifecycle, StatusChange
+from care.core.lifecycle import Lifecycle, StatusChange
 
 currency_code = RegexValidator(r"^[A-Z]{3}$", "Use the ISO 4217 currency code, e.g. USD.")
 
@@ -102,12 +102,30 @@ class CompensationRule(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def condition_errors(self) -> dict[str, str]:
+        """Form errors for conditions that name values that do not exist (the admin form validates the same)."""
+        from care.customers.models import LoyaltyTier
+        from incidents.models import Cause
+
+        errors: dict[str, str] = {}
+        for field, allowed in (
+            ("causes", set(Cause.values)),
+            ("loyalty_tiers", set(LoyaltyTier.values)),
+            ("distance_bands", set(DistanceBand.values)),
+        ):
+            value = getattr(self, field)
+            if not isinstance(value, list) or not set(value) <= allowed:
+                errors[field] = f"Choose from: {', '.join(sorted(allowed))}."
+        if self.award_kind == AwardKind.VOUCHER and (self.amount is None or self.voucher_count < 1):
+            errors["amount"] = "A voucher rule awards at least one voucher with a value."
+        if self.award_kind == AwardKind.CASH_NOTE and not self.cash_note.strip():
+            errors["cash_note"] = "Say in words what cash the customer is owed."
+        return errors
+
     def clean(self) -> None:
         from django.core.exceptions import ValidationError
 
-        from vouchers.policy import rule_condition_errors
-
-        errors = rule_condition_errors(self)
+        errors = self.condition_errors()
         if errors:
             raise ValidationError(errors)
 

@@ -31,7 +31,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
-from vouchers.regulations import (
+from vouchers.law import (
     FlightFacts,
     StatutoryAward,
     canada_appr,
@@ -438,25 +438,3 @@ def rule_in_words(rule: Rule) -> str:
         award = f"are owed {amount}in money" + (f": {rule.cash_note.strip().rstrip('.')}" if rule.cash_note else "")
     extra = " on top of any other voucher" if not rule.exclusive and rule.issues_vouchers else ""
     return f"{who} {award}{extra}."
-
-
-def rule_condition_errors(rule: CompensationRule) -> dict[str, str]:
-    """Form errors for conditions that name values that do not exist (the admin form validates the same)."""
-    from care.models.customers import LoyaltyTier
-    from incidents.models import Cause
-    from vouchers.models import AwardKind, DistanceBand
-
-    errors: dict[str, str] = {}
-    for field, allowed in (
-        ("causes", set(Cause.values)),
-        ("loyalty_tiers", set(LoyaltyTier.values)),
-        ("distance_bands", set(DistanceBand.values)),
-    ):
-        value = getattr(rule, field)
-        if not isinstance(value, list) or not set(value) <= allowed:
-            errors[field] = f"Choose from: {', '.join(sorted(allowed))}."
-    if rule.award_kind == AwardKind.VOUCHER and (rule.amount is None or rule.voucher_count < 1):
-        errors["amount"] = "A voucher rule awards at least one voucher with a value."
-    if rule.award_kind == AwardKind.CASH_NOTE and not rule.cash_note.strip():
-        errors["cash_note"] = "Say in words what cash the customer is owed."
-    return errors

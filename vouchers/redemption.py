@@ -39,9 +39,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
-from care.errors import DomainError
-from care.lifecycle import record_status_changes
-from care.models import ApiToken
+from care.core.api.models import ApiToken
+from care.core.errors import DomainError
+from care.core.lifecycle import record_status_changes
 from vouchers import codes
 from vouchers.models import Voucher, VoucherRedemption, VoucherStatus, VoucherStatusChange
 

@@ -18,6 +18,7 @@ from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from incidents.models import AffectedCustomer, Incident
+from vouchers.law import CA_APPR, EU261, UK261, StatutoryAward
 from vouchers.models import CompensationRule, IncidentCompensation, Voucher, VoucherStatus
 from vouchers.policy import (
     IMPACT_VALUES,
@@ -31,7 +32,6 @@ from vouchers.policy import (
     rule_in_words,
     statutory_for,
 )
-from vouchers.regulations import CA_APPR, EU261, UK261, StatutoryAward
 
 REGULATION_NAMES = {
     EU261: "EU Regulation 261/2004",

@@ -12,13 +12,14 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from care.errors import DomainError
-from care.lifecycle import move_batch, record_status_changes
+from care.core.errors import DomainError
+from care.core.lifecycle import move_batch, record_status_changes
 from incidents.models import Alert, AlertKind
 from vouchers.codes import generate_code
 from vouchers.models import VOUCHER_LIFECYCLE, IncidentCompensation, Voucher, VoucherStatus, VoucherStatusChange
 from vouchers.policy import PlannedVoucher
 from vouchers.selectors import Forecast, incident_forecast
+from vouchers.signals import vouchers_issued, vouchers_voided
 
 logger = logging.getLogger(__name__)
 
@@ -161,7 +162,9 @@ def _insert(chunk: list[PlannedVoucher], *, actor: Any, label: str, now: dt.date
             created += len(mine)
             done = {key for _pk, key in mine}
             # In the same transaction as the vouchers: a draft prepared before them must not go without them.
-            _carry_new_vouchers(customer_ids={voucher.customer_id for _code, voucher in rows if _key(voucher) in done})
+            vouchers_issued.send(
+                sender=Voucher, customer_ids={voucher.customer_id for _code, voucher in rows if _key(voucher) in done}
+            )
             left = [voucher for voucher in pending if _key(voucher) not in done]
             if left:
                 taken = set(
@@ -174,29 +177,6 @@ def _insert(chunk: list[PlannedVoucher], *, actor: Any, label: str, now: dt.date
     if pending:
         raise DomainError(f"{len(pending)} vouchers could not get a unique code; run the issuance again.")
     return created
-
-
-def _carry_new_vouchers(*, customer_ids: set[int]) -> None:
-    """Render the customers' draft apology and voucher letters again, so that they carry the vouchers just
-    issued (an apology prepared before its vouchers has none, and a customer's apology carries the vouchers of
-    every incident of theirs). Only drafts: they are what a coordinator reviews and approves; a letter already
-    approved one by one, queued or sent keeps what its approver read."""
-    from care.models import Letter, LetterKind, LetterStatus
-    from care.rendering import letters_render
-
-    if not customer_ids:
-        return
-    drafts = list(
-        Letter.objects.filter(
-            customer_id__in=customer_ids,
-            kind__in=(LetterKind.VOUCHER, LetterKind.APOLOGY),
-            status=LetterStatus.DRAFT,
-        )
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
-    if drafts:
-        letters_render(letter_ids=drafts)
 
 
 def voucher_issue_in_lieu(
@@ -264,7 +244,7 @@ def voucher_issue_in_lieu(
             note=f"in place of {name}, with consent",
             at=moment,
         )
-        _carry_new_vouchers(customer_ids={affected.customer_id})
+        vouchers_issued.send(sender=Voucher, customer_ids={affected.customer_id})
     return voucher
 
 
@@ -322,45 +302,8 @@ def vouchers_void(*, voucher_ids: Iterable[int], actor: Any, reason: str) -> int
             changes={"voided_at": timezone.now(), "void_reason": reason.strip()},
             hint="Redeemed or expired vouchers cannot be voided.",
         )
-        _withdraw_from_letters(voucher_ids=ids, actor=actor)
+        vouchers_voided.send(sender=Voucher, voucher_ids=ids, actor=actor)
     return moved
-
-
-def _withdraw_from_letters(*, voucher_ids: list[int], actor: Any) -> None:
-    from care.models import Letter, LetterKind, LetterStatus
-    from care.rendering import letters_render
-    from care.services import letters_cancel
-
-    vouchers = list(Voucher.objects.filter(pk__in=voucher_ids).values_list("customer_id", "code"))
-    customer_ids = {customer_id for customer_id, _code in vouchers}
-    codes = [code for _customer_id, code in vouchers]
-    unsent = Letter.objects.filter(
-        customer_id__in=customer_ids,
-        kind__in=(LetterKind.VOUCHER, LetterKind.APOLOGY),
-        status__in=(LetterStatus.DRAFT, LetterStatus.APPROVED, LetterStatus.QUEUED, LetterStatus.FAILED),
-    )
-    to_cancel: list[int] = []
-    to_render: list[int] = []
-    for pk, status, body in unsent.values_list("pk", "status", "body_text"):
-        if status in (LetterStatus.DRAFT, LetterStatus.APPROVED):
-            # Rendered again without the code; a voucher letter left with no voucher fails the personal-letter
-            # check and is held, so it cannot be queued.
-            to_render.append(pk)
-        elif any(code in body for code in codes):
-            to_cancel.append(pk)
-    if to_cancel:
-        try:
-            with transaction.atomic():
-                letters_cancel(letter_ids=to_cancel, actor=actor, note="a voucher it carries was voided")
-        except DomainError:
-            # One of them was handed to the email provider meanwhile: the void still stands, and the letter
-            # that went cannot be called back; cancel the ones that are still ours to stop.
-            still = Letter.objects.filter(pk__in=to_cancel, status__in=(LetterStatus.QUEUED, LetterStatus.FAILED))
-            letters_cancel(
-                letter_ids=list(still.values_list("pk", flat=True)), actor=actor, note="a voucher it carries was voided"
-            )
-    if to_render:
-        letters_render(letter_ids=to_render)
 
 
 def vouchers_expire(*, now: dt.datetime | None = None, chunk: int = INSERT_CHUNK) -> int:

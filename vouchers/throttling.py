@@ -6,7 +6,7 @@ insufficient balance), are not, so a booking system retrying a customer's expire
 out. After ``VOUCHER_FAILED_LOOKUPS_ALLOWED`` failures within ``VOUCHER_FAILED_LOOKUPS_WINDOW`` the client
 gets 429 with ``Retry-After`` until the window ends, for validations and redemptions alike.
 
-A client is the API token, else the staff user, else the remote address (``care.client_ip``). The counts live
+A client is the API token, else the staff user, else the remote address (``care.core.client_ip``). The counts live
 in the Django cache in a fixed window: one pair of counters per client per window, named after the window's
 start, so a window never slides or restarts; it ends when the clock passes it. On Redis every web process
 shares them. A fixed window lets a client reach at most twice the limit across a window boundary, which does
@@ -47,8 +47,8 @@ from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
-from care.client_ip import client_ip
-from care.models import ApiToken
+from care.core.api.models import ApiToken
+from care.core.client_ip import client_ip
 
 logger = logging.getLogger(__name__)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from care.briefings.models import IncidentBriefing
 from care.briefings.services import briefing_draft_start, briefing_publish
-from care.models import IncidentBriefing
 from incidents.models import Incident
 
 TALKING_POINTS = """Apologise first: their day was disrupted, whatever the cause.

@@ -11,10 +11,12 @@ from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Upper
 
+from care.briefings.models import BRIEFING_SECTIONS, BriefingRead, ContactNote, IncidentBriefing
 from care.briefings.offers import EntitlementView, entitlements_by_affected
-from care.models import BRIEFING_SECTIONS, BriefingRead, ContactNote, Customer, IncidentBriefing, Letter, LetterEvent
-from care.roles import COORDINATORS, FRONTLINE_REPS
-from care.search import customers_matching
+from care.core.roles import COORDINATORS, FRONTLINE_REPS
+from care.correspondence.models.letters import Letter, LetterEvent
+from care.customers.models import Customer
+from care.customers.search import customers_matching
 from incidents.models import ACTIVE_STATUSES, AffectedCustomer, Audience, Incident, IncidentUpdate
 from vouchers import codes
 from vouchers.models import Voucher

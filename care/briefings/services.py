@@ -10,9 +10,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from care.briefings.models import BriefingRead, ContactNote, CustomerPageView, IncidentBriefing
 from care.briefings.offers import offer_lines
-from care.errors import DomainError
-from care.models import BriefingRead, ContactNote, Customer, CustomerPageView, IncidentBriefing
+from care.core.errors import DomainError
+from care.customers.models import Customer
 from incidents.models import Incident, IncidentStatus
 
 logger = logging.getLogger(__name__)

@@ -28,8 +28,8 @@ from django.views.decorators.http import require_GET, require_http_methods
 from care.briefings import selectors
 from care.briefings.forms import ContactNoteForm, CustomerSearchForm
 from care.briefings.services import briefing_mark_read, contact_note_add, customer_page_view_record
-from care.errors import DomainError
-from care.roles import COORDINATORS, FRONTLINE_REPS
+from care.core.errors import DomainError
+from care.core.roles import COORDINATORS, FRONTLINE_REPS
 from incidents.models import Incident
 
 logger = logging.getLogger(__name__)

@@ -8,7 +8,7 @@ def create_roles(apps: Any, schema_editor: Any) -> None:
     # that a fresh database has fully equipped groups from this migration on.
     from django.contrib.auth.management import create_permissions
 
-    from care.roles import sync_roles
+    from care.core.roles import sync_roles
 
     for app_config in apps.get_app_configs():
         app_config.models_module = True

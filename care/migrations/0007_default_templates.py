@@ -2,7 +2,7 @@
 
 from django.db import migrations
 
-from care.default_templates import default_templates_install
+from care.correspondence.default_templates import default_templates_install
 
 
 def install(apps, schema_editor):

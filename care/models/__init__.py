@@ -1,13 +1,12 @@
-from care.models.api_tokens import ApiScope, ApiToken, token_digest
-from care.models.briefings import (
+from care.briefings.models import (
     BRIEFING_SECTIONS,
     BriefingRead,
     ContactNote,
     CustomerPageView,
     IncidentBriefing,
 )
-from care.models.customers import Customer, SuppressionReason
-from care.models.letters import (
+from care.core.api.models import ApiScope, ApiToken, token_digest
+from care.correspondence.models.letters import (
     KINDS_NEEDING_APPROVAL,
     LETTER_LIFECYCLE,
     BatchStatus,
@@ -20,7 +19,8 @@ from care.models.letters import (
     LetterStatusChange,
     OutboxMessage,
 )
-from care.models.templates import LetterTemplate
+from care.correspondence.models.templates import LetterTemplate
+from care.customers.models import Customer, SuppressionReason
 
 __all__ = [
     "BRIEFING_SECTIONS",

@@ -15,8 +15,7 @@ from dataclasses import dataclass, field
 
 from faker import Faker
 
-from care.models import Customer
-from care.models.customers import LoyaltyTier
+from care.customers.models import Customer, LoyaltyTier
 from incidents.demo_data import Flight
 from incidents.models import AffectedCustomer
 

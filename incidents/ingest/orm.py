@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from django.db import transaction
 from django.utils import timezone
 
-from care.models import Customer
+from care.customers.models import Customer
 from incidents.ingest.validate import CleanRow
 from incidents.models import AffectedCustomer, ImportRejection
 from incidents.services import incidents_refresh_counts

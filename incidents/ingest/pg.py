@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from django.db import connection, transaction
 
-from care.models import Customer
+from care.customers.models import Customer
 from incidents.ingest.validate import CleanRow
 from incidents.services import incidents_refresh_counts
 

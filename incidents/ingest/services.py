@@ -19,11 +19,12 @@ from datetime import timedelta
 from typing import IO, Any
 
 from django.core.files import File
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
-from care.errors import DomainError
+from care.core.background import enqueue_on_commit
+from care.core.errors import DomainError
 from incidents.ingest.format import COLUMNS, BadRow, FileRefused, Row, RowReader
 from incidents.ingest.orm import OrmSink
 from incidents.ingest.pg import CopySink
@@ -78,9 +79,7 @@ def import_job_create(
 
 def import_job_enqueue(job: ImportJob) -> None:
     """Import in the background once the job (and its file) is committed."""
-    from incidents.tasks import import_affected_task
-
-    transaction.on_commit(lambda: import_affected_task.delay(job.pk))
+    enqueue_on_commit("incidents.tasks.import_affected_task", job.pk)
 
 
 # A queued job older than this lost its message (the publish after commit, or the broker); it is sent again.
@@ -103,10 +102,8 @@ def imports_resume_stuck(*, now: Any = None) -> int:
         .order_by("pk")
         .values_list("pk", flat=True)
     )
-    from incidents.tasks import import_affected_task
-
     for job_id in stuck:
-        transaction.on_commit(lambda job_id=job_id: import_affected_task.delay(job_id))  # type: ignore[misc]
+        enqueue_on_commit("incidents.tasks.import_affected_task", job_id)
     return len(stuck)
 
 

@@ -18,7 +18,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
 
-from care.models.customers import LoyaltyTier
+from care.customers.models import LoyaltyTier
 from incidents.models import MAX_DELAY_MINUTES
 
 # Django's dot-atom local part and a domain whose last label is letters, as EmailValidator has them.

@@ -8,8 +8,8 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from care.errors import DomainError
-from incidents.demo import DEMO_REFERENCES, demo_bootstrap
+from care.core.errors import DomainError
+from care.operations.demo import DEMO_REFERENCES, demo_bootstrap
 from incidents.management.commands.load_demo import summary_lines
 
 

@@ -9,8 +9,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from incidents.demo import DEFAULT_SEED, DEMO_DAYS, DEMO_STATIONS
-from incidents.ingest.export import demo_affected_rows, write_csv
+from care.operations.demo import DEFAULT_SEED, DEMO_DAYS, DEMO_STATIONS
+from care.operations.demo_export import demo_affected_rows, write_csv
 
 
 class Command(BaseCommand):

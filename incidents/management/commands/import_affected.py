@@ -9,7 +9,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from care.errors import DomainError
+from care.core.errors import DomainError
 from incidents.ingest.services import import_job_create, import_job_run
 from incidents.models import ImportJob, ImportSource, ImportStatus, Incident
 

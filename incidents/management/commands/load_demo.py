@@ -8,8 +8,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from care.errors import DomainError
-from incidents.demo import DEFAULT_SEED, DemoSummary, demo_scenario_load
+from care.core.errors import DomainError
+from care.operations.demo import DEFAULT_SEED, DemoSummary, demo_scenario_load
 
 
 def summary_lines(summary: DemoSummary) -> list[str]:

@@ -22,7 +22,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from care.api.tokens import api_token_create, api_tokens_revoke
+from care.core.api.tokens import api_token_create, api_tokens_revoke
 from vouchers.models import Voucher, VoucherStatus
 
 

@@ -1,1 +1,0 @@
-"""What every API endpoint shares: token authentication, scope/role permissions, error bodies."""

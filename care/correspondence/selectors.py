@@ -1,0 +1,167 @@
+"""Reads about letters shared by the admin, the briefings and the API."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from statistics import median
+
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+
+from care.correspondence.letter_check import personal_letter_reasons, recycled_paragraph_reason
+from care.correspondence.models.letters import Letter, LetterBatch, LetterKind
+from care.correspondence.models.templates import LetterTemplate
+from care.correspondence.rendering import (
+    KINDS_WITH_APOLOGY,
+    LetterRenderError,
+    incident_texts,
+    incident_translations,
+    latest_news,
+    letter_context,
+    letter_entitlements,
+    render_letter,
+    template_for,
+)
+from incidents.models import AffectedCustomer
+from vouchers.models import Voucher, VoucherStatus
+
+HELD_SHOWN = 50
+
+
+@dataclass
+class LetterPreview:
+    subject: str = ""
+    body_text: str = ""
+    body_html: str = ""
+    parts: dict[str, str] = field(default_factory=dict)
+    reasons: list[str] = field(default_factory=list)
+    template_label: str = ""
+
+
+def letter_preview(
+    *, affected_id: int, kind: str, sequence: int = 1, template: LetterTemplate | None = None
+) -> LetterPreview:
+    """Render, without storing anything, the letter ``kind`` that this affected customer would get.
+
+    Built from the same inputs as care.correspondence.rendering.letters_render (vouchers, entitlements, the
+    customer's other incidents, the latest news, the coordinator's text in the letter's language).
+    """
+    affected = AffectedCustomer.objects.select_related("customer", "incident").get(pk=affected_id)
+    # As letters_render: an apology or voucher letter carries the vouchers of every incident of the customer.
+    every_incident = Q(customer_id=affected.customer_id, affected__isnull=False)
+    carried = every_incident if kind in KINDS_WITH_APOLOGY else Q(affected=affected)
+    vouchers = list(
+        Voucher.objects.filter(carried, status=VoucherStatus.ISSUED).order_by("affected_id", "sequence", "pk")
+    )
+    others = list(
+        AffectedCustomer.objects.filter(customer_id=affected.customer_id)
+        .select_related("incident")
+        .order_by("flight_date", "pk")
+    )
+    chosen = template or template_for(kind=kind, language=affected.customer.language)
+    texts, untranslated = incident_texts(
+        affected.incident,
+        language=chosen.language,
+        translations=incident_translations([affected.incident_id], [chosen.language]),
+    )
+    context = letter_context(
+        affected=affected,
+        kind=kind,
+        sequence=sequence,
+        vouchers=vouchers,
+        entitlements=letter_entitlements(affected, kind=kind, also_affected=others),
+        also_affected=others,
+        language=chosen.language,
+        news=latest_news({affected.incident_id}).get(affected.incident_id, ""),
+        texts=texts,
+    )
+    try:
+        rendered = render_letter(template=chosen, context=context)
+    except LetterRenderError as exc:
+        return LetterPreview(reasons=list(exc.reasons), template_label=str(chosen))
+    reasons = personal_letter_reasons(rendered=rendered, context=context, kind=kind)
+    if kind in KINDS_WITH_APOLOGY:
+        reasons += [
+            reason for reason in (recycled_paragraph_reason(incident=affected.incident), untranslated) if reason
+        ]
+    return LetterPreview(
+        subject=rendered.subject,
+        body_text=rendered.body_text,
+        body_html=rendered.body_html,
+        parts=dict(rendered.parts),
+        reasons=reasons,
+        template_label=str(chosen),
+    )
+
+
+@dataclass(frozen=True)
+class BatchOverview:
+    by_status: dict[str, int]
+    ready: int
+    held: int
+    held_reasons: list[tuple[str, int]]
+    held_letters: list[Letter]
+    sample: list[Letter]
+
+
+def batch_overview(batch: LetterBatch) -> BatchOverview:
+    """What a coordinator needs on the batch page, in a fixed number of queries."""
+    letters = Letter.objects.filter(batch=batch)
+    by_status = dict(letters.order_by().values_list("status").annotate(n=Count("pk")))
+    ready = letters.filter(status="draft", check_passed=True).count()
+    held_qs: QuerySet[Letter] = letters.filter(status="draft", check_passed=False).select_related("customer")
+    held_letters = list(held_qs.order_by("pk")[:HELD_SHOWN])
+    reasons: Counter[str] = Counter()
+    for reasons_list in held_qs.values_list("check_reasons", flat=True)[:5000]:
+        for reason in reasons_list or []:
+            reasons[_reason_key(reason)] += 1
+    sample = list(
+        Letter.objects.filter(pk__in=batch.sample_letter_ids).select_related("customer", "affected").order_by("pk")
+    )
+    return BatchOverview(
+        by_status=by_status,
+        ready=ready,
+        held=held_qs.count(),
+        held_reasons=reasons.most_common(10),
+        held_letters=held_letters,
+        sample=sample,
+    )
+
+
+def _reason_key(reason: str) -> str:
+    # "Does not name the customer's flight (UA 1545)." and "(B6 22)" are the same reason.
+    return reason.split(" (")[0].rstrip(".") if "(" in reason else reason
+
+
+@dataclass(frozen=True)
+class NoticeLatency:
+    notified: int
+    waiting: int
+    median_seconds: float | None
+    max_seconds: float | None
+
+
+def first_notice_latency(incident_id: int) -> NoticeLatency:
+    """Time from a customer's import to their first notice being handed to the email provider."""
+    pairs = Letter.objects.filter(
+        incident_id=incident_id, kind=LetterKind.INITIAL_NOTICE, sent_at__isnull=False
+    ).values_list("affected__created_at", "sent_at")
+    seconds = sorted(max(0.0, (sent - created).total_seconds()) for created, sent in pairs if created and sent)
+    total = AffectedCustomer.objects.filter(incident_id=incident_id).count()
+    if not seconds:
+        return NoticeLatency(notified=0, waiting=total, median_seconds=None, max_seconds=None)
+    return NoticeLatency(
+        notified=len(seconds), waiting=total - len(seconds), median_seconds=median(seconds), max_seconds=seconds[-1]
+    )
+
+
+def customers_left_to_notify(*, incident_id: int) -> bool:
+    """Whether any affected customer of the incident is still to be told: not contacted yet and without a first
+    notice (one held by the personal-letter check, queued or sending is already in hand). One query, which
+    stops at the first such customer and reads the (incident, first_contacted_at) index."""
+    notice = Letter.objects.filter(affected=OuterRef("pk"), kind=LetterKind.INITIAL_NOTICE)
+    return (
+        AffectedCustomer.objects.filter(incident_id=incident_id, first_contacted_at__isnull=True)
+        .filter(~Exists(notice))
+        .exists()
+    )
