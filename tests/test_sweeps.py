@@ -123,7 +123,7 @@ def test_first_notices_run_twice_send_nothing_the_second_time(sweep: Any) -> Non
     sweep(sweep_first_notices)
     before = state()
 
-    with mock.patch("incidents.tasks.notify_affected.delay") as publish:
+    with mock.patch("incidents.tasks.notify_affected.apply_async") as publish:
         counts = sweep(sweep_first_notices)
 
     assert counts["customers"] == 0
@@ -341,7 +341,7 @@ def test_a_failing_incident_raises_one_alert_and_the_others_go_on(sweep: Any) ->
 def test_an_update_batch_whose_publish_was_lost_is_resumed(sweep: Any) -> None:
     now = timezone.now()
     incident = open_incident(affected=2, next_update_due_at=now - dt.timedelta(minutes=1))
-    with mock.patch("incidents.tasks.send_updates.delay"):  # the publish is lost
+    with mock.patch("incidents.tasks.send_updates.apply_async"):  # the publish is lost
         sweep(sweep_kept_promises, now=now)
     assert not letters_of(incident, LetterKind.UPDATE)
 
@@ -648,23 +648,23 @@ def test_a_notice_younger_than_the_grace_period_is_not_published_again(sweep: An
     letters_prepare(incident_id=incident.pk, kind=LetterKind.INITIAL_NOTICE, affected_ids=[being_worked.pk])
     without_letter = AffectedCustomer.objects.filter(incident=incident).exclude(pk=being_worked.pk).get()
 
-    with mock.patch("incidents.tasks.notify_affected.delay") as publish:
+    with mock.patch("incidents.tasks.notify_affected.apply_async") as publish:
         counts = sweep(sweep_first_notices, grace=FIRST_NOTICE_GRACE)
     assert counts["customers"] == 1
-    publish.assert_called_once_with(incident.pk, [without_letter.pk])
+    publish.assert_called_once_with((incident.pk, [without_letter.pk]), {})
 
     later = timezone.now() + FIRST_NOTICE_GRACE + dt.timedelta(seconds=1)
-    with mock.patch("incidents.tasks.notify_affected.delay") as publish:
+    with mock.patch("incidents.tasks.notify_affected.apply_async") as publish:
         counts = sweep(sweep_first_notices, now=later, grace=FIRST_NOTICE_GRACE)
     assert counts["customers"] == 2
-    publish.assert_called_once_with(incident.pk, [being_worked.pk, without_letter.pk])
+    publish.assert_called_once_with((incident.pk, [being_worked.pk, without_letter.pk]), {})
 
 
 def test_the_beat_task_leaves_a_notice_in_progress_to_its_chunk(sweep: Any) -> None:
     incident = open_incident(affected=1)
     letters_prepare(incident_id=incident.pk, kind=LetterKind.INITIAL_NOTICE)  # a chunk is on it right now
 
-    with mock.patch("incidents.tasks.notify_affected.delay") as publish:
+    with mock.patch("incidents.tasks.notify_affected.apply_async") as publish:
         run_id = sweep(lambda: sweep_first_notices_task.delay().get())
 
     publish.assert_not_called()
