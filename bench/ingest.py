@@ -143,8 +143,10 @@ def indexed_copy_seconds(incident_id: int) -> float:
     with connection.cursor() as cursor, tempfile.TemporaryFile() as customers, tempfile.TemporaryFile() as affected:
         for sql, spool in (
             (
-                "COPY (SELECT c.* FROM care_customer c WHERE c.id IN "
-                "(SELECT customer_id FROM incidents_affectedcustomer WHERE incident_id = %s)) TO STDOUT",
+                (
+                    "COPY (SELECT c.* FROM care_customer c WHERE c.id IN "
+                    "(SELECT customer_id FROM incidents_affectedcustomer WHERE incident_id = %s)) TO STDOUT"
+                ),
                 customers,
             ),
             ("COPY (SELECT * FROM incidents_affectedcustomer WHERE incident_id = %s) TO STDOUT", affected),

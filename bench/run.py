@@ -35,7 +35,7 @@ def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def figure_problem(line: str) -> str | None:
+def figure_problem(line: str) -> str | None:  # noqa: PLR0911 - one answer per way a line can be wrong
     """Why ``line`` is not a figure, or None if it is one."""
     try:
         row = json.loads(line)

@@ -14,9 +14,15 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
-import care.core.api.admin  # noqa: F401  (registers integration tokens)
+# Each registers its admin pages: integration tokens, the audit log, the local outbox, the letter templates.
+import care.core.api.admin
+import care.core.audit_admin
+import care.correspondence.outbox_admin
+import care.correspondence.template_admin  # noqa: F401
 from care.briefings.admin import ContactNoteInline  # also registers briefings, contact notes and page views
+from care.core.actors import request_actor
 from care.core.admin_base import (
+    ActionsOnlyAdminMixin,
     CustomerIncidentColumns,
     StatusChangeInline,
     WorkbenchAdmin,
@@ -34,12 +40,17 @@ from care.correspondence.models.letters import (
     LetterStatus,
     LetterStatusChange,
 )
-from care.correspondence.models.templates import LetterTemplate
 from care.correspondence.selectors import LetterPreview, batch_overview, letter_preview
-from care.correspondence.services import letter_template_revise, letters_approve, letters_cancel
+from care.correspondence.services import (
+    LETTER_WORDING_FIELDS,
+    letter_draft_edit,
+    letters_approve,
+    letters_cancel,
+)
 from care.correspondence.tracking import customers_unreachable
 from care.customers.models import Customer
 from care.customers.search import customers_matching
+from care.customers.services import CUSTOMER_ADMIN_FIELDS, customer_save
 from incidents.models import AffectedCustomer
 
 
@@ -85,6 +96,13 @@ class CustomerAdmin(WorkbenchAdmin):
     def lookup_allowed(self, lookup: str, value: str, request: HttpRequest) -> bool:
         # The incident page links here with the incident's unreachable customers.
         return lookup == "affected__incident__id__exact" or super().lookup_allowed(lookup, value, request)
+
+    def save_model(self, request: HttpRequest, obj: Customer, form: Any, change: bool) -> None:
+        names = form.changed_data if change else form.cleaned_data
+        fields = {name: form.cleaned_data[name] for name in names if name in CUSTOMER_ADMIN_FIELDS}
+        saved = customer_save(customer_id=obj.pk if change else None, actor=request_actor(request), **fields)
+        obj.pk = saved.pk
+        obj._state.adding = False
 
     @admin.display(description="email reachable", boolean=True)
     def reachable(self, obj: Customer) -> bool:
@@ -198,6 +216,19 @@ class LetterAdmin(CustomerIncidentColumns, WorkbenchAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # Letters are rendered from templates by the correspondence engine, not typed here.
 
+    def save_model(self, request: HttpRequest, obj: Letter, form: Any, change: bool) -> None:
+        wording = {name: form.cleaned_data[name] for name in form.changed_data if name in LETTER_WORDING_FIELDS}
+        letter_draft_edit(letter_id=obj.pk, actor=request_actor(request), **wording)
+
+    def changeform_view(
+        self, request: HttpRequest, object_id: str | None = None, form_url: str = "", extra_context: Any = None
+    ) -> HttpResponse:
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except DomainError as exc:  # approved meanwhile: the wording is a record now
+            messages.error(request, f"Nothing was saved: {exc}")
+            return HttpResponseRedirect(request.path)
+
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
@@ -280,7 +311,9 @@ class LetterAdmin(CustomerIncidentColumns, WorkbenchAdmin):
     def approve_letters(self, request: HttpRequest, queryset: QuerySet[Letter]) -> None:
         ids = list(queryset.values_list("pk", flat=True))
         run_service(
-            request, lambda: letters_approve(letter_ids=ids, actor=request.user), done="Approved {count} letter(s)."
+            request,
+            lambda: letters_approve(letter_ids=ids, actor=request_actor(request)),
+            done="Approved {count} letter(s).",
         )
 
     @admin.action(description="Cancel selected letters", permissions=["change"])
@@ -288,73 +321,13 @@ class LetterAdmin(CustomerIncidentColumns, WorkbenchAdmin):
         ids = list(queryset.values_list("pk", flat=True))
         run_service(
             request,
-            lambda: letters_cancel(letter_ids=ids, actor=request.user, note="cancelled in the admin"),
+            lambda: letters_cancel(letter_ids=ids, actor=request_actor(request), note="cancelled in the admin"),
             done="Cancelled {count} letter(s).",
         )
 
 
-TEMPLATE_FIELDS = ("subject", "part_acknowledgement", "part_explanation", "part_remedy", "body_text", "body_html")
-
-
-@admin.register(LetterTemplate)
-class LetterTemplateAdmin(admin.ModelAdmin):
-    list_display = ("kind", "language", "version", "is_active", "subject", "updated_at")
-    list_filter = ("kind", "language", "is_active")
-    search_fields = ("subject",)
-    ordering = ("kind", "language", "-version")
-    readonly_fields = ("version", "created_at", "updated_at")
-    change_form_template = "admin/care/lettertemplate/change_form.html"
-    fieldsets = (
-        (None, {"fields": ("kind", "language", "is_active", "version")}),
-        ("Wording (Django template language)", {"fields": TEMPLATE_FIELDS}),
-        ("Record", {"fields": ("created_at", "updated_at")}),
-    )
-
-    def get_urls(self) -> list[URLPattern]:
-        return [
-            path(
-                "preview/",
-                self.admin_site.admin_view(require_POST(self.preview_view)),
-                name="care_lettertemplate_preview",
-            ),
-            *super().get_urls(),
-        ]
-
-    def preview_view(self, request: HttpRequest) -> HttpResponse:
-        """Render the unsaved wording in the form for one affected customer: the live preview."""
-        if not self.has_view_permission(request):
-            raise PermissionDenied
-        affected_id = request.POST.get("preview_affected", "").strip()
-        kind = request.POST.get("kind", "")
-        if not affected_id.isdigit() or kind not in LetterKind.values:
-            return HttpResponseBadRequest("Enter the id of an affected customer to preview the letter for.")
-        draft = LetterTemplate(
-            kind=kind,
-            language=request.POST.get("language", "en"),
-            **{name: request.POST.get(name, "") for name in TEMPLATE_FIELDS},
-        )
-        if not AffectedCustomer.objects.filter(pk=affected_id).exists():
-            return HttpResponseBadRequest(f"There is no affected customer {affected_id}.")
-        try:
-            preview = letter_preview(affected_id=int(affected_id), kind=kind, template=draft)
-        except DomainError as exc:
-            preview = LetterPreview(reasons=[str(exc)])
-        return TemplateResponse(request, "admin/care/letter/preview_fragment.html", {"preview": preview})
-
-    def save_model(self, request: HttpRequest, obj: LetterTemplate, form: Any, change: bool) -> None:
-        if change and obj.letters.exists():
-            # Letters record the version they were rendered from: wording they were sent with is never rewritten.
-            revised = letter_template_revise(
-                template_id=obj.pk, fields={name: form.cleaned_data[name] for name in TEMPLATE_FIELDS}
-            )
-            obj.pk, obj.version = revised.pk, revised.version
-            self.message_user(request, f"Saved as version {revised.version}; letters keep the version they used.")
-            return
-        super().save_model(request, obj, form, change)
-
-
 @admin.register(LetterBatch)
-class LetterBatchAdmin(admin.ModelAdmin):
+class LetterBatchAdmin(ActionsOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
         "__str__",
         "batch_status",
@@ -417,7 +390,7 @@ class LetterBatchAdmin(admin.ModelAdmin):
         size = request.POST.get("size", "")
         try:
             sample = batch_draw_sample(
-                batch_id=batch_id, reviewer=request.user, size=int(size) if size.isdigit() else None
+                batch_id=batch_id, reviewer=request_actor(request), size=int(size) if size.isdigit() else None
             )
         except DomainError as exc:
             messages.error(request, str(exc))
@@ -431,7 +404,7 @@ class LetterBatchAdmin(admin.ModelAdmin):
         if not request.user.has_perm("care.approve_letter"):
             raise PermissionDenied
         try:
-            outcome = batch_approve(batch_id=batch_id, actor=request.user)
+            outcome = batch_approve(batch_id=batch_id, actor=request_actor(request))
         except DomainError as exc:
             messages.error(request, str(exc))
         else:

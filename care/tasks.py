@@ -8,7 +8,9 @@ from datetime import timedelta
 from celery import shared_task
 from django.conf import settings
 
-from care.correspondence.sending import TransientSendError, letters_send, letters_send_stale_queued
+from care.correspondence.sending.esp_errors import TransientSendError
+from care.correspondence.sending.queue import letters_send_stale_queued
+from care.correspondence.sending.send import letters_send
 from care.correspondence.tracking import letter_event_process, letter_events_process_stale
 
 SEND_MAX_RETRIES = 8

@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
+from care.core.actors import request_actor
 from care.core.admin_base import WorkbenchAdmin, admin_link, status_badge
 from care.core.errors import DomainError
 from incidents.ingest.services import (
@@ -140,7 +141,7 @@ class ImportJobAdmin(WorkbenchAdmin):
             file_format=form.cleaned_data["file_format"],
             upload=upload,
             file_name=upload.name or "",
-            created_by=request.user,
+            created_by=request_actor(request),
         )
         obj.pk = job.pk
         obj._state.adding = False

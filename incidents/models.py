@@ -188,6 +188,13 @@ class IncidentUpdate(models.Model):
     next_update_due_at = models.DateTimeField(
         "next update promised by", null=True, blank=True, help_text="The next-update time this entry promises."
     )
+    # Marked, not recognised by its wording: the letters then say "no news yet" in each customer's language
+    # instead of quoting this English entry, whatever the entry's text says.
+    no_news = models.BooleanField(
+        "no news",
+        default=False,
+        help_text="Written when a promised update fell due without news; letters say so in their own words.",
+    )
 
     class Meta:
         ordering = ("-posted_at", "-id")

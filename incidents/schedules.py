@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from django.apps import apps as global_apps
+
 
 @dataclass(frozen=True)
 class Schedule:
@@ -69,8 +71,6 @@ SCHEDULES = (
 def schedules_ensure(apps: Any | None = None) -> int:
     """Create the missing periodic tasks; return how many were created."""
     if apps is None:
-        from django.apps import apps as global_apps
-
         apps = global_apps
     interval_model = apps.get_model("django_celery_beat", "IntervalSchedule")
     task_model = apps.get_model("django_celery_beat", "PeriodicTask")

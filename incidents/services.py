@@ -9,17 +9,22 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from care.core.actors import Actor, Person, acting, status_change_actor
+from care.core.audit import audit_record, changes_between, snapshot
 from care.core.errors import DomainError
 from care.core.lifecycle import move_batch
 from incidents.models import (
     INCIDENT_LIFECYCLE,
     STATUS_TIMESTAMP,
+    AffectedCustomer,
     Audience,
     Incident,
     IncidentStatus,
     IncidentStatusChange,
+    IncidentTranslation,
     IncidentUpdate,
 )
+from incidents.selectors import affected_counts_subqueries
 
 TRANSITION_VERBS: dict[str, str] = {
     IncidentStatus.OPEN: "open",
@@ -40,9 +45,10 @@ def _next_reference(day: datetime) -> str:
     return f"{prefix}{(int(last[-4:]) + 1) if last else 1:04d}"
 
 
-def incident_create(*, actor: Any = None, actor_label: str = "", **fields: Any) -> Incident:
+def incident_create(*, actor: Actor | None = None, actor_label: str = "", **fields: Any) -> Incident:
     """Create a draft incident with the next free reference for its start day (INC-YYYYMMDD-NNNN)."""
     started_at = fields.setdefault("started_at", timezone.now())
+    user, label = status_change_actor(actor, actor_label)
     for _attempt in range(5):
         try:
             with transaction.atomic():
@@ -50,11 +56,14 @@ def incident_create(*, actor: Any = None, actor_label: str = "", **fields: Any) 
                 incident.full_clean(exclude=["reference"])
                 incident.save()
                 IncidentStatusChange.objects.create(
-                    incident=incident,
-                    to_status=IncidentStatus.DRAFT,
-                    actor=actor,
-                    actor_label=actor_label,
-                    note="created",
+                    incident=incident, to_status=IncidentStatus.DRAFT, actor=user, actor_label=label, note="created"
+                )
+                audit_record(
+                    actor=acting(actor, actor_label),
+                    action="incident.create",
+                    target=incident,
+                    changes={name: [None, value] for name, value in snapshot(incident, sorted(fields)).items()},
+                    details={"reference": incident.reference},
                 )
                 return incident
         except IntegrityError:
@@ -74,7 +83,7 @@ def incidents_transition(
     *,
     incident_ids: Iterable[int],
     target: str,
-    actor: Any = None,
+    actor: Actor | None = None,
     actor_label: str = "",
     note: str = "",
 ) -> int:
@@ -91,6 +100,7 @@ def incidents_transition(
         audit_fk="incident",
         verb=TRANSITION_VERBS[target],
         noun="incidents",
+        audit_action="incident.transition",
         actor=actor,
         actor_label=actor_label,
         note=note,
@@ -107,8 +117,6 @@ def incidents_refresh_counts(*, incident_ids: Iterable[int]) -> None:
     (care.correspondence.sending.letters_record_contact)
     and calls this only when it finds the counters stale.
     """
-    from incidents.selectors import affected_counts_subqueries
-
     Incident.objects.filter(pk__in=list(incident_ids)).update(**affected_counts_subqueries())
 
 
@@ -117,11 +125,17 @@ def incident_post_update(
     incident: Incident,
     audience: str,
     text: str,
-    author: Any = None,
+    author: Person | None = None,
     next_update_due_at: datetime | None = None,
     posted_at: datetime | None = None,
+    actor_label: str = "",
+    no_news: bool = False,
 ) -> IncidentUpdate:
-    """Add a timeline entry; a customer update's promise becomes the incident's next-update time."""
+    """Add a timeline entry; a customer update's promise becomes the incident's next-update time.
+
+    ``author`` is the person who wrote it; a process posting (the sweep's "no news yet") names itself in
+    ``actor_label``.
+    """
     if not text.strip():
         raise DomainError("An update needs some text.")
     moment = posted_at or timezone.now()
@@ -129,7 +143,9 @@ def incident_post_update(
         raise DomainError("The next update must be promised for a time after this update.")
     with transaction.atomic():
         # The caller's copy may predate a colleague closing the incident: decide on the locked row.
-        current_status = Incident.objects.select_for_update().values_list("status", flat=True).get(pk=incident.pk)
+        current_status, promised = (
+            Incident.objects.select_for_update().values_list("status", "next_update_due_at").get(pk=incident.pk)
+        )
         if current_status == IncidentStatus.CLOSED:
             raise DomainError(
                 f"{incident.reference} is closed and its timeline is final; "
@@ -142,10 +158,21 @@ def incident_post_update(
             author=author,
             posted_at=moment,
             next_update_due_at=next_update_due_at,
+            no_news=no_news,  # a promised update that fell due without news (the sweep's entry)
         )
+        changes = {}
         if audience == Audience.CUSTOMERS and next_update_due_at is not None:
             Incident.objects.filter(pk=incident.pk).update(next_update_due_at=next_update_due_at)
             incident.next_update_due_at = next_update_due_at
+            changes = changes_between({"next_update_due_at": promised}, incident, ["next_update_due_at"])
+        audit_record(
+            actor=acting(author, actor_label),
+            action="incident.post_update",
+            target=incident,
+            changes=changes,
+            details={"update_id": update.pk, "audience": audience},
+            at=moment,
+        )
     return update
 
 
@@ -171,17 +198,164 @@ INCIDENT_EDITABLE_FIELDS = frozenset(
 )
 
 
-def incident_update(*, incident: Incident, **fields: Any) -> Incident:
-    """Change an incident's descriptive fields (not its status or counters); a closed incident is final."""
-    unknown = sorted(set(fields) - INCIDENT_EDITABLE_FIELDS)
+# The owning coordinator is assigned in the workbench, not by the operations systems, so it is not in the API's list.
+INCIDENT_UPDATABLE_FIELDS = INCIDENT_EDITABLE_FIELDS | {"owner"}
+
+
+def incident_update(
+    *, incident: Incident, actor: Actor | None = None, actor_label: str = "", **fields: Any
+) -> Incident:
+    """Change an incident's descriptive fields (not its status or counters); a closed incident is final.
+
+    The audit entry keeps the old and new value of every field that changed; nothing changed, nothing written.
+    """
+    unknown = sorted(set(fields) - INCIDENT_UPDATABLE_FIELDS)
     if unknown:
         raise DomainError(f"These fields cannot be changed here: {', '.join(unknown)}.")
     with transaction.atomic():
         locked = Incident.objects.select_for_update().get(pk=incident.pk)
         if locked.status == IncidentStatus.CLOSED:
             raise DomainError(f"{locked.reference} is closed and can no longer be changed.")
+        before = snapshot(locked, sorted(fields))
         for name, value in fields.items():
             setattr(locked, name, value)
         locked.full_clean(exclude=["reference"])
-        locked.save(update_fields=sorted(fields))
+        changes = changes_between(before, locked, sorted(fields))
+        if changes:
+            locked.save(update_fields=sorted(changes))
+            audit_record(actor=acting(actor, actor_label), action="incident.update", target=locked, changes=changes)
     return locked
+
+
+TRANSLATED_FIELDS = ("explanation", "apology", "prevention")
+
+
+def incident_translation_save(*, incident_id: int, language: str, actor: Actor, **texts: str) -> IncidentTranslation:
+    """Write the incident's customer-facing texts in ``language`` (created or changed); a closed incident is final.
+
+    Audited on the incident, as its own texts are: the incident's trail shows what customers were told, in
+    every language.
+    """
+    unknown = sorted(set(texts) - set(TRANSLATED_FIELDS))
+    if unknown:
+        raise DomainError(f"These fields cannot be translated: {', '.join(unknown)}.")
+    with transaction.atomic():
+        incident = _unclosed(incident_id)
+        translation = IncidentTranslation.objects.filter(incident=incident, language=language).first()
+        created = translation is None
+        if translation is None:
+            translation = IncidentTranslation(incident=incident, language=language)
+        before = {} if created else snapshot(translation, TRANSLATED_FIELDS)
+        for name, value in texts.items():
+            setattr(translation, name, value)
+        translation.full_clean(exclude=["incident"])
+        after = snapshot(translation, TRANSLATED_FIELDS)
+        changes = {
+            f"{language}.{name}": [before.get(name), after[name]]
+            for name in TRANSLATED_FIELDS
+            if before.get(name) != after[name]
+        }
+        if changes:
+            translation.save()
+            audit_record(actor=actor, action="incident.translation_save", target=incident, changes=changes)
+    return translation
+
+
+def incident_translation_delete(*, incident_id: int, language: str, actor: Actor) -> None:
+    """Remove the incident's texts in ``language``; customers who read it get the apology held for them again."""
+    with transaction.atomic():
+        incident = _unclosed(incident_id)
+        translation = IncidentTranslation.objects.filter(incident=incident, language=language).first()
+        if translation is None:
+            return
+        before = snapshot(translation, TRANSLATED_FIELDS)
+        translation.delete()
+        audit_record(
+            actor=actor,
+            action="incident.translation_delete",
+            target=incident,
+            changes={f"{language}.{name}": [before[name], None] for name in TRANSLATED_FIELDS},
+        )
+
+
+def _unclosed(incident_id: int) -> Incident:
+    incident = Incident.objects.select_for_update().get(pk=incident_id)
+    if incident.status == IncidentStatus.CLOSED:
+        raise DomainError(f"{incident.reference} is closed and its texts can no longer be changed.")
+    return incident
+
+
+# What a coordinator records by hand about one affected customer (a file import writes the same fields).
+AFFECTED_FIELDS = (
+    "incident",
+    "customer",
+    "booking_reference",
+    "carrier",
+    "flight_number",
+    "flight_date",
+    "origin",
+    "destination",
+    "scheduled_departure_at",
+    "cancelled",
+    "delay_minutes",
+    "missed_connection",
+    "overnight_stay",
+    "diverted",
+    "downgraded",
+)
+
+
+def affected_customer_save(*, affected_id: int | None, actor: Actor, **fields: Any) -> AffectedCustomer:
+    """Record (``affected_id`` None) or correct one customer's experience of an incident, by hand.
+
+    The impact decides the compensation and the letters, so every change is audited with its old and new
+    value; the incidents' counters follow in the same transaction.
+    """
+    unknown = sorted(set(fields) - set(AFFECTED_FIELDS))
+    if unknown:
+        raise DomainError(f"These fields cannot be changed here: {', '.join(unknown)}.")
+    with transaction.atomic():
+        if affected_id is None:
+            affected = AffectedCustomer(**fields)
+            before: dict[str, Any] = {}
+        else:
+            affected = AffectedCustomer.objects.select_for_update().get(pk=affected_id)
+            before = snapshot(affected, sorted(fields))
+            for name, value in fields.items():
+                setattr(affected, name, value)
+        affected.full_clean()
+        if affected_id is None:
+            changes = {name: [None, value] for name, value in snapshot(affected, sorted(fields)).items()}
+        else:
+            changes = changes_between(before, affected, sorted(fields))
+        if not changes:
+            return affected
+        incident_ids = {affected.incident_id}
+        if "incident" in changes:
+            incident_ids.add(changes["incident"][0])
+        affected.save()
+        audit_record(
+            actor=actor,
+            action="affected_customer.create" if affected_id is None else "affected_customer.update",
+            target=affected,
+            changes=changes,
+            details={"incident_id": affected.incident_id, "customer_id": affected.customer_id},
+        )
+        incidents_refresh_counts(incident_ids=[pk for pk in incident_ids if pk is not None])
+    return affected
+
+
+def affected_customer_delete(*, affected_id: int, actor: Actor) -> None:
+    """Remove a customer recorded by mistake (refused by the database once vouchers or letters point at it)."""
+    with transaction.atomic():
+        affected = AffectedCustomer.objects.select_for_update().get(pk=affected_id)
+        before = snapshot(affected, AFFECTED_FIELDS)
+        affected.delete()
+        audit_record(
+            actor=actor,
+            action="affected_customer.delete",
+            target=("incidents.affectedcustomer", affected_id),
+            changes={name: [value, None] for name, value in before.items()},
+            details={"incident_id": before["incident"], "customer_id": before["customer"]},
+        )
+        incidents_refresh_counts(incident_ids=[before["incident"]])

@@ -18,6 +18,7 @@ from care.operations.sweeps import (
     sweep_surveys,
     updates_for,
 )
+from incidents.ingest.services import import_job_run, imports_resume_stuck
 
 
 @shared_task(acks_late=True)
@@ -29,19 +30,19 @@ def sweep_first_notices_task() -> int:
 @shared_task(acks_late=True)
 def sweep_kept_promises_task() -> int:
     """Beat: keep every promised update that has fallen due."""
-    return run_sweep("kept_promises", lambda: sweep_kept_promises()).pk
+    return run_sweep("kept_promises", sweep_kept_promises).pk
 
 
 @shared_task(acks_late=True)
 def sweep_follow_ups_task() -> int:
     """Beat: prepare apologies for incidents resolved long enough ago."""
-    return run_sweep("follow_ups", lambda: sweep_follow_ups()).pk
+    return run_sweep("follow_ups", sweep_follow_ups).pk
 
 
 @shared_task(acks_late=True)
 def sweep_surveys_task() -> int:
     """Beat: surveys for consenting customers some days after their apology."""
-    return run_sweep("surveys", lambda: sweep_surveys()).pk
+    return run_sweep("surveys", sweep_surveys).pk
 
 
 @shared_task(acks_late=True)
@@ -59,14 +60,10 @@ def send_updates(incident_id: int, sequence: int, affected_ids: list[int]) -> in
 @shared_task(acks_late=True, soft_time_limit=30 * 60, time_limit=31 * 60)
 def import_affected_task(job_id: int) -> str:
     """Import one stored file of affected customers (incidents.ingest); a second delivery finds it done."""
-    from incidents.ingest.services import import_job_run
-
     return import_job_run(job_id=job_id).status
 
 
 @shared_task(acks_late=True)
 def sweep_stuck_imports_task() -> int:
     """Beat: publish again the imports whose message was lost or whose worker died."""
-    from incidents.ingest.services import imports_resume_stuck
-
     return imports_resume_stuck()

@@ -8,6 +8,7 @@ from django.urls import path
 from django.utils import timezone
 from rest_framework import generics, serializers
 
+from care.core.actors import SystemActor
 from care.core.api.models import ApiToken
 from care.core.api.tokens import api_token_create, api_tokens_revoke
 from care.core.errors import DomainError
@@ -80,7 +81,7 @@ def test_ingest_scope_writes_and_errors_have_one_shape(client: Client) -> None:
 def test_revoked_expired_and_garbage_tokens_are_refused(client: Client) -> None:
     token, raw = api_token_create(name="OCC", scopes=["read"])
     _, expired = api_token_create(name="old", scopes=["read"], expires_at=timezone.now() - timedelta(days=1))
-    api_tokens_revoke(token_ids=[token.pk])
+    api_tokens_revoke(token_ids=[token.pk], actor=SystemActor("security desk"))
     for bad in (raw, expired, "pct_nothing_here", "\u00e9t\u00e9"):
         response = client.get("/probe/", headers=_bearer(bad))
         assert response.status_code == 401, bad

@@ -367,7 +367,7 @@ def test_a_large_csv_body_is_imported_in_the_background(
 ) -> None:
     from tests.sweep_harness import eager_celery
 
-    monkeypatch.setattr("incidents.api.SYNC_MAX_BYTES", 10)
+    monkeypatch.setattr("incidents.api.affected.SYNC_MAX_BYTES", 10)
     incident = IncidentFactory.create()
     data = io.StringIO()
     call_command(
@@ -530,16 +530,19 @@ def test_no_endpoint_answers_malformed_input_with_a_500(client: Client) -> None:
 
 def test_bodies_over_the_limits_are_413s_before_anything_is_read(client: Client, monkeypatch: Any) -> None:
     incident = IncidentFactory.create()
-    monkeypatch.setattr("incidents.api.UPLOAD_MAX_BYTES", 100)
-    monkeypatch.setattr("incidents.api.JSON_MAX_BYTES", 50)
+    monkeypatch.setattr("incidents.api.affected.UPLOAD_MAX_BYTES", 100)
+    monkeypatch.setattr("incidents.api.affected.JSON_MAX_BYTES", 50)
     url = f"/api/v1/incidents/{incident.pk}/affected/"
     response = client.post(url, data=b"x" * 101, content_type="text/csv", headers=bearer("ingest"))
     assert response.status_code == 413
     assert response.json()["code"] == "too_large"
-    response = client.post(
-        url, data=json.dumps([ROW]).encode(), content_type="application/json", headers=bearer("ingest")
-    )
+    assert "file is limited" in response.json()["message"]
+    # Over the JSON limit but under the file limit: only the JSON limit refuses it.
+    body = json.dumps([{"customer_ref": "C1", "name": "Ann Lee", "email": "ann@example.com"}]).encode()
+    assert 50 < len(body) <= 100
+    response = client.post(url, data=body, content_type="application/json", headers=bearer("ingest"))
     assert response.status_code == 413
+    assert "JSON body is limited" in response.json()["message"]
     assert not ImportJob.objects.exists()
 
 

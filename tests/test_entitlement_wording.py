@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from care.correspondence.rendering import _entitlement_dict
+from care.correspondence.rendering.sections.entitlements import _entitlement_dict
 from vouchers.law import Entitlement
 
 EU261_CANCELLED = Entitlement(

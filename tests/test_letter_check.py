@@ -15,7 +15,9 @@ from care.correspondence.letter_check import (
     recycled_paragraph_reasons,
 )
 from care.correspondence.models.letters import Letter, LetterKind, LetterStatus
-from care.correspondence.rendering import letter_context, render_letter, template_for
+from care.correspondence.rendering.choice import template_for
+from care.correspondence.rendering.context import letter_context
+from care.correspondence.rendering.letter import render_letter
 from incidents.demo_data import read_flights
 from incidents.demo_data.story import FRIDAY, SATURDAY, StationFacts, Story, story_for
 from incidents.models import Incident
@@ -99,8 +101,10 @@ def test_a_form_letter_is_held_with_every_reason() -> None:
     assert letter.check_reasons == [
         "Does not name the customer (Maggie).",
         "Does not name the customer's flight (UA 1545).",
-        "Does not say what happened to the customer (Your flight UA 1545 from Newark to Chicago on Friday "
-        "8 February 2013 was cancelled.).",
+        (
+            "Does not say what happened to the customer (Your flight UA 1545 from Newark to Chicago on Friday "
+            "8 February 2013 was cancelled.)."
+        ),
         "Does not include the incident's explanation of what happened.",
         "Does not include the coordinator's apology paragraph, only the template's wording.",
         "Does not tell the customer what they are owed (US DOT refund rule).",
@@ -119,8 +123,10 @@ def test_a_voucher_offered_before_the_refund_is_held() -> None:
     VoucherFactory.create(affected=affected)
     (letter,) = render_now([letter_for(affected)])
     assert letter.check_reasons == [
-        "Offers a voucher before saying what the customer is owed (US DOT refund rule): the refund or compensation "
-        "comes first."
+        (
+            "Offers a voucher before saying what the customer is owed (US DOT refund rule): the refund or "
+            "compensation comes first."
+        )
     ]
 
 

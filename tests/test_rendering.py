@@ -14,14 +14,10 @@ from django.test.utils import CaptureQueriesContext
 from care.correspondence.default_templates import DEFAULT_TEMPLATES, default_templates_install
 from care.correspondence.models.letters import Letter, LetterKind, LetterStatus
 from care.correspondence.models.templates import LetterTemplate
-from care.correspondence.rendering import (
-    LetterRenderError,
-    NoActiveTemplate,
-    letter_context,
-    letters_render,
-    render_letter,
-    template_for,
-)
+from care.correspondence.rendering.choice import NoActiveTemplate, template_for
+from care.correspondence.rendering.context import letter_context
+from care.correspondence.rendering.letter import LetterRenderError, render_letter
+from care.correspondence.rendering.services import letters_render
 from incidents.demo_data.story import APOLOGIES, FRIDAY, PREVENTION
 from incidents.models import AffectedCustomer, Incident, IncidentTranslation
 from tests.factories import AffectedCustomerFactory, IncidentFactory, LetterFactory, VoucherFactory
@@ -589,7 +585,7 @@ def test_an_apology_without_the_coordinators_words_in_the_customers_language_is_
     # A first notice must not wait for a translator: it goes out with the coordinator's own text.
     (notice,) = render_now([letter_for(spanish, kind=LetterKind.INITIAL_NOTICE)])
     assert notice.check_passed is True
-    assert EXPLANATION.split(".")[0] in notice.body_text
+    assert EXPLANATION.split(".", maxsplit=1)[0] in notice.body_text
 
 
 def test_the_customers_language_version_of_the_coordinators_words_is_used() -> None:

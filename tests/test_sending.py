@@ -16,23 +16,23 @@ from anymail.message import AnymailRecipientStatus
 from celery.utils.time import get_exponential_backoff_interval
 from django.conf import settings
 from django.core import mail
-from django.db import connection
+from django.db import connection, transaction
 from django.test import override_settings
 from django.utils import timezone
 
 from care.correspondence.esp_formats import BATCH_MERGE_FORMATS
 from care.correspondence.models.letters import Letter, LetterKind, LetterStatus, LetterStatusChange, OutboxMessage
 from care.correspondence.outbox import merge
-from care.correspondence.sending import (
-    Outgoing,
-    TransientSendError,
-    _batches,
-    letters_queue,
-    letters_send,
-)
+from care.correspondence.sending.claim import Outgoing
+from care.correspondence.sending.esp_errors import TransientSendError
+from care.correspondence.sending.messages import _batches
+from care.correspondence.sending.queue import letters_queue
+from care.correspondence.sending.send import letters_send
 from care.customers.models import Customer, SuppressionReason
 from care.tasks import SEND_MAX_RETRIES, send_letters
+from incidents.counters import affected_record_contact
 from incidents.models import AffectedCustomer, Incident
+from incidents.services import incidents_refresh_counts
 from tests.clock import DAYTIME_IN_NEW_YORK, Clock
 from tests.factories import AffectedCustomerFactory, CustomerFactory, IncidentFactory, LetterFactory
 
@@ -390,6 +390,81 @@ def test_first_contact_is_recorded_once_and_incident_counters_move() -> None:
     assert (incident.affected_count, incident.contacted_count) == (3, 2)
 
 
+def test_recording_contacts_takes_two_queries_per_chunk_and_one_per_incident(
+    django_assert_num_queries: Any,
+) -> None:
+    incident = IncidentFactory.create()
+    rows = AffectedCustomerFactory.create_batch(4, incident=incident)
+    at = timezone.now()
+    earlier, later = at - dt.timedelta(hours=2), at + dt.timedelta(minutes=5)
+    AffectedCustomer.objects.filter(pk=rows[1].pk).update(first_contacted_at=earlier, last_contacted_at=earlier)
+    AffectedCustomer.objects.filter(pk=rows[2].pk).update(first_contacted_at=earlier, last_contacted_at=later)
+    incidents_refresh_counts(incident_ids=[incident.pk])  # 4 affected, 2 contacted
+
+    # Lock and read the rows, write those that change, move the incident's counter.
+    with django_assert_num_queries(3):
+        affected_record_contact(affected_ids=[x.pk for x in rows[:3]] * 2, at=at)
+
+    first, second, third, untouched = (AffectedCustomer.objects.get(pk=x.pk) for x in rows)
+    assert (first.first_contacted_at, first.last_contacted_at) == (at, at)
+    assert (second.first_contacted_at, second.last_contacted_at) == (earlier, at)
+    assert (third.first_contacted_at, third.last_contacted_at) == (earlier, later)  # a later contact stays last
+    assert (untouched.first_contacted_at, untouched.last_contacted_at) == (None, None)
+    incident.refresh_from_db()
+    assert (incident.affected_count, incident.contacted_count) == (4, 3)
+    # Recorded again (a redelivered task or event): nobody is counted twice.
+    affected_record_contact(affected_ids=[first.pk], at=later)
+    incident.refresh_from_db()
+    assert incident.contacted_count == 3
+
+
+@pytest.mark.postgres
+@pytest.mark.concurrency
+@pytest.mark.django_db(transaction=True)
+def test_two_senders_recording_the_same_first_contacts_count_each_customer_once() -> None:
+    import time
+
+    incident = IncidentFactory.create()
+    rows = AffectedCustomerFactory.create_batch(10, incident=incident)
+    incidents_refresh_counts(incident_ids=[incident.pk])
+    ids = [x.pk for x in rows[:3]]  # fewer than affected: a double count would not be caught by the recount
+    recorded = threading.Event()
+    errors: list[BaseException] = []
+
+    def first_sender() -> None:
+        try:
+            with transaction.atomic():
+                affected_record_contact(affected_ids=ids, at=timezone.now())
+                recorded.set()
+                time.sleep(0.5)  # the second sender reaches the locked rows before this commits
+        except BaseException as exc:  # reported in the main thread
+            errors.append(exc)
+        finally:
+            recorded.set()
+            connection.close()
+
+    def second_sender() -> None:
+        try:
+            assert recorded.wait(timeout=10)
+            with transaction.atomic():
+                affected_record_contact(affected_ids=list(reversed(ids)), at=timezone.now())
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=first_sender), threading.Thread(target=second_sender)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert errors == []
+    incident.refresh_from_db()
+    assert (incident.affected_count, incident.contacted_count) == (10, 3)
+    assert AffectedCustomer.objects.filter(incident=incident, first_contacted_at__isnull=False).count() == 3
+
+
 @override_settings(EMAIL_BACKEND=TEST_BACKEND)
 def test_suppressed_customers_and_customers_without_email_get_no_email() -> None:
     bounced = CustomerFactory.create(suppressed_at=timezone.now(), suppression_reason=SuppressionReason.HARD_BOUNCE)
@@ -551,7 +626,7 @@ def test_a_crash_after_the_hand_over_leaves_letters_sending_and_they_are_not_res
     def crash(*args: Any, **kwargs: Any) -> None:
         raise SystemExit("worker killed")
 
-    monkeypatch.setattr("care.correspondence.sending._record", crash)
+    monkeypatch.setattr("care.correspondence.sending.send._record", crash)
     with pytest.raises(SystemExit):
         letters_send(letter_ids=[x.pk for x in letters])
     monkeypatch.undo()
@@ -603,7 +678,7 @@ def test_two_workers_draining_the_same_queue_send_each_letter_exactly_once() -> 
 
 @override_settings(EMAIL_BACKEND=TEST_BACKEND)
 def test_the_sweep_sends_letters_left_queued(eager_celery: None, django_capture_on_commit_callbacks: Any) -> None:
-    from care.correspondence.sending import letters_send_stale_queued
+    from care.correspondence.sending.queue import letters_send_stale_queued
 
     stale = make_letter(queued_at=timezone.now() - dt.timedelta(hours=1))
     fresh = make_letter(queued_at=timezone.now())

@@ -15,7 +15,8 @@ from django.utils import timezone
 
 from care.correspondence.models.letters import Letter, LetterBatch, LetterKind, LetterStatus, OutboxMessage
 from care.correspondence.quiet_hours import release_time
-from care.correspondence.sending import letters_queue, letters_send, letters_send_stale_queued
+from care.correspondence.sending.queue import letters_queue, letters_send_stale_queued
+from care.correspondence.sending.send import letters_send
 from care.correspondence.services import letters_prepare
 from care.operations.sweeps import (
     first_notices_for,
@@ -178,7 +179,7 @@ def test_a_chunk_renders_only_its_own_letters(sweep: Any) -> None:
         batch=prepared.batch,
     )
 
-    with mock.patch("care.correspondence.sending.transaction.on_commit"):
+    with mock.patch("care.core.background.transaction.on_commit"):
         queued = first_notices_for(incident_id=incident.pk, affected_ids=[first.pk])
 
     assert queued == 1
@@ -326,7 +327,7 @@ def test_a_failing_incident_raises_one_alert_and_the_others_go_on(sweep: Any) ->
             raise RuntimeError("customer jane@example.com broke it")
         return real_post(incident=incident, **kwargs)
 
-    with mock.patch("care.operations.sweeps.incident_post_update", side_effect=post):
+    with mock.patch("care.operations.sweeps.kept_promises.incident_post_update", side_effect=post):
         run = run_sweep("kept_promises", lambda: sweep(sweep_kept_promises, now=now))
         sweep(sweep_kept_promises, now=now)
 
@@ -602,7 +603,7 @@ def test_an_initial_notice_at_3_am_goes_at_once(sweep: Any) -> None:
     letter = Letter.objects.get(customer=customer)
     three_am = dt.datetime(2026, 3, 8, 3, 0, tzinfo=ZoneInfo("America/New_York"))
 
-    with mock.patch("care.correspondence.sending.transaction.on_commit") as publish:
+    with mock.patch("care.core.background.transaction.on_commit") as publish:
         assert letters_queue(letter_ids=[letter.pk], now=three_am) == 1
 
     letter.refresh_from_db()

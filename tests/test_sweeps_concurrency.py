@@ -22,7 +22,7 @@ from django.db import connection
 from django.test import override_settings
 
 from care.correspondence.models.letters import LetterStatus, OutboxMessage
-from care.correspondence.sending import letters_send_stale_queued
+from care.correspondence.sending.queue import letters_send_stale_queued
 from tests.sweep_harness import (
     OUTBOX_BACKEND,
     captured_fan_out,

@@ -27,7 +27,7 @@ from care.correspondence.models.letters import (
     LetterStatusChange,
     OutboxMessage,
 )
-from care.correspondence.sending import letters_send
+from care.correspondence.sending.send import letters_send
 from care.correspondence.tracking import customers_unreachable, letter_event_process, stable_event_id
 from care.customers.models import Customer, SuppressionReason
 from incidents.models import AffectedCustomer, Incident

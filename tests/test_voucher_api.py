@@ -18,6 +18,7 @@ from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
+from care.core.actors import SystemActor
 from care.core.api.tokens import api_token_create
 from tests.factories import AffectedCustomerFactory, IncidentFactory, UserFactory
 from tests.factories_redemption import redeemable_voucher
@@ -90,7 +91,7 @@ def test_validate_answers_what_the_code_is_worth(client: Client, booking: str) -
 
 
 def _void_code(voucher: Voucher) -> str:
-    vouchers_void(voucher_ids=[voucher.pk], actor=None, reason="Duplicate")
+    vouchers_void(voucher_ids=[voucher.pk], actor=SystemActor("finance desk"), reason="Duplicate")
     return voucher.code
 
 
@@ -360,7 +361,7 @@ def test_list_filters_without_extra_queries(client: Client, reader: str, django_
     blizzard = IncidentFactory.create()
     theirs = [redeemable_voucher(affected=AffectedCustomerFactory.create(incident=blizzard)) for _ in range(3)]
     others = [redeemable_voucher() for _ in range(2)]
-    vouchers_void(voucher_ids=[theirs[0].pk], actor=None, reason="Duplicate")
+    vouchers_void(voucher_ids=[theirs[0].pk], actor=SystemActor("finance desk"), reason="Duplicate")
 
     def ids(query: str) -> list[int]:
         return [item["id"] for item in client.get(f"{LIST}?{query}", headers=bearer(reader)).json()["results"]]

@@ -115,13 +115,14 @@ def retyped(draw: st.DrawFn, code: str) -> str:
     """The code as a customer might type it: any case, stray separators, I/L for 1 and O for 0."""
     out: list[str] = []
     for symbol in symbols_of(code):
+        typed = symbol
         if symbol == "1":
-            symbol = draw(st.sampled_from("1IL"))
+            typed = draw(st.sampled_from("1IL"))
         elif symbol == "0":
-            symbol = draw(st.sampled_from("0O"))
+            typed = draw(st.sampled_from("0O"))
         if draw(st.booleans()):
-            symbol = symbol.lower()
-        out.append(symbol)
+            typed = typed.lower()
+        out.append(typed)
         out.append(draw(st.sampled_from(["", "", " ", "-", ".", "  ", " - ", "\t"])))
     return draw(st.sampled_from(["", " ", "-"])) + "".join(out)
 

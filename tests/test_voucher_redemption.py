@@ -15,6 +15,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from care.core.actors import SystemActor
 from care.core.api.models import ApiToken
 from care.core.api.tokens import api_token_create
 from tests.factories import UserFactory
@@ -106,7 +107,7 @@ def test_validate_tells_a_wrong_code_apart(make_code: Any, refusal: Refusal, mes
 
 def test_validate_refuses_void_redeemed_and_expired_vouchers(token: ApiToken) -> None:
     void = redeemable_voucher()
-    vouchers_void(voucher_ids=[void.pk], actor=None, reason="Issued twice by mistake")
+    vouchers_void(voucher_ids=[void.pk], actor=SystemActor("finance desk"), reason="Issued twice by mistake")
     used = redeemable_voucher()
     redeem(used.code, token=token)
     expired = redeemable_voucher(status=VoucherStatus.EXPIRED)
@@ -242,7 +243,7 @@ def test_who_redeems_must_be_said_once(token: ApiToken) -> None:
 
 
 def _void(voucher: Voucher) -> str:
-    vouchers_void(voucher_ids=[voucher.pk], actor=None, reason="Duplicate")
+    vouchers_void(voucher_ids=[voucher.pk], actor=SystemActor("finance desk"), reason="Duplicate")
     return voucher.code
 
 

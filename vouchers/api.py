@@ -38,12 +38,14 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from care.core.actors import request_actor
 from care.core.api.errors import ApiErrorSerializer
 from care.core.api.filters import ApiFilterSet, IdFilter
 from care.core.api.input import JsonTypesMixin
 from care.core.api.models import ApiToken
 from vouchers.models import Voucher, VoucherStatus
 from vouchers.redemption import (
+    CURRENCY_CODE_LENGTH,
     MAX_BOOKING_REFERENCE,
     MAX_IDEMPOTENCY_KEY,
     Refusal,
@@ -54,6 +56,7 @@ from vouchers.redemption import (
 from vouchers.throttling import FailedLookupThrottle, FailedLookupThrottledView
 
 REPLAYED_HEADER = "Idempotent-Replayed"
+PAGE_SIZE_DIGITS = 6
 
 
 # --- Errors ---------------------------------------------------------------------------------------------------
@@ -115,7 +118,7 @@ def refuse(request: Request, refused: VoucherRefused) -> NoReturn:
 # --- Serializers ----------------------------------------------------------------------------------------------
 def _currency(value: str) -> str:
     cleaned = value.strip().upper()
-    if len(cleaned) != 3 or not cleaned.isascii() or not cleaned.isalpha():
+    if len(cleaned) != CURRENCY_CODE_LENGTH or not cleaned.isascii() or not cleaned.isalpha():
         raise serializers.ValidationError("Use the 3-letter ISO 4217 currency code, e.g. USD.")
     return cleaned
 
@@ -306,7 +309,7 @@ class VoucherRedeemView(_CodeView):
                 currency=data["currency"],
                 idempotency_key=key,
                 token=token,
-                user=None if token is not None else request.user,
+                user=None if token is not None else request_actor(request),
                 booking_reference=data["booking_reference"],
             )
         except VoucherRefused as refused:
@@ -359,7 +362,8 @@ class VoucherCursorPagination(CursorPagination):
         digits = raw.lstrip("0")
         if not (raw.isascii() and raw.isdigit()) or not digits:
             raise exceptions.ValidationError({self.page_size_query_param: ["A whole number from 1."]})
-        return self.max_page_size if len(digits) > 6 else min(int(digits), self.max_page_size)
+        # Past a few digits the number is over the maximum anyway; int() of a huge string is not free.
+        return self.max_page_size if len(digits) > PAGE_SIZE_DIGITS else min(int(digits), self.max_page_size)
 
     def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
         parameters = super().get_schema_operation_parameters(view)

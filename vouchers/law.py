@@ -203,6 +203,8 @@ def _us_dot_refund(affected: AffectedCustomer, today: dt.date) -> Entitlement | 
 AwardKind = Literal["compensation", "refund"]
 
 EARTH_RADIUS_KM = 6371.0
+BAND_1_MAX_KM = 1500
+BAND_2_MAX_KM = 3500
 
 EU261 = "eu261"
 UK261 = "uk261"
@@ -333,9 +335,9 @@ def great_circle_km(a: str, b: str) -> float:
 def distance_band(km: float, *, intra: bool) -> Band:
     """The EU261/UK261 band: 1 up to 1,500 km; 2 for intra-EU (UK: domestic) flights over 1,500 km and all other
     flights over 1,500 km up to 3,500 km; 3 otherwise. Both limits belong to the lower band."""
-    if km <= 1500:
+    if km <= BAND_1_MAX_KM:
         return 1
-    if intra or km <= 3500:
+    if intra or km <= BAND_2_MAX_KM:
         return 2
     return 3
 

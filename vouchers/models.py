@@ -3,12 +3,15 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
 from care.core.lifecycle import Lifecycle, StatusChange
+from care.customers.models import LoyaltyTier
+from incidents.models import Cause
 
 currency_code = RegexValidator(r"^[A-Z]{3}$", "Use the ISO 4217 currency code, e.g. USD.")
 
@@ -104,9 +107,6 @@ class CompensationRule(models.Model):
 
     def condition_errors(self) -> dict[str, str]:
         """Form errors for conditions that name values that do not exist (the admin form validates the same)."""
-        from care.customers.models import LoyaltyTier
-        from incidents.models import Cause
-
         errors: dict[str, str] = {}
         for field, allowed in (
             ("causes", set(Cause.values)),
@@ -123,8 +123,6 @@ class CompensationRule(models.Model):
         return errors
 
     def clean(self) -> None:
-        from django.core.exceptions import ValidationError
-
         errors = self.condition_errors()
         if errors:
             raise ValidationError(errors)

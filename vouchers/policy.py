@@ -384,12 +384,14 @@ def plan_vouchers(impacts: Iterable[Impact], rules: Sequence[Rule]) -> list[Plan
 # --- Words -------------------------------------------------------------------------------------------------
 
 
-def _count_words(count: int) -> str:
+def count_words(count: int) -> str:
+    """A small count in words ("two vouchers"), larger ones in figures."""
     words = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five"}
     return words.get(count, str(count))
 
 
-def _duration_words(days: int) -> str:
+def duration_words(days: int) -> str:
+    """A validity as a customer says it: "12 months", "2 years", "6 months", else in days."""
     if days % 365 == 0:
         years = days // 365
         return "12 months" if years == 1 else f"{years} years"
@@ -432,7 +434,7 @@ def rule_in_words(rule: Rule) -> str:
         count = rule.voucher_count
         noun = "voucher" if count == 1 else "vouchers"
         worth = f"worth {rule.currency} {rule.amount:,.2f}" + (" each" if count > 1 else "")
-        award = f"receive {_count_words(count)} {noun} {worth}, valid {_duration_words(rule.validity_days)}"
+        award = f"receive {count_words(count)} {noun} {worth}, valid {duration_words(rule.validity_days)}"
     else:
         amount = f"{rule.currency} {rule.amount:,.2f} " if rule.amount is not None else ""
         award = f"are owed {amount}in money" + (f": {rule.cash_note.strip().rstrip('.')}" if rule.cash_note else "")

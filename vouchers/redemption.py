@@ -22,8 +22,10 @@ Guarantees
   that only a guesser produces (:attr:`Refusal.counts_as_guess`).
 
 Audit: a full redemption moves the voucher from issued to redeemed and writes a ``VoucherStatusChange``. A
-partial redemption does not change the status, so it writes no status change; its ``VoucherRedemption`` row
-(who, when, how much, for which booking) is the audit record of every redemption, partial or full.
+partial redemption does not change the status, so it writes no status change. Every redemption, partial or
+full, has its ``VoucherRedemption`` row (who, when, how much, for which booking) and one ``voucher.redeem``
+entry in the audit log (the balance before and after), in its transaction: one more insert under the lock
+already held. A replay redeems nothing and writes nothing.
 """
 
 from __future__ import annotations
@@ -39,7 +41,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
+from care.core.actors import Actor, Person, SystemActor
 from care.core.api.models import ApiToken
+from care.core.audit import audit_record
 from care.core.errors import DomainError
 from care.core.lifecycle import record_status_changes
 from vouchers import codes
@@ -49,6 +53,7 @@ logger = logging.getLogger(__name__)
 
 MAX_IDEMPOTENCY_KEY = 100
 MAX_BOOKING_REFERENCE = 64
+CURRENCY_CODE_LENGTH = 3  # ISO 4217
 # Voucher.amount is DecimalField(max_digits=10, decimal_places=2).
 MAX_AMOUNT = Decimal("99999999.99")
 # Looked up in place of a malformed code, so that a malformed code costs the same indexed lookup as any other.
@@ -227,7 +232,7 @@ def _clean_amount(amount: Any) -> Decimal:
 
 def _clean_currency(currency: str) -> str:
     cleaned = (currency or "").strip().upper()
-    if len(cleaned) != 3 or not cleaned.isascii() or not cleaned.isalpha():
+    if len(cleaned) != CURRENCY_CODE_LENGTH or not cleaned.isascii() or not cleaned.isalpha():
         raise VoucherRefused(Refusal.CURRENCY_INVALID, "The currency must be a 3-letter ISO 4217 code, e.g. USD.")
     return cleaned
 
@@ -300,7 +305,7 @@ def voucher_redeem(
     currency: str,
     idempotency_key: str,
     token: ApiToken | None = None,
-    user: Any = None,
+    user: Person | None = None,
     booking_reference: str = "",
     now: datetime | None = None,
 ) -> RedemptionResult:
@@ -411,6 +416,21 @@ def _redeem_locked(
             note=_note(request),
             at=moment,
         )
+    actor: Actor = user if user is not None else SystemActor(_token_label(token) or "booking system")
+    audit_record(
+        actor=actor,
+        action="voucher.redeem",
+        target=voucher,
+        changes={"redeemed_amount": [voucher.redeemed_amount, voucher.redeemed_amount + request.amount]}
+        | ({"status": [voucher.status, VoucherStatus.REDEEMED]} if full else {}),
+        details={
+            "redemption_id": redemption.pk,
+            "amount": request.amount,
+            "currency": request.currency,
+            "booking_reference": request.booking_reference,
+        },
+        at=moment,
+    )
     return RedemptionResult(
         redemption_id=redemption.pk,
         code=voucher.code,

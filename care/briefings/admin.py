@@ -20,7 +20,8 @@ from django.utils.safestring import mark_safe
 from care.briefings.models import BriefingRead, ContactNote, CustomerPageView, IncidentBriefing
 from care.briefings.offers import offer_lines
 from care.briefings.selectors import briefing_readers
-from care.briefings.services import briefing_draft_start, briefing_publish
+from care.briefings.services import BRIEFING_DRAFT_FIELDS, briefing_draft_start, briefing_draft_update, briefing_publish
+from care.core.actors import request_actor
 from care.core.admin_base import ReadOnlyAdminMixin, WorkbenchAdmin, admin_link, run_service
 from care.core.errors import DomainError
 from incidents.models import Incident
@@ -151,7 +152,7 @@ class IncidentBriefingAdmin(WorkbenchAdmin):
         incident = request.GET.get("incident", "")
         if request.method == "GET" and incident.isdigit() and self.has_add_permission(request):
             try:
-                draft = briefing_draft_start(incident_id=int(incident), actor=request.user)
+                draft = briefing_draft_start(incident_id=int(incident), actor=request_actor(request))
             except Incident.DoesNotExist:
                 messages.error(request, "No such incident.")
             else:
@@ -159,9 +160,14 @@ class IncidentBriefingAdmin(WorkbenchAdmin):
         return super().add_view(request, form_url, extra_context)
 
     def save_model(self, request: HttpRequest, obj: IncidentBriefing, form: Any, change: bool) -> None:
-        if not change:
-            obj.created_by = request.user  # type: ignore[assignment]
-        super().save_model(request, obj, form, change)
+        actor = request_actor(request)
+        names = form.changed_data if change else form.cleaned_data
+        wording = {name: form.cleaned_data[name] for name in names if name in BRIEFING_DRAFT_FIELDS}
+        # A new draft is started (and audited) like the "write the next version" link does, then written.
+        briefing_id = obj.pk if change else briefing_draft_start(incident_id=obj.incident_id, actor=actor).pk
+        saved = briefing_draft_update(briefing_id=briefing_id, actor=actor, **wording)
+        obj.pk = saved.pk
+        obj._state.adding = False
 
     def response_change(self, request: HttpRequest, obj: IncidentBriefing) -> HttpResponse:
         if "_publish" in request.POST:
@@ -169,7 +175,7 @@ class IncidentBriefingAdmin(WorkbenchAdmin):
                 messages.error(request, "You may save the draft but not publish it.")
             else:
                 try:
-                    published = briefing_publish(briefing_id=obj.pk, actor=request.user)
+                    published = briefing_publish(briefing_id=obj.pk, actor=request_actor(request))
                 except DomainError as exc:
                     messages.error(request, str(exc))
                 else:
@@ -223,7 +229,7 @@ class IncidentBriefingAdmin(WorkbenchAdmin):
         def call() -> int:
             count = 0
             for briefing_id in queryset.filter(version__isnull=True).values_list("pk", flat=True):
-                briefing_publish(briefing_id=briefing_id, actor=request.user)
+                briefing_publish(briefing_id=briefing_id, actor=request_actor(request))
                 count += 1
             return count
 
@@ -235,7 +241,7 @@ class IncidentBriefingAdmin(WorkbenchAdmin):
         if len(incident_ids) != 1:
             messages.error(request, "Select briefings of one incident to start its new draft.")
             return None
-        draft = briefing_draft_start(incident_id=incident_ids.pop(), actor=request.user)
+        draft = briefing_draft_start(incident_id=incident_ids.pop(), actor=request_actor(request))
         return HttpResponseRedirect(reverse("admin:care_incidentbriefing_change", args=[draft.pk]))
 
 

@@ -25,6 +25,8 @@ from vouchers.models import Voucher
 FRONTLINE_AUDIENCES = (Audience.FRONTLINE, Audience.CUSTOMERS)
 TIMELINE_LIMIT = 50
 SEARCH_LIMIT = 50
+# A shorter term would match half the names on an incident.
+NAME_SEARCH_MIN = 2
 BOARD_LIMIT = 200
 # A customer with more letters than this sees the newest ones and a count of the rest.
 LETTER_LIMIT = 500
@@ -179,7 +181,7 @@ def briefing_readers(*, briefing: IncidentBriefing) -> list[ReaderRow]:
         .distinct()
     )
     return [
-        ReaderRow(username=user.get_username(), full_name=user.get_full_name(), read_at=user.read_at)  # type: ignore[attr-defined]
+        ReaderRow(username=user.get_username(), full_name=user.get_full_name(), read_at=user.read_at)
         for user in users
     ]
 
@@ -247,7 +249,7 @@ def customer_search(term: str, *, limit: int = SEARCH_LIMIT) -> SearchResult:
         take(Voucher.objects.filter(code=codes.normalise(term)).order_by(), "voucher code")
     elif check is codes.CodeCheck.MISTYPED:
         voucher_note = check.message
-    if len(term) >= 2 and not pks:
+    if len(term) >= NAME_SEARCH_MIN and not pks:
         # A name: the start of the full name, or of any word in it, case forgiven.
         take(
             Customer.objects.alias(name_upper=Upper("name"))

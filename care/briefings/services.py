@@ -1,10 +1,14 @@
-"""Every write of the frontline side: drafting and publishing briefings, reads, contact notes, page views."""
+"""Every write of the frontline side: drafting and publishing briefings, reads, contact notes, page views.
+
+Drafts started, edited and published, and contact notes, are audited. A briefing read and a customer page view
+are not: each is itself a record of who did what and when (one row per read, one per view), and the page a rep
+opens a hundred times a shift must not write two rows per view.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Max
@@ -12,6 +16,8 @@ from django.utils import timezone
 
 from care.briefings.models import BriefingRead, ContactNote, CustomerPageView, IncidentBriefing
 from care.briefings.offers import offer_lines
+from care.core.actors import Actor, Person, acting, person
+from care.core.audit import audit_record, changes_between, snapshot
 from care.core.errors import DomainError
 from care.customers.models import Customer
 from incidents.models import Incident, IncidentStatus
@@ -23,7 +29,7 @@ _CARRIED_OVER = ("what_happened", "talking_points", "offer_notes", "what_not_to_
 MAX_NOTE_LENGTH = 5000
 
 
-def briefing_draft_start(*, incident_id: int, actor: Any = None) -> IncidentBriefing:
+def briefing_draft_start(*, incident_id: int, actor: Actor | None = None) -> IncidentBriefing:
     """The incident's draft briefing: the existing one, or a new one copied from the latest published version.
 
     A new incident's first draft starts from the incident's own "what happened" paragraph.
@@ -40,13 +46,46 @@ def briefing_draft_start(*, incident_id: int, actor: Any = None) -> IncidentBrie
     )
     try:
         with transaction.atomic():
-            return IncidentBriefing.objects.create(incident=incident, created_by=actor, **fields)
+            draft = IncidentBriefing.objects.create(incident=incident, created_by=person(actor), **fields)
+            audit_record(
+                actor=acting(actor),
+                action="briefing.draft_start",
+                target=draft,
+                details={"incident_id": incident_id, "from_version": latest.version if latest else None},
+            )
+            return draft
     except IntegrityError:
         # A colleague started the draft at the same moment: the database let one through; use theirs.
         return IncidentBriefing.objects.get(incident_id=incident_id, version__isnull=True)
 
 
-def briefing_publish(*, briefing_id: int, actor: Any = None, now: dt.datetime | None = None) -> IncidentBriefing:
+# What a coordinator writes in a draft.
+BRIEFING_DRAFT_FIELDS = ("what_happened", "talking_points", "offer_notes", "what_not_to_say", "faq", "change_note")
+
+
+def briefing_draft_update(*, briefing_id: int, actor: Actor, **fields: str) -> IncidentBriefing:
+    """Change the wording of a draft (a published version never changes); old and new text are audited."""
+    unknown = sorted(set(fields) - set(BRIEFING_DRAFT_FIELDS))
+    if unknown:
+        raise DomainError(f"These briefing fields cannot be changed here: {', '.join(unknown)}.")
+    with transaction.atomic():
+        briefing = IncidentBriefing.objects.select_for_update().select_related("incident").get(pk=briefing_id)
+        if briefing.is_published:
+            raise DomainError(f"Version {briefing.version} is published and never changes: start a new draft.")
+        before = snapshot(briefing, sorted(fields))
+        for name, value in fields.items():
+            setattr(briefing, name, value)
+        briefing.full_clean()
+        changes = changes_between(before, briefing, sorted(fields))
+        if changes:
+            briefing.save(update_fields=[*sorted(changes), "updated_at"])
+            audit_record(actor=actor, action="briefing.draft_update", target=briefing, changes=changes)
+    return briefing
+
+
+def briefing_publish(
+    *, briefing_id: int, actor: Actor | None = None, now: dt.datetime | None = None
+) -> IncidentBriefing:
     """Publish a draft as the incident's next version, with the compensation policy as it stands now."""
     moment = now or timezone.now()
     with transaction.atomic():
@@ -70,15 +109,23 @@ def briefing_publish(*, briefing_id: int, actor: Any = None, now: dt.datetime | 
         briefing.version = (latest["latest"] or 0) + 1
         briefing.offer_text = "\n".join(offer_lines(incident_id=briefing.incident_id))
         briefing.published_at = moment
-        briefing.published_by = actor
+        briefing.published_by = person(actor)
         briefing.save(update_fields=["version", "offer_text", "published_at", "published_by", "updated_at"])
+        audit_record(
+            actor=acting(actor),
+            action="briefing.publish",
+            target=briefing,
+            changes={"version": [None, briefing.version]},
+            details={"incident_id": briefing.incident_id, "offer_text": briefing.offer_text},
+            at=moment,
+        )
     logger.info(
         "briefing %s published as version %s of incident %s", briefing.pk, briefing.version, briefing.incident_id
     )
     return briefing
 
 
-def briefing_mark_read(*, briefing: IncidentBriefing, user: Any, now: dt.datetime | None = None) -> None:
+def briefing_mark_read(*, briefing: IncidentBriefing, user: Person, now: dt.datetime | None = None) -> None:
     """Record the first time ``user`` opened this published version; a reload keeps the first time."""
     if not briefing.is_published:
         raise DomainError("Only a published briefing can be read by reps.")
@@ -92,7 +139,7 @@ def briefing_mark_read(*, briefing: IncidentBriefing, user: Any, now: dt.datetim
 def contact_note_add(
     *,
     customer_id: int,
-    author: Any,
+    author: Person,
     text: str,
     promise: str = "",
     promised_by: dt.datetime | None = None,
@@ -116,18 +163,31 @@ def contact_note_add(
         and not Incident.objects.filter(pk=incident_id, affected__customer_id=customer_id).exists()
     ):
         raise DomainError("That incident did not affect this customer.")
-    note = ContactNote.objects.create(
-        customer_id=customer_id,
-        author=author,
-        text=text,
-        promise=promise,
-        promised_by=promised_by,
-        incident_id=incident_id,
-    )
+    with transaction.atomic():
+        note = ContactNote.objects.create(
+            customer_id=customer_id,
+            author=author,
+            text=text,
+            promise=promise,
+            promised_by=promised_by,
+            incident_id=incident_id,
+        )
+        # The note is the record of the conversation; the entry says who added it, to whom, and any promise.
+        audit_record(
+            actor=author,
+            action="contact_note.add",
+            target=note,
+            details={
+                "customer_id": customer_id,
+                "incident_id": incident_id,
+                "promise": promise,
+                "promised_by": promised_by,
+            },
+        )
     logger.info("contact note %s added to customer %s by user %s", note.pk, customer_id, author.pk)
     return note
 
 
-def customer_page_view_record(*, customer_id: int, viewer: Any, now: dt.datetime | None = None) -> CustomerPageView:
+def customer_page_view_record(*, customer_id: int, viewer: Person, now: dt.datetime | None = None) -> CustomerPageView:
     """Write down that ``viewer`` looked at the customer's page (ids only: no personal data in the log)."""
     return CustomerPageView.objects.create(customer_id=customer_id, viewer=viewer, viewed_at=now or timezone.now())

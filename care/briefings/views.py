@@ -28,6 +28,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from care.briefings import selectors
 from care.briefings.forms import ContactNoteForm, CustomerSearchForm
 from care.briefings.services import briefing_mark_read, contact_note_add, customer_page_view_record
+from care.core.actors import request_actor
 from care.core.errors import DomainError
 from care.core.roles import COORDINATORS, FRONTLINE_REPS
 from incidents.models import Incident
@@ -151,7 +152,7 @@ def briefing(request: HttpRequest, reference: str) -> HttpResponse:
     incident = _incident_or_404(reference)
     page = selectors.briefing_page(incident=incident, user=request.user, with_readers=_is_coordinator(request))
     if page.briefing is not None:
-        briefing_mark_read(briefing=page.briefing, user=request.user)
+        briefing_mark_read(briefing=page.briefing, user=request_actor(request))
     shown_version = page.briefing.version if page.briefing else None
     context = _live_context(request, incident, shown_version)
     return TemplateResponse(request, "briefings/briefing.html", {**context, "page": page})
@@ -189,7 +190,7 @@ def _customer_page(request: HttpRequest, pk: int, note_form: ContactNoteForm | N
     overview = selectors.customer_overview(customer_id=pk)
     if overview is None:
         raise Http404("No such customer.")
-    customer_page_view_record(customer_id=pk, viewer=request.user)
+    customer_page_view_record(customer_id=pk, viewer=request_actor(request))
     incidents = [row.affected.incident for row in overview.affected]
     can_add_note = request.user.has_perm("care.add_contactnote")
     if note_form is None and can_add_note:
@@ -215,7 +216,7 @@ def contact_note_create(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             contact_note_add(
                 customer_id=pk,
-                author=request.user,
+                author=request_actor(request),
                 text=form.cleaned_data["text"],
                 promise=form.cleaned_data["promise"],
                 promised_by=form.cleaned_data["promised_by"],

@@ -40,7 +40,7 @@ class EstimatedCountPaginator(Paginator):
     """Counts exactly up to EXACT_COUNT_LIMIT rows, then (on PostgreSQL) trusts the planner's estimate."""
 
     @cached_property
-    def count(self) -> int:  # type: ignore[override]
+    def count(self) -> int:
         queryset = self.object_list
         if connection.vendor != "postgresql" or not isinstance(queryset, QuerySet):
             return super().count
@@ -146,6 +146,32 @@ class ReadOnlyAdminMixin:
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+class ActionsOnlyAdminMixin:
+    """A record a coordinator changes only through the admin's actions and buttons, each of which calls a service.
+
+    Change permission is what lets a coordinator run the actions, but the change form itself must write
+    nothing: Django's own save would rewrite the row with no audit entry. So the form has no Save buttons,
+    and a posted form is refused.
+    """
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        raise PermissionDenied("This record changes only through its actions, which keep the audit log.")
+
+    def render_change_form(
+        self,
+        request: HttpRequest,
+        context: dict[str, Any],
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: Any = None,
+    ) -> HttpResponse:
+        context.update(show_save=False, show_save_and_continue=False, show_save_and_add_another=False)
+        return super().render_change_form(  # type: ignore[misc]
+            request, context, add=add, change=change, form_url=form_url, obj=obj
+        )
 
 
 class CustomerIncidentColumns:

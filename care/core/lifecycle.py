@@ -3,6 +3,12 @@
 A lifecycle is a table of allowed moves. Services check it, move rows with a
 conditional UPDATE (``WHERE status = <from>``) so two concurrent moves cannot
 both win, and write one audit row per change in the same transaction.
+
+A batch moved by a person or a process (``move_batch``) also gets one entry in the audit log
+(``care.core.audit``) naming the action, who, how many and which: one per batch, not one per row, because the
+per-row trail is the status changes themselves and a bulk void of 50,000 vouchers must not write 100,000
+rows. ``record_status_changes`` alone writes no log entry: it is the hot path of the sender and the sweeps,
+whose runs are recorded by their callers (``SweepRun``, the services' own run entries).
 """
 
 from __future__ import annotations
@@ -15,6 +21,8 @@ from django.conf import settings
 from django.db import connections, models, transaction
 from django.utils import timezone
 
+from care.core.actors import Actor, acting, status_change_actor
+from care.core.audit import audit_record, batch_details
 from care.core.errors import DomainError
 
 
@@ -48,8 +56,14 @@ class Lifecycle:
         ]
 
 
+# A refusal names the first few refused rows; more would drown the message the coordinator reads.
+REFUSED_SHOWN = 10
+
+
 def refuse_batch(*, verb: str, noun: str, total: int, refused: list[str], hint: str = "") -> DomainError:
-    shown = ", ".join(refused[:10]) + (f" and {len(refused) - 10} more" if len(refused) > 10 else "")
+    shown = ", ".join(refused[:REFUSED_SHOWN])
+    if len(refused) > REFUSED_SHOWN:
+        shown += f" and {len(refused) - REFUSED_SHOWN} more"
     message = f"Cannot {verb} {len(refused)} of the {total} selected {noun}: {shown}. Nothing was changed."
     return DomainError(f"{message} {hint}".strip())
 
@@ -76,7 +90,7 @@ class StatusChange(models.Model):
         return f"{self.from_status or '—'} → {self.to_status} by {who}"
 
 
-def move_batch(
+def move_batch(  # noqa: PLR0913 - every batch transition's knobs, keyword-only, one shared implementation
     *,
     queryset: models.QuerySet[Any],
     ids: Iterable[int],
@@ -86,7 +100,8 @@ def move_batch(
     audit_fk: str,
     verb: str,
     noun: str,
-    actor: Any = None,
+    audit_action: str,
+    actor: Actor | None = None,
     actor_label: str = "",
     note: str = "",
     changes: Mapping[str, Any] | None = None,
@@ -98,7 +113,8 @@ def move_batch(
     Rows are locked in primary-key order (no deadlocks between two batches), every
     row is checked against the lifecycle and the optional ``check`` (which returns
     a refusal reason or None), then moved with an UPDATE guarded by the status it
-    was seen in, and one audit row per change is written in the same transaction.
+    was seen in, and one audit row per change is written in the same transaction,
+    with one audit-log entry (``audit_action``) for the whole batch.
     """
     wanted = sorted(set(ids))
     with transaction.atomic():
@@ -132,6 +148,15 @@ def move_batch(
             actor_label=actor_label,
             note=note,
         )
+        sources = sorted({str(row.status) for row in rows})
+        audit_record(
+            actor=acting(actor, actor_label),
+            action=audit_action,
+            target=rows[0] if len(rows) == 1 else (queryset.model._meta.label_lower, None),
+            changes={"status": [sources[0] if len(sources) == 1 else sources, target]},
+            details=batch_details(row.pk for row in rows),
+            note=note,
+        )
     return moved
 
 
@@ -144,7 +169,7 @@ def record_status_changes(
     audit_fk: str,
     rows: Iterable[tuple[int, str]],
     to_status: str,
-    actor: Any = None,
+    actor: Actor | None = None,
     actor_label: str = "",
     note: str = "",
     at: Any = None,
@@ -155,7 +180,8 @@ def record_status_changes(
     audit thousands of letters a minute, and building a model instance per row cost more than the insert.
     """
     moment = at or timezone.now()
-    actor_id = getattr(actor, "pk", None)
+    user, actor_label = status_change_actor(actor, actor_label)
+    actor_id = user.pk if user is not None else None
     pairs = list(rows)
     if not pairs:
         return

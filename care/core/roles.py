@@ -56,6 +56,8 @@ _COORDINATOR_EXTRA: dict[str, dict[str, tuple[str, ...]]] = {
         "incidentbriefing": ("add", "change", "publish"),
         "briefingread": ("view",),
         "customerpageview": ("view",),
+        # The audit log: who changed what, old and new values (customer-facing texts, customers' own fields).
+        "auditentry": ("view",),
     },
     "incidents": {
         "incident": ("add", "change", "transition"),

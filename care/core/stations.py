@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, cast
 
+import airportsdata
+
 
 @dataclass(frozen=True)
 class Station:
@@ -18,8 +20,6 @@ class Station:
 
 @cache
 def _airports() -> dict[str, Any]:
-    import airportsdata
-
     return cast("dict[str, Any]", airportsdata.load("IATA"))
 
 

@@ -18,9 +18,12 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from care.core.actors import Person
+from care.core.audit import MAX_IDS, audit_record
 from care.core.errors import DomainError
 from care.core.lifecycle import record_status_changes
 from care.correspondence.models.letters import BatchStatus, Letter, LetterBatch, LetterStatus, LetterStatusChange
+from care.correspondence.sending.queue import letters_queue
 from vouchers.models import Voucher, VoucherStatus
 
 _system_random = random.SystemRandom()
@@ -50,7 +53,7 @@ def batch_voucher_totals(batch: LetterBatch) -> dict[str, Decimal]:
     return {row["currency"]: row["total"] for row in rows}
 
 
-def batch_draw_sample(*, batch_id: int, reviewer: Any, size: int | None = None) -> list[int]:
+def batch_draw_sample(*, batch_id: int, reviewer: Person, size: int | None = None) -> list[int]:
     """Draw (and record) a fresh random sample of the letters that would be approved."""
     wanted = size or settings.CARE_APPROVAL_SAMPLE_SIZE
     if wanted < 1:
@@ -69,6 +72,13 @@ def batch_draw_sample(*, batch_id: int, reviewer: Any, size: int | None = None) 
         batch.reviewed_at = timezone.now()
         batch.voucher_totals = {currency: f"{total:.2f}" for currency, total in batch_voucher_totals(batch).items()}
         batch.save(update_fields=["sample_letter_ids", "sample_size", "reviewed_by", "reviewed_at", "voucher_totals"])
+        audit_record(
+            actor=reviewer,
+            action="letter_batch.sample",
+            target=batch,
+            details={"sample_size": len(sample), "letter_ids": sample[:MAX_IDS], "ready": len(ids)},
+            at=batch.reviewed_at,
+        )
     return sample
 
 
@@ -76,13 +86,14 @@ def _needs_second(totals: dict[str, Decimal]) -> bool:
     return any(total > settings.CARE_SECOND_APPROVAL_ABOVE for total in totals.values())
 
 
-def batch_approve(*, batch_id: int, actor: Any) -> BatchApproval:
+def batch_approve(*, batch_id: int, actor: Person) -> BatchApproval:
     """First or second approval of a reviewed batch; on final approval its letters are approved and queued."""
     with transaction.atomic():
         batch = LetterBatch.objects.select_for_update().get(pk=batch_id)
         now = timezone.now()
         if batch.status == BatchStatus.APPROVED:
             raise DomainError("This batch is already approved.")
+        stage = "only"  # one coordinator's approval is enough
         if batch.status == BatchStatus.OPEN:
             if not batch.sample_letter_ids or batch.reviewed_by_id is None:
                 raise DomainError("Review a random sample of the batch before approving it.")
@@ -94,14 +105,24 @@ def batch_approve(*, batch_id: int, actor: Any) -> BatchApproval:
             if _needs_second(totals):
                 batch.status = BatchStatus.AWAITING_SECOND
                 batch.save(update_fields=["voucher_totals", "approved_by", "approved_at", "status"])
+                audit_record(
+                    actor=actor,
+                    action="letter_batch.approve",
+                    target=batch,
+                    changes={"status": [BatchStatus.OPEN, BatchStatus.AWAITING_SECOND]},
+                    details={"stage": "first", "voucher_totals": batch.voucher_totals},
+                    at=now,
+                )
                 held = Letter.objects.filter(batch=batch, status=LetterStatus.DRAFT, check_passed=False).count()
                 return BatchApproval(batch=batch, approved=0, held=held, queued=0, awaiting_second=True)
         else:  # awaiting a second coordinator
+            stage = "second"
             if batch.approved_by_id == actor.pk:
                 raise DomainError(
                     "You gave the first approval; a second coordinator must approve a batch of this value."
                 )
             batch.second_approved_by, batch.second_approved_at = actor, now
+        before = batch.status if stage == "second" else BatchStatus.OPEN
         batch.status = BatchStatus.APPROVED
         batch.save()
         approved_ids = list(_approvable(batch).values_list("pk", flat=True))
@@ -118,7 +139,20 @@ def batch_approve(*, batch_id: int, actor: Any) -> BatchApproval:
             note=f"batch approved after a sample of {batch.sample_size}",
         )
         held = Letter.objects.filter(batch=batch, status=LetterStatus.DRAFT).count()
-        from care.correspondence.sending import letters_queue
 
         queued = letters_queue(letter_ids=approved_ids, actor=actor)
+        audit_record(
+            actor=actor,
+            action="letter_batch.approve",
+            target=batch,
+            changes={"status": [before, BatchStatus.APPROVED]},
+            details={
+                "stage": stage,
+                "approved": moved,
+                "held": held,
+                "queued": queued,
+                "voucher_totals": batch.voucher_totals,
+            },
+            at=now,
+        )
     return BatchApproval(batch=batch, approved=moved, held=held, queued=queued, awaiting_second=False)

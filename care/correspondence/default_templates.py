@@ -2,7 +2,7 @@
 """The first version of every letter template, in English, Spanish, French and German.
 
 Installed by the data migration ``care/0007_default_templates`` and edited by coordinators afterwards (an
-edit saves a new version). They use only the keys of ``care.correspondence.rendering.letter_context``; an unknown key
+edit saves a new version). They use only the keys of ``care.correspondence.rendering.context.letter_context``; an unknown key
 would refuse every letter, which the tests would catch. Plain strings only, no model imports: the
 migration must keep working whatever the models become.
 

@@ -22,14 +22,11 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from care.correspondence.models.letters import LetterKind
 from care.correspondence.models.templates import LetterTemplate
 from incidents.models import Incident
-
-if TYPE_CHECKING:
-    from care.correspondence.rendering import RenderedLetter
 
 SHINGLE_WORDS = 8
 COPIED_COVERAGE = 0.6
@@ -49,11 +46,21 @@ FACTS_BY_KIND: dict[str, frozenset[str]] = {
 _WORD_RE = re.compile(r"\w+")
 
 
+class RenderedText(Protocol):
+    """What the check reads of a rendered letter (``rendering.letter.RenderedLetter``). A protocol, not that
+    class: rendering runs this check, so the check must not import rendering (no import cycle)."""
+
+    @property
+    def body_text(self) -> str: ...
+
+
 def _flat(text: str) -> str:
     return " ".join(text.split())
 
 
-def personal_letter_reasons(*, rendered: RenderedLetter, context: Mapping[str, Any], kind: str) -> list[str]:
+def personal_letter_reasons(  # noqa: PLR0912 - one branch per check, read as the checklist
+    *, rendered: RenderedText, context: Mapping[str, Any], kind: str
+) -> list[str]:
     """Why this rendered letter is not yet a personal letter; empty when it is."""
     facts = FACTS_BY_KIND.get(kind, FACTS_BY_KIND[LetterKind.MANUAL])
     body = _flat(rendered.body_text)

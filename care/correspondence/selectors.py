@@ -11,17 +11,12 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from care.correspondence.letter_check import personal_letter_reasons, recycled_paragraph_reason
 from care.correspondence.models.letters import Letter, LetterBatch, LetterKind
 from care.correspondence.models.templates import LetterTemplate
-from care.correspondence.rendering import (
-    KINDS_WITH_APOLOGY,
-    LetterRenderError,
-    incident_texts,
-    incident_translations,
-    latest_news,
-    letter_context,
-    letter_entitlements,
-    render_letter,
-    template_for,
-)
+from care.correspondence.rendering.choice import template_for
+from care.correspondence.rendering.context import letter_context
+from care.correspondence.rendering.incident_texts import incident_texts, incident_translations, latest_news
+from care.correspondence.rendering.kinds import KINDS_WITH_APOLOGY
+from care.correspondence.rendering.letter import LetterRenderError, render_letter
+from care.correspondence.rendering.sections.entitlements import letter_entitlements
 from incidents.models import AffectedCustomer
 from vouchers.models import Voucher, VoucherStatus
 
@@ -43,7 +38,7 @@ def letter_preview(
 ) -> LetterPreview:
     """Render, without storing anything, the letter ``kind`` that this affected customer would get.
 
-    Built from the same inputs as care.correspondence.rendering.letters_render (vouchers, entitlements, the
+    Built from the same inputs as care.correspondence.rendering.services.letters_render (vouchers, entitlements, the
     customer's other incidents, the latest news, the coordinator's text in the letter's language).
     """
     affected = AffectedCustomer.objects.select_related("customer", "incident").get(pk=affected_id)
@@ -130,7 +125,7 @@ def batch_overview(batch: LetterBatch) -> BatchOverview:
 
 def _reason_key(reason: str) -> str:
     # "Does not name the customer's flight (UA 1545)." and "(B6 22)" are the same reason.
-    return reason.split(" (")[0].rstrip(".") if "(" in reason else reason
+    return reason.partition(" (")[0].rstrip(".") if "(" in reason else reason
 
 
 @dataclass(frozen=True)

@@ -1,15 +1,17 @@
-"""Every write that matters to letters: preparing a batch, approving one by one, cancelling."""
+"""Every write that matters to letters: preparing a batch, approving one by one, cancelling, editing a draft's
+wording, and the templates' wording."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from care.core.actors import Actor, Person, acting
+from care.core.audit import audit_record, changes_between, snapshot
 from care.core.errors import DomainError
 from care.core.lifecycle import move_batch
 from care.correspondence.models.letters import (
@@ -22,7 +24,10 @@ from care.correspondence.models.letters import (
     LetterStatusChange,
 )
 from care.correspondence.models.templates import LetterTemplate
+from care.correspondence.rendering.services import letters_create_rendered, letters_render
+from care.correspondence.sending.queue import enqueue_sending
 from incidents.models import AffectedCustomer, Incident, IncidentStatus
+from vouchers.services import vouchers_issue_for_incident
 
 PREPARE_CHUNK = 1000
 # Apologies come after the disruption: before resolution we do not yet know the whole story.
@@ -53,6 +58,7 @@ def letters_prepare(
     affected_ids: Sequence[int] | None = None,
     queue_ready: bool = False,
     actor_label: str = "",
+    actor: Actor | None = None,
 ) -> PreparedBatch:
     """Create (once) and render one letter of ``kind`` for every affected customer of the incident.
 
@@ -60,7 +66,9 @@ def letters_prepare(
     for customers who already have their letter, and a customer added since gets theirs.
     ``queue_ready`` writes the letters that may go at once (notices and updates that passed the check,
     for an incident that sends without approval) straight as QUEUED and enqueues them after commit;
-    see ``care.correspondence.rendering.letters_create_rendered``.
+    see ``care.correspondence.rendering.services.letters_create_rendered``. A call that created letters writes one
+    audit entry for the batch with its counts (the sweeps call it per chunk of customers; a call that found
+    every letter written already writes nothing).
     """
     incident = Incident.objects.get(pk=incident_id)
     _refuse_to_prepare(incident, kind)
@@ -68,8 +76,6 @@ def letters_prepare(
     affected = AffectedCustomer.objects.filter(incident=incident).order_by("pk")
     if affected_ids is not None:
         affected = affected.filter(pk__in=list(affected_ids))
-    from care.correspondence.rendering import letters_create_rendered, letters_render
-    from care.correspondence.sending import enqueue_sending
 
     created = rendered = held = queued = 0
     pks = list(affected.values_list("pk", flat=True))
@@ -97,12 +103,23 @@ def letters_prepare(
             if made.queued_ids:
                 enqueue_sending(made.queued_ids)
                 queued += len(made.queued_ids)
-    if created and batch.status != BatchStatus.OPEN:
-        # New letters need their own review: the earlier sample and approval did not cover them.
-        LetterBatch.objects.filter(pk=batch.pk).update(
-            status=BatchStatus.OPEN, sample_letter_ids=[], sample_size=0, reviewed_by=None, reviewed_at=None
-        )
-        batch.refresh_from_db()
+    if created:
+        with transaction.atomic():
+            reopened = batch.status != BatchStatus.OPEN
+            if reopened:
+                # New letters need their own review: the earlier sample and approval did not cover them.
+                LetterBatch.objects.filter(pk=batch.pk).update(
+                    status=BatchStatus.OPEN, sample_letter_ids=[], sample_size=0, reviewed_by=None, reviewed_at=None
+                )
+            audit_record(
+                actor=acting(actor, actor_label),
+                action="letters.prepare",
+                target=batch,
+                changes={"status": [batch.status, BatchStatus.OPEN]} if reopened else {},
+                details={"kind": kind, "created": created, "rendered": rendered, "held": held, "queued": queued},
+            )
+        if reopened:
+            batch.refresh_from_db()
     # Drafts left unrendered (e.g. written by an older version, or re-opened for rendering) are rendered here.
     unrendered = list(mine.filter(check_passed__isnull=True).order_by("pk").values_list("pk", flat=True))
     for start in range(0, len(unrendered), PREPARE_CHUNK):
@@ -122,7 +139,7 @@ def _refuse_to_prepare(incident: Incident, kind: str) -> None:
         raise DomainError("Manual letters are written one at a time, not prepared for a whole incident.")
 
 
-def letters_prepare_by_hand(*, incident_id: int, kind: str, actor: Any) -> PreparedBatch:
+def letters_prepare_by_hand(*, incident_id: int, kind: str, actor: Actor) -> PreparedBatch:
     """What *Prepare … letters* on an incident's page does: ``letters_prepare``, vouchers first.
 
     Apology and voucher letters carry the incident's vouchers, so these are issued first, as the follow-up
@@ -132,8 +149,7 @@ def letters_prepare_by_hand(*, incident_id: int, kind: str, actor: Any) -> Prepa
     letters are written in one transaction, so a failure leaves neither. Other kinds are prepared as they are.
     """
     if kind not in KINDS_CARRYING_VOUCHERS:
-        return letters_prepare(incident_id=incident_id, kind=kind)
-    from vouchers.services import vouchers_issue_for_incident
+        return letters_prepare(incident_id=incident_id, kind=kind, actor=actor)
 
     with transaction.atomic():
         incident = Incident.objects.get(pk=incident_id)
@@ -146,7 +162,7 @@ def letters_prepare_by_hand(*, incident_id: int, kind: str, actor: Any) -> Prepa
                 f"{incident.reference}, action “Approve the forecast total above the budget”) or raise the "
                 "budget, then prepare the letters again."
             )
-        prepared = letters_prepare(incident_id=incident_id, kind=kind)
+        prepared = letters_prepare(incident_id=incident_id, kind=kind, actor=actor)
     return replace(prepared, vouchers_issued=issued.issued)
 
 
@@ -160,7 +176,7 @@ def _individual_approval_check(letter: Letter) -> str | None:
     return None
 
 
-def letters_approve(*, letter_ids: Iterable[int], actor: Any, note: str = "") -> int:
+def letters_approve(*, letter_ids: Iterable[int], actor: Person, note: str = "") -> int:
     """Approve draft letters one by one (all or none), recording who approved them and when.
 
     For a handful of letters the coordinator has read. A whole batch goes through the sample
@@ -183,6 +199,7 @@ def letters_approve(*, letter_ids: Iterable[int], actor: Any, note: str = "") ->
         audit_fk="letter",
         verb="approve",
         noun="letters",
+        audit_action="letters.approve",
         actor=actor,
         note=note,
         changes={"approved_by_id": actor.pk, "approved_at": timezone.now()},
@@ -191,7 +208,7 @@ def letters_approve(*, letter_ids: Iterable[int], actor: Any, note: str = "") ->
     )
 
 
-def letters_cancel(*, letter_ids: Iterable[int], actor: Any, note: str = "") -> int:
+def letters_cancel(*, letter_ids: Iterable[int], actor: Actor, note: str = "") -> int:
     """Cancel letters that have not been handed to the email provider yet (all or none)."""
     return move_batch(
         queryset=Letter.objects.all(),
@@ -202,13 +219,19 @@ def letters_cancel(*, letter_ids: Iterable[int], actor: Any, note: str = "") -> 
         audit_fk="letter",
         verb="cancel",
         noun="letters",
+        audit_action="letters.cancel",
         actor=actor,
         note=note,
         hint="Letters already sent cannot be called back.",
     )
 
 
-def letter_template_revise(*, template_id: int, fields: dict[str, str]) -> LetterTemplate:
+# The wording of a template; kind and language say which letter it is, and a version is never rewritten once used.
+TEMPLATE_FIELDS = ("subject", "part_acknowledgement", "part_explanation", "part_remedy", "body_text", "body_html")
+_TEMPLATE_RECORD = ("kind", "language", "is_active", *TEMPLATE_FIELDS)
+
+
+def letter_template_revise(*, template_id: int, fields: dict[str, str], actor: Actor | None = None) -> LetterTemplate:
     """Save new wording as the next version and make it the active one; the old version stays as it was."""
     with transaction.atomic():
         current = LetterTemplate.objects.select_for_update().get(pk=template_id)
@@ -221,10 +244,80 @@ def letter_template_revise(*, template_id: int, fields: dict[str, str]) -> Lette
         LetterTemplate.objects.filter(kind=current.kind, language=current.language, is_active=True).update(
             is_active=False
         )
-        return LetterTemplate.objects.create(
+        revised = LetterTemplate.objects.create(
             kind=current.kind,
             language=current.language,
             version=(latest or current.version) + 1,
             is_active=True,
             **fields,
         )
+        audit_record(
+            actor=acting(actor),
+            action="letter_template.revise",
+            target=revised,
+            changes=changes_between(current, revised, TEMPLATE_FIELDS),
+            details={"from_template_id": current.pk, "from_version": current.version, "version": revised.version},
+        )
+        return revised
+
+
+def letter_template_save(*, template: LetterTemplate, actor: Actor) -> LetterTemplate:
+    """Save a new template, or a change to one no letter used yet (a used one is revised into a new version)."""
+    with transaction.atomic():
+        stored = LetterTemplate.objects.select_for_update().filter(pk=template.pk).first() if template.pk else None
+        if stored is not None and stored.letters.exists():
+            raise DomainError("Letters were rendered from this version: save the new wording as a new version.")
+        template.full_clean()
+        if stored is None:
+            changes = {name: [None, value] for name, value in snapshot(template, _TEMPLATE_RECORD).items()}
+        else:
+            changes = changes_between(stored, template, _TEMPLATE_RECORD)
+        if stored is not None and not changes:
+            return template
+        template.save()
+        audit_record(
+            actor=actor,
+            action="letter_template.create" if stored is None else "letter_template.update",
+            target=template,
+            changes=changes,
+            details={"version": template.version},
+        )
+    return template
+
+
+def letter_template_delete(*, template_id: int, actor: Actor) -> None:
+    """Delete a template version; letters rendered from it keep their text and forget the link."""
+    with transaction.atomic():
+        template = LetterTemplate.objects.select_for_update().get(pk=template_id)
+        before = snapshot(template, _TEMPLATE_RECORD)
+        details = {"version": template.version, "letters": template.letters.count()}
+        template.delete()
+        audit_record(
+            actor=actor,
+            action="letter_template.delete",
+            target=("care.lettertemplate", template_id),
+            changes={name: [value, None] for name, value in before.items()},
+            details=details,
+        )
+
+
+LETTER_WORDING_FIELDS = ("subject", "body_text", "body_html")
+
+
+def letter_draft_edit(*, letter_id: int, actor: Actor, **wording: str) -> Letter:
+    """Change a draft's wording by hand (only a draft: what was approved or sent is a record)."""
+    unknown = sorted(set(wording) - set(LETTER_WORDING_FIELDS))
+    if unknown:
+        raise DomainError(f"These fields of a letter cannot be edited: {', '.join(unknown)}.")
+    with transaction.atomic():
+        letter = Letter.objects.select_for_update().get(pk=letter_id)
+        if letter.status != LetterStatus.DRAFT:
+            raise DomainError(f"{letter} is {letter.get_status_display().lower()}: only a draft's wording can change.")
+        before = snapshot(letter, sorted(wording))
+        for name, value in wording.items():
+            setattr(letter, name, value)
+        changes = changes_between(before, letter, sorted(wording))
+        if changes:
+            letter.save(update_fields=[*sorted(changes), "updated_at"])
+            audit_record(actor=actor, action="letter.edit", target=letter, changes=changes)
+    return letter

@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from care.core.background import enqueue_on_commit
 from care.correspondence.models.letters import LETTER_LIFECYCLE, Letter, LetterEvent, LetterStatus, LetterStatusChange
+from care.correspondence.sending.recording import letters_record_contact
 from care.customers.models import Customer, SuppressionReason
 
 logger = logging.getLogger(__name__)
@@ -43,7 +44,7 @@ def _field(model_field: str) -> int:
 def _jsonable(esp_event: Any) -> dict[str, Any]:
     """The ESP's raw event as JSON for LetterEvent.raw (a Mailgun legacy post is a QueryDict)."""
     if isinstance(esp_event, QueryDict):
-        return {key: values for key, values in esp_event.lists()}
+        return dict(esp_event.lists())
     try:
         value = json.loads(json.dumps(esp_event, default=str))
     except (TypeError, ValueError):
@@ -124,7 +125,7 @@ def tracking_received(sender: Any, event: AnymailTrackingEvent, esp_name: str, *
 # --- Processing ---------------------------------------------------------------------------
 
 
-def _suppression_reason(event: LetterEvent) -> str | None:
+def _suppression_reason(event: LetterEvent) -> str | None:  # noqa: PLR0911 - one answer per ESP reason
     """Why this event should stop future mail to the address, or None."""
     if event.event_type == EventType.COMPLAINED:
         return SuppressionReason.COMPLAINT
@@ -177,8 +178,6 @@ def _suppress(letter: Letter, event: LetterEvent, reason: str) -> bool:
 
 
 def _apply(event: LetterEvent, letter_id: int) -> None:
-    from care.correspondence.sending import letters_record_contact
-
     letter = Letter.objects.select_for_update().get(pk=letter_id)
     now = timezone.now()
     at = min(event.occurred_at or now, now)

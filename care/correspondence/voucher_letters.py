@@ -6,9 +6,10 @@ from typing import Any
 
 from django.db import transaction
 
+from care.core.actors import Actor
 from care.core.errors import DomainError
 from care.correspondence.models.letters import Letter, LetterKind, LetterStatus
-from care.correspondence.rendering import letters_render
+from care.correspondence.rendering.services import letters_render
 from care.correspondence.services import letters_cancel
 from vouchers.models import Voucher
 
@@ -33,7 +34,7 @@ def letters_carry_new_vouchers(*, customer_ids: set[int], **_signal: Any) -> Non
         letters_render(letter_ids=drafts)
 
 
-def letters_withdraw_voided_vouchers(*, voucher_ids: list[int], actor: Any, **_signal: Any) -> None:
+def letters_withdraw_voided_vouchers(*, voucher_ids: list[int], actor: Actor, **_signal: Any) -> None:
     """A voided code must never reach the customer: unsent apology and voucher letters carrying it are rendered
     again without it (drafts, approved) or cancelled (queued, failed), in the transaction of the void."""
     vouchers = list(Voucher.objects.filter(pk__in=voucher_ids).values_list("customer_id", "code"))

@@ -11,7 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from care.core.api.filters import ApiFilterSet, DateTimeFilter
-from care.core.api.input import StrictSerializerMixin, model_errors_as_400
+from care.core.api.input import StrictSerializerMixin, api_actor, model_errors_as_400
 from care.customers.models import Customer, SuppressionReason
 from care.customers.services import customer_upsert
 
@@ -97,7 +97,9 @@ class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         serializer = CustomerUpsertSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         with model_errors_as_400():
-            customer, created = customer_upsert(external_ref=kwargs["external_ref"], **serializer.validated_data)
+            customer, created = customer_upsert(
+                external_ref=kwargs["external_ref"], actor=api_actor(request), **serializer.validated_data
+            )
         return Response(
             CustomerSerializer(customer).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )

@@ -6,6 +6,7 @@ from care.briefings.models import (
     IncidentBriefing,
 )
 from care.core.api.models import ApiScope, ApiToken, token_digest
+from care.core.audit import AuditEntry
 from care.correspondence.models.letters import (
     KINDS_NEEDING_APPROVAL,
     LETTER_LIFECYCLE,
@@ -28,6 +29,7 @@ __all__ = [
     "LETTER_LIFECYCLE",
     "ApiScope",
     "ApiToken",
+    "AuditEntry",
     "BatchStatus",
     "BriefingRead",
     "Channel",

@@ -17,6 +17,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Min
 from django.utils import timezone
 
+from care.core.actors import Person
+from care.core.audit import audit_record, batch_details
 from care.correspondence.models.letters import Letter, LetterStatus
 from incidents.models import ACTIVE_STATUSES, AffectedCustomer, Alert, AlertKind, Incident, SweepRun
 
@@ -25,6 +27,7 @@ logger = logging.getLogger(__name__)
 # A promised update due within this window gets a heads-up; one overdue by the grace period is broken.
 PROMISE_HEADS_UP = dt.timedelta(minutes=10)
 PROMISE_GRACE = dt.timedelta(minutes=5)
+ERRORS_SHOWN = 3  # a sweep's first errors in its alert; the rest are on the sweep run
 STUCK_SENDING_AFTER = dt.timedelta(minutes=15)
 
 
@@ -124,8 +127,8 @@ def _failed_sweeps(now: dt.datetime) -> list[Condition]:
         if run is None or not run.errors:
             continue
         assert run.finished_at is not None
-        shown = "; ".join(str(error) for error in run.errors[:3])
-        more = f" (and {len(run.errors) - 3} more)" if len(run.errors) > 3 else ""
+        shown = "; ".join(str(error) for error in run.errors[:ERRORS_SHOWN])
+        more = f" (and {len(run.errors) - ERRORS_SHOWN} more)" if len(run.errors) > ERRORS_SHOWN else ""
         conditions.append(
             Condition(
                 AlertKind.SWEEP_FAILED,
@@ -199,7 +202,25 @@ def alerts_notify(*, alert_ids: list[int]) -> int:
     return sent
 
 
-def alert_acknowledge(*, alert_ids: list[int], actor: object) -> int:
-    return Alert.objects.filter(pk__in=alert_ids, acknowledged_at__isnull=True).update(
-        acknowledged_by=actor, acknowledged_at=timezone.now()
-    )
+def alert_acknowledge(*, alert_ids: list[int], actor: Person) -> int:
+    """A coordinator takes the alerts on ("I am on it"); one audit entry for the ones not taken on before."""
+    now = timezone.now()
+    with transaction.atomic():
+        ids = list(
+            Alert.objects.select_for_update()
+            .filter(pk__in=alert_ids, acknowledged_at__isnull=True)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        count = Alert.objects.filter(pk__in=ids, acknowledged_at__isnull=True).update(
+            acknowledged_by=actor, acknowledged_at=now
+        )
+        if ids:
+            audit_record(
+                actor=actor,
+                action="alert.acknowledge",
+                target=("incidents.alert", ids[0]) if len(ids) == 1 else ("incidents.alert", None),
+                details=batch_details(ids),
+                at=now,
+            )
+    return count

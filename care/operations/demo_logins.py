@@ -95,7 +95,12 @@ def _read_logins(path: Path) -> dict[str, str]:
         return {}
     os.chmod(path, 0o600)  # tighten a copy that lost its mode
     pairs = (line.split() for line in path.read_text(encoding="utf-8").splitlines() if not line.startswith("#"))
-    return {fields[0]: fields[1] for fields in pairs if len(fields) == 2}
+    logins: dict[str, str] = {}
+    for fields in pairs:
+        match fields:
+            case [username, password]:
+                logins[username] = password
+    return logins
 
 
 def _write_logins(path: Path, logins: dict[str, str]) -> None:

@@ -9,11 +9,13 @@ from django.utils import timezone
 
 register = template.Library()
 
+HOURS_A_DAY = 24
+
 
 def _span(minutes: int) -> str:
     hours, rest = divmod(minutes, 60)
-    if hours >= 24:
-        days, hours = divmod(hours, 24)
+    if hours >= HOURS_A_DAY:
+        days, hours = divmod(hours, HOURS_A_DAY)
         return f"{days} d {hours} h"
     return f"{hours} h {rest:02d} min" if hours else f"{rest} min"
 

@@ -20,6 +20,8 @@ AIRLINES_FILE = DATA_DIR / "airlines.csv"
 NEW_YORK = zoneinfo.ZoneInfo("America/New_York")
 # A delay of an hour or more is a disruption we contact customers about.
 DISRUPTION_DELAY_MINUTES = 60
+# Times are hhmm; a departure after midnight of its schedule day is written 2400 and later.
+MIDNIGHT = 2400
 
 
 def _int_or_none(value: str) -> int | None:
@@ -80,7 +82,7 @@ class Flight:
     @property
     def scheduled_departure_at(self) -> dt.datetime:
         naive = dt.datetime.combine(self.date, local_time(self.scheduled_departure))
-        if self.scheduled_departure >= 2400:
+        if self.scheduled_departure >= MIDNIGHT:
             naive += dt.timedelta(days=1)
         return naive.replace(tzinfo=NEW_YORK)
 

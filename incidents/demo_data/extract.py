@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent, help="where to write")
     args = parser.parse_args(argv)
     counts = extract(args.data_dir, args.out)
-    print(", ".join(f"{name}: {count}" for name, count in counts.items()))
+    sys.stdout.write(", ".join(f"{name}: {count}" for name, count in counts.items()) + "\n")
     return 0
 
 

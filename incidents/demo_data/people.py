@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from faker import Faker
 
 from care.customers.models import Customer, LoyaltyTier
-from incidents.demo_data import Flight
+from incidents.demo_data import DISRUPTION_DELAY_MINUTES, Flight
 from incidents.models import AffectedCustomer
 
 # Faker locale, the customer's language, and how often it occurs.
@@ -33,6 +33,7 @@ REBOOKED_RATE = 0.10  # of the passengers of a cancelled Friday flight
 MISSED_CONNECTION_RATE = 0.15  # of the passengers delayed by an hour or more
 OVERNIGHT_RATE = 0.60  # of the passengers of a cancelled evening flight
 EVENING = 1700
+NUMBERED_HANDLE_RATE = 0.5  # of e-mail handles with a number, as in jane.doe42
 
 StationDay = tuple[str, dt.date]
 
@@ -71,7 +72,7 @@ class _Generator:
         faker = self.fakers[locale]
         first, last = faker.first_name(), faker.last_name()
         handle = f"{_ascii(first) or 'guest'}.{_ascii(last) or 'traveller'}"
-        if rng.random() < 0.5:
+        if rng.random() < NUMBERED_HANDLE_RATE:
             handle += str(rng.randint(1, 99))
         time_zone = HOME_TIME_ZONE
         if rng.random() < DESTINATION_TIME_ZONE_RATE:
@@ -104,7 +105,9 @@ class _Generator:
             cancelled=flight.cancelled,
             delay_minutes=delay,
             diverted=flight.diverted,
-            missed_connection=not flight.cancelled and delay >= 60 and self.rng.random() < MISSED_CONNECTION_RATE,
+            missed_connection=not flight.cancelled
+            and delay >= DISRUPTION_DELAY_MINUTES
+            and self.rng.random() < MISSED_CONNECTION_RATE,
             overnight_stay=flight.cancelled
             and flight.scheduled_departure >= EVENING
             and self.rng.random() < OVERNIGHT_RATE,

@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from functools import cache
 from typing import NamedTuple
 
+import airportsdata
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
 
-from care.customers.models import LoyaltyTier
+from care.customers.models import Customer, LoyaltyTier
 from incidents.models import MAX_DELAY_MINUTES
 
 # Django's dot-atom local part and a domain whose last label is letters, as EmailValidator has them.
@@ -26,6 +27,11 @@ _EMAIL = re.compile(
     r"^[-!#$%&'*+/=?^_`{}|~0-9A-Za-z]+(?:\.[-!#$%&'*+/=?^_`{}|~0-9A-Za-z]+)*"
     r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$"
 )
+# The customer's columns are as long as the fields they fill (a longer value would fail the insert).
+CUSTOMER_REF_MAX = Customer._meta.get_field("external_ref").max_length or 0
+NAME_MAX = Customer._meta.get_field("name").max_length or 0
+PREFERRED_NAME_MAX = Customer._meta.get_field("preferred_name").max_length or 0
+EMAIL_MAX = 254  # RFC 5321's limit on a forward path, and Django's EmailField default
 _PHONE = re.compile(r"^\+[1-9][0-9]{6,14}$")
 _PHONE_NOISE = str.maketrans("", "", " -.()")
 _CARRIER = re.compile(r"^[A-Z0-9]{2}[A-Z]?$")
@@ -78,8 +84,6 @@ class _Reference:
 
 @cache
 def reference_data() -> _Reference:
-    import airportsdata
-
     airports = airportsdata.load("IATA")
     return _Reference(
         stations=frozenset(airports),
@@ -96,7 +100,7 @@ def _zone(name: str) -> zoneinfo.ZoneInfo:
 
 
 def _email_ok(email: str) -> bool:
-    if len(email) > 254:
+    if len(email) > EMAIL_MAX:
         return False
     if _EMAIL.match(email):
         return True
@@ -107,7 +111,9 @@ def _email_ok(email: str) -> bool:
     return True
 
 
-def validate(fields: dict[str, str]) -> tuple[CleanRow | None, list[str]]:
+def validate(  # noqa: PLR0912, PLR0915 - one check per column, in the order of the import's documented columns
+    fields: dict[str, str],
+) -> tuple[CleanRow | None, list[str]]:
     """The typed row, or None and every reason it was refused."""
     ref = reference_data()
     reasons: list[str] = []
@@ -116,22 +122,22 @@ def validate(fields: dict[str, str]) -> tuple[CleanRow | None, list[str]]:
     customer_ref = (get("customer_ref") or "").strip()
     if not customer_ref:
         reasons.append("customer_ref is missing")
-    elif len(customer_ref) > 64:
-        reasons.append("customer_ref is longer than 64 characters")
+    elif len(customer_ref) > CUSTOMER_REF_MAX:
+        reasons.append(f"customer_ref is longer than {CUSTOMER_REF_MAX} characters")
     name = (get("name") or "").strip()
     if not name:
         reasons.append("name is missing")
-    elif len(name) > 200:
-        reasons.append("name is longer than 200 characters")
+    elif len(name) > NAME_MAX:
+        reasons.append(f"name is longer than {NAME_MAX} characters")
     preferred_name = (get("preferred_name") or "").strip() or None
-    if preferred_name is not None and len(preferred_name) > 100:
-        reasons.append("preferred_name is longer than 100 characters")
+    if preferred_name is not None and len(preferred_name) > PREFERRED_NAME_MAX:
+        reasons.append(f"preferred_name is longer than {PREFERRED_NAME_MAX} characters")
 
     email = (get("email") or "").strip() or None
     phone = (get("phone") or "").strip() or None
     if email is None and phone is None:
         reasons.append("email and phone are both missing")
-    if email is not None and not (_EMAIL.match(email) and len(email) <= 254) and not _email_ok(email):
+    if email is not None and not (_EMAIL.match(email) and len(email) <= EMAIL_MAX) and not _email_ok(email):
         reasons.append("email is malformed")
     if phone is not None:
         phone = phone.translate(_PHONE_NOISE)

@@ -9,6 +9,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from care.core.actors import request_actor
 from care.core.admin_base import WorkbenchAdmin
 from care.core.api.models import ApiScope, ApiToken
 from care.core.api.tokens import api_token_create, api_tokens_revoke
@@ -48,7 +49,7 @@ class ApiTokenAdmin(WorkbenchAdmin):
         token, raw = api_token_create(
             name=form.cleaned_data["name"],
             scopes=form.cleaned_data["scopes"],
-            created_by=request.user,
+            created_by=request_actor(request),
             expires_at=form.cleaned_data.get("expires_at"),
         )
         obj.pk = token.pk
@@ -59,7 +60,7 @@ class ApiTokenAdmin(WorkbenchAdmin):
 
     @admin.action(description="Revoke the selected tokens", permissions=["revoke"])
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
-        count = api_tokens_revoke(token_ids=queryset.values_list("pk", flat=True))
+        count = api_tokens_revoke(token_ids=queryset.values_list("pk", flat=True), actor=request_actor(request))
         messages.success(request, f"Revoked {count} token(s); they stop working at once.")
 
     def has_revoke_permission(self, request: HttpRequest) -> bool:

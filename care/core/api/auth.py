@@ -48,7 +48,7 @@ class ApiTokenAuthentication(BaseAuthentication):
         parts = get_authorization_header(request).split()
         if not parts or parts[0].lower() not in self.keywords:
             return None
-        if len(parts) != 2:
+        if len(parts) != len(("Bearer", "<token>")):
             raise AuthenticationFailed("The Authorization header must be 'Bearer <token>'.")
         try:
             raw = parts[1].decode("ascii")

@@ -13,14 +13,23 @@ from rest_framework.exceptions import ParseError, ValidationError
 from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 
+from care.core.actors import Actor, Person, SystemActor, request_actor
 from care.core.api.models import ApiToken
 
 
-def actor_of(request: Request) -> tuple[Any, str]:
+def actor_of(request: Request) -> tuple[Person | None, str]:
     """The user for the audit trail, or (for a token) None and the token's name."""
     if isinstance(request.auth, ApiToken):
         return None, f"API token {request.auth.name}"[:100]
-    return request.user, ""
+    user = request.user
+    return (user if isinstance(user, Person) and user.pk is not None else None), ""
+
+
+def api_actor(request: Request) -> Actor:
+    """Who makes this API request: the integration (by its token's name), or the signed-in person."""
+    if isinstance(request.auth, ApiToken):
+        return SystemActor(f"API token {request.auth.name}"[:100])
+    return request_actor(request)
 
 
 @contextmanager

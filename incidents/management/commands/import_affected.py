@@ -10,7 +10,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from care.core.errors import DomainError
-from incidents.ingest.services import import_job_create, import_job_run
+from incidents.ingest.services import import_job_create, import_job_run, rejection_report_lines
 from incidents.models import ImportJob, ImportSource, ImportStatus, Incident
 
 BAR_WIDTH = 30
@@ -54,8 +54,6 @@ class Command(BaseCommand):
         if progress is not None:
             self.stderr.write("")
         if options["report"] and job.rows_rejected:
-            from incidents.ingest.services import rejection_report_lines
-
             with options["report"].open("w", encoding="utf-8", newline="") as report:
                 report.writelines(rejection_report_lines(job))
         if job.status == ImportStatus.FAILED:

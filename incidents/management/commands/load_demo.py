@@ -14,10 +14,14 @@ from care.operations.demo import DEFAULT_SEED, DemoSummary, demo_scenario_load
 
 def summary_lines(summary: DemoSummary) -> list[str]:
     return [
-        f"  {summary.incidents} incidents (open), {summary.disrupted_flights:,} disrupted flights, "
-        f"{summary.cancelled_flights:,} of them cancelled",
-        f"  {summary.customers:,} customers in {summary.affected_customers:,} affected-customer rows; "
-        f"{summary.customers_affected_twice:,} rebooked on Friday and disrupted again on Saturday",
+        (
+            f"  {summary.incidents} incidents (open), {summary.disrupted_flights:,} disrupted flights, "
+            f"{summary.cancelled_flights:,} of them cancelled"
+        ),
+        (
+            f"  {summary.customers:,} customers in {summary.affected_customers:,} affected-customer rows; "
+            f"{summary.customers_affected_twice:,} rebooked on Friday and disrupted again on Saturday"
+        ),
     ]
 
 

@@ -22,8 +22,12 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from care.core.actors import SystemActor
 from care.core.api.tokens import api_token_create, api_tokens_revoke
+from vouchers.codes import normalise
 from vouchers.models import Voucher, VoucherStatus
+
+COMMAND = SystemActor("command: redeem_race")
 
 
 class Command(BaseCommand):
@@ -41,13 +45,13 @@ class Command(BaseCommand):
         token_id = None
         raw = options["token"]
         if not raw:
-            token, raw = api_token_create(name="redeem_race demo (temporary)", scopes=["redeem"])
+            token, raw = api_token_create(name="redeem_race demo (temporary)", scopes=["redeem"], created_by=COMMAND)
             token_id = token.pk
         try:
             answers = self._race(options["url"].rstrip("/"), raw, voucher, concurrency)
         finally:
             if token_id is not None:
-                api_tokens_revoke(token_ids=[token_id])
+                api_tokens_revoke(token_ids=[token_id], actor=COMMAND)
         voucher.refresh_from_db()
         worth = f"{voucher.amount} {voucher.currency}"
         self.stdout.write(f"Voucher {voucher.code} worth {worth}: {concurrency} tills at once")
@@ -59,8 +63,6 @@ class Command(BaseCommand):
         )
 
     def _voucher(self, code: str | None) -> Voucher:
-        from vouchers.codes import normalise
-
         if code:
             voucher = Voucher.objects.filter(code=normalise(code)).first()
             if voucher is None:

@@ -1,4 +1,5 @@
-"""Every write that matters to vouchers: issuing by the policy, approving above a budget, voiding, expiring."""
+"""Every write that matters to vouchers: issuing by the policy, approving above a budget, voiding, expiring,
+exporting the live codes, and the compensation settings (rules, an incident's budget and rules)."""
 
 from __future__ import annotations
 
@@ -7,18 +8,26 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
 
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from care.core.actors import Actor, SystemActor, acting, person
+from care.core.audit import audit_record, batch_details, changes_between, snapshot
 from care.core.errors import DomainError
 from care.core.lifecycle import move_batch, record_status_changes
-from incidents.models import Alert, AlertKind
+from incidents.models import AffectedCustomer, Alert, AlertKind
 from vouchers.codes import generate_code
-from vouchers.models import VOUCHER_LIFECYCLE, IncidentCompensation, Voucher, VoucherStatus, VoucherStatusChange
-from vouchers.policy import PlannedVoucher
-from vouchers.selectors import Forecast, incident_forecast
+from vouchers.models import (
+    VOUCHER_LIFECYCLE,
+    IncidentCompensation,
+    Voucher,
+    VoucherStatus,
+    VoucherStatusChange,
+)
+from vouchers.policy import Impact, PlannedVoucher, statutory_for
+from vouchers.selectors import REGULATION_NAMES, Forecast, incident_forecast
 from vouchers.signals import vouchers_issued, vouchers_voided
 
 logger = logging.getLogger(__name__)
@@ -41,7 +50,7 @@ class IssueResult:
 
 
 def vouchers_issue_for_incident(
-    *, incident_id: int, actor: Any = None, actor_label: str = "", now: dt.datetime | None = None
+    *, incident_id: int, actor: Actor | None = None, actor_label: str = "", now: dt.datetime | None = None
 ) -> IssueResult:
     """Issue every voucher the policy gives the incident's customers and they do not have yet.
 
@@ -50,9 +59,13 @@ def vouchers_issue_for_incident(
     Above the incident's budget cap nothing is issued (``held``) until a coordinator approves the total
     (``vouchers_approve_over_budget``). Every voucher issued gets an audit row from "" to issued, and the
     customers' draft apology and voucher letters are rendered again to carry it, in the same transaction.
+    A run that issued vouchers writes an audit entry with its counts per chunk of INSERT_CHUNK vouchers (a
+    held run, or one with nothing left to issue, changes nothing and writes nothing: the follow-up sweep asks
+    every few minutes).
     """
     moment = now or timezone.now()
-    label = actor_label or ("" if actor is not None else ISSUER)
+    who = acting(actor, actor_label, default=SystemActor(ISSUER))
+    label = "" if person(who) is not None else str(who)
     forecast = incident_forecast(incident_id=incident_id)
     if forecast.over_budget:
         over = ", ".join(f"{currency} {amount:,.2f}" for currency, amount in sorted(forecast.over_by.items()))
@@ -71,8 +84,9 @@ def vouchers_issue_for_incident(
     )
     missing = [voucher for voucher in forecast.planned if _key(voucher) not in existing]
     issued = 0
+    already = len(forecast.planned) - len(missing)
     for start in range(0, len(missing), INSERT_CHUNK):
-        issued += _insert(missing[start : start + INSERT_CHUNK], actor=actor, label=label, now=moment)
+        issued += _insert(missing[start : start + INSERT_CHUNK], actor=who, label=label, now=moment, already=already)
     if issued:
         logger.info("issued %d vouchers for incident %d", issued, incident_id)
     return IssueResult(issued=issued, already=len(forecast.planned) - len(missing), held=False, forecast=forecast)
@@ -108,9 +122,12 @@ def _key(voucher: PlannedVoucher) -> tuple[int, int, int]:
     return (voucher.affected_id, voucher.rule_id, voucher.sequence)
 
 
-def _insert(chunk: list[PlannedVoucher], *, actor: Any, label: str, now: dt.datetime) -> int:
+def _insert(chunk: list[PlannedVoucher], *, actor: Actor, label: str, now: dt.datetime, already: int) -> int:
     """Insert one chunk with fresh codes and audit what this call created; retry what a code collision
-    dropped. A key another run inserted meanwhile is theirs (and their audit)."""
+    dropped. A key another run inserted meanwhile is theirs (and their audit).
+
+    Each chunk is its own transaction (unless the caller holds one), so each writes its own audit entry with
+    its vouchers: a crash between chunks leaves no voucher without the entry that issued it."""
     pending = chunk
     created = 0
     for _attempt in range(CODE_ATTEMPTS):
@@ -131,7 +148,7 @@ def _insert(chunk: list[PlannedVoucher], *, actor: Any, label: str, now: dt.date
                         currency=voucher.currency,
                         issued_at=now,
                         expires_at=now + dt.timedelta(days=voucher.validity_days),
-                        issued_by=actor if getattr(actor, "pk", None) else None,
+                        issued_by=person(actor),
                         issued_by_label=label,
                         reason=voucher.reason,
                     )
@@ -159,6 +176,14 @@ def _insert(chunk: list[PlannedVoucher], *, actor: Any, label: str, now: dt.date
                 note="issued by the compensation policy",
                 at=now,
             )
+            if mine:
+                audit_record(
+                    actor=actor,
+                    action="vouchers.issue",
+                    target=("incidents.incident", chunk[0].incident_id),
+                    details=batch_details((pk for pk, _key_ in mine), issued=len(mine), already=already),
+                    at=now,
+                )
             created += len(mine)
             done = {key for _pk, key in mine}
             # In the same transaction as the vouchers: a draft prepared before them must not go without them.
@@ -186,7 +211,7 @@ def voucher_issue_in_lieu(
     amount: Decimal,
     currency: str,
     consent_note: str,
-    actor: Any,
+    actor: Actor,
     validity_days: int = 365,
     now: dt.datetime | None = None,
 ) -> Voucher:
@@ -196,10 +221,6 @@ def voucher_issue_in_lieu(
     Refused when the regulation does not apply to the customer's flight, when the voucher is worth less than
     the cash owed in the same currency, or when the customer already has one in place of it (a constraint).
     """
-    from incidents.models import AffectedCustomer
-    from vouchers.policy import Impact, statutory_for
-    from vouchers.selectors import REGULATION_NAMES
-
     moment = now or timezone.now()
     if not consent_note.strip():
         raise DomainError("Record how and when the customer agreed to a voucher instead of the money they are owed.")
@@ -227,7 +248,8 @@ def voucher_issue_in_lieu(
                     currency=currency,
                     issued_at=moment,
                     expires_at=moment + dt.timedelta(days=validity_days),
-                    issued_by=actor if getattr(actor, "pk", None) else None,
+                    issued_by=person(actor),
+                    issued_by_label="" if person(actor) is not None else str(actor),
                     reason=f"In place of {name} ({award.reason}), with the customer's consent.",
                     in_lieu_of=regulation,
                     consent_recorded_at=moment,
@@ -244,17 +266,35 @@ def voucher_issue_in_lieu(
             note=f"in place of {name}, with consent",
             at=moment,
         )
+        audit_record(
+            actor=actor,
+            action="voucher.issue_in_lieu",
+            target=voucher,
+            details={
+                "affected_id": affected.pk,
+                "regulation": regulation,
+                "amount": voucher.amount,
+                "currency": currency,
+                "cash_owed": award.amount,
+            },
+            note=voucher.consent_note,
+            at=moment,
+        )
         vouchers_issued.send(sender=Voucher, customer_ids={affected.customer_id})
     return voucher
 
 
-def vouchers_approve_over_budget(*, incident_id: int, actor: Any, note: str = "") -> Forecast:
+_APPROVAL_FIELDS = ("approved_totals", "approved_by", "approved_at", "note")
+
+
+def vouchers_approve_over_budget(*, incident_id: int, actor: Actor | None, note: str = "") -> Forecast:
     """Approve the current forecast's totals above the incident's budget cap, so issuance goes ahead.
 
     The approval covers the totals as forecast now: customers added later who push the total higher hold the
-    issuance again until approved again.
+    issuance again until approved again. The row keeps only the latest approval; the audit entry keeps the one
+    it replaced as its old values, so every approval stays on record.
     """
-    if not getattr(actor, "pk", None):
+    if not isinstance(actor, AbstractBaseUser) or actor.pk is None:
         raise DomainError("Only a coordinator signed in can approve vouchers above a budget.")
     with transaction.atomic():
         settings_row = IncidentCompensation.objects.select_for_update().filter(incident_id=incident_id).first()
@@ -263,12 +303,22 @@ def vouchers_approve_over_budget(*, incident_id: int, actor: Any, note: str = ""
         forecast = incident_forecast(incident_id=incident_id)
         if not forecast.over_budget:
             raise DomainError("The forecast is within the budget: nothing needs approval.")
+        before = snapshot(settings_row, _APPROVAL_FIELDS)
         settings_row.approved_totals = {currency: str(total) for currency, total in forecast.totals.items()}
         settings_row.approved_by = actor
         settings_row.approved_at = timezone.now()
         if note.strip():
             settings_row.note = (settings_row.note + "\n" if settings_row.note else "") + note.strip()
         settings_row.save(update_fields=["approved_totals", "approved_by", "approved_at", "note"])
+        audit_record(
+            actor=actor,
+            action="vouchers.approve_over_budget",
+            target=settings_row,
+            changes=changes_between(before, settings_row, _APPROVAL_FIELDS),
+            details={"incident_id": incident_id, "budget_cap": settings_row.budget_cap, "over_by": forecast.over_by},
+            note=note.strip(),
+            at=settings_row.approved_at,
+        )
         Alert.objects.filter(kind=ALERT_OVER_BUDGET, key=f"incident:{incident_id}", resolved_at__isnull=True).update(
             resolved_at=settings_row.approved_at, acknowledged_by=actor, acknowledged_at=settings_row.approved_at
         )
@@ -276,7 +326,7 @@ def vouchers_approve_over_budget(*, incident_id: int, actor: Any, note: str = ""
     return incident_forecast(incident_id=incident_id)
 
 
-def vouchers_void(*, voucher_ids: Iterable[int], actor: Any, reason: str) -> int:
+def vouchers_void(*, voucher_ids: Iterable[int], actor: Actor, reason: str) -> int:
     """Void issued vouchers (all or none); the reason is kept on the voucher and in its audit trail.
 
     A voided code must never reach the customer: the customer's unsent apology and voucher letters are rendered
@@ -297,6 +347,7 @@ def vouchers_void(*, voucher_ids: Iterable[int], actor: Any, reason: str) -> int
             audit_fk="voucher",
             verb="void",
             noun="vouchers",
+            audit_action="voucher.void",
             actor=actor,
             note=reason.strip(),
             changes={"voided_at": timezone.now(), "void_reason": reason.strip()},
@@ -337,4 +388,14 @@ def vouchers_expire(*, now: dt.datetime | None = None, chunk: int = INSERT_CHUNK
             expired += len(ids)
         if len(ids) < chunk:
             break
+    if expired:
+        # Each chunk committed with its status changes; the run's entry says how many went (none: no entry).
+        with transaction.atomic():
+            audit_record(
+                actor=SystemActor(EXPIRER),
+                action="vouchers.expire",
+                target=None,
+                details={"expired": expired},
+                at=moment,
+            )
     return expired

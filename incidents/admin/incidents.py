@@ -1,23 +1,24 @@
+"""Incidents in the workbench: the change form, its timeline, texts and lifecycle buttons."""
+
 from __future__ import annotations
 
 from typing import Any
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
+from care.core.actors import request_actor
 from care.core.admin_base import (
-    ReadOnlyAdminMixin,
     StatusChangeInline,
     WorkbenchAdmin,
-    admin_link,
     changelist_link,
     run_service,
     status_badge,
@@ -27,21 +28,28 @@ from care.correspondence.models.letters import Letter, LetterBatch, LetterKind
 from care.correspondence.selectors import customers_left_to_notify, first_notice_latency
 from care.correspondence.services import KINDS_CARRYING_VOUCHERS, HeldOverBudget, letters_prepare_by_hand
 from care.customers.models import Customer
-from care.customers.search import customers_matching, flight_from
-from care.operations.alerts import alert_acknowledge
 from incidents.models import (
     ACTIVE_STATUSES,
     INCIDENT_LIFECYCLE,
     AffectedCustomer,
-    Alert,
     Incident,
     IncidentStatus,
     IncidentStatusChange,
     IncidentTranslation,
     IncidentUpdate,
-    SweepRun,
 )
-from incidents.services import TRANSITION_VERBS, incident_create, incident_post_update, incidents_transition
+from incidents.services import (
+    INCIDENT_UPDATABLE_FIELDS,
+    TRANSITION_VERBS,
+    TRANSLATED_FIELDS,
+    incident_create,
+    incident_post_update,
+    incident_translation_delete,
+    incident_translation_save,
+    incident_update,
+    incidents_transition,
+)
+from vouchers.admin import incident_compensation_panel
 from vouchers.models import Voucher
 
 
@@ -74,6 +82,18 @@ class IncidentTranslationInline(admin.StackedInline):
     extra = 0
     fields = ("language", "explanation", "apology", "prevention")
     classes = ("collapse",)
+
+    def _open(self, request: HttpRequest, obj: Incident | None, allowed: bool) -> bool:
+        return allowed and (obj is None or obj.status != IncidentStatus.CLOSED)  # a closed incident is final
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._open(request, obj, super().has_add_permission(request, obj))
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._open(request, obj, super().has_change_permission(request, obj))
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._open(request, obj, super().has_delete_permission(request, obj))
 
 
 class IncidentStatusChangeInline(StatusChangeInline):
@@ -199,8 +219,6 @@ class IncidentAdmin(WorkbenchAdmin):
     @admin.display(description="compensation")
     def compensation_panel(self, obj: Incident) -> str:
         """The vouchers' forecast against the budget, liability and redemption rate (vouchers app)."""
-        from vouchers.admin import incident_compensation_panel
-
         return incident_compensation_panel(obj)
 
     @admin.display(description="affected customers, letters and vouchers")
@@ -244,7 +262,7 @@ class IncidentAdmin(WorkbenchAdmin):
         ids = list(queryset.values_list("pk", flat=True))
         run_service(
             request,
-            lambda: incidents_transition(incident_ids=ids, target=target, actor=request.user),
+            lambda: incidents_transition(incident_ids=ids, target=target, actor=request_actor(request)),
             done=f"{TRANSITION_VERBS[target].capitalize()}: {{count}} incident(s).",
         )
 
@@ -280,7 +298,7 @@ class IncidentAdmin(WorkbenchAdmin):
             raise PermissionDenied
         target = request.POST.get("target", "")
         try:
-            incidents_transition(incident_ids=[incident.pk], target=target, actor=request.user)
+            incidents_transition(incident_ids=[incident.pk], target=target, actor=request_actor(request))
         except DomainError as exc:
             messages.error(request, str(exc))
         else:
@@ -299,7 +317,7 @@ class IncidentAdmin(WorkbenchAdmin):
             raise PermissionDenied
         back = HttpResponseRedirect(reverse("admin:incidents_incident_change", args=[incident.pk]))
         try:
-            prepared = letters_prepare_by_hand(incident_id=incident.pk, kind=kind, actor=request.user)
+            prepared = letters_prepare_by_hand(incident_id=incident.pk, kind=kind, actor=request_actor(request))
         except HeldOverBudget as exc:
             compensation = reverse("admin:vouchers_incidentcompensation_changelist") + f"?q={incident.reference}"
             messages.error(
@@ -343,17 +361,38 @@ class IncidentAdmin(WorkbenchAdmin):
         return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
 
     # --- saving goes through the services ----------------------------------------
+    def get_readonly_fields(self, request: HttpRequest, obj: Incident | None = None) -> Any:
+        if obj is not None and obj.status == IncidentStatus.CLOSED:
+            # A closed incident is final (incident_update refuses it): its form only shows what it was.
+            return (*self.readonly_fields, *sorted(INCIDENT_UPDATABLE_FIELDS & {f.name for f in Incident._meta.fields}))
+        return self.readonly_fields
+
+    def changeform_view(
+        self, request: HttpRequest, object_id: str | None = None, form_url: str = "", extra_context: Any = None
+    ) -> HttpResponse:
+        # The services refuse (a colleague closed the incident meanwhile); the admin's transaction rolls back
+        # everything the form would have saved, and the coordinator reads why.
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except DomainError as exc:
+            messages.error(request, f"Nothing was saved: {exc}")
+            return HttpResponseRedirect(request.path)
+
     def save_model(self, request: HttpRequest, obj: Incident, form: Any, change: bool) -> None:
-        if change:
-            super().save_model(request, obj, form, change)
-            return
         model_fields = {field.name for field in Incident._meta.fields}
+        if change:
+            changed = {name: form.cleaned_data[name] for name in form.changed_data if name in INCIDENT_UPDATABLE_FIELDS}
+            incident_update(incident=obj, actor=request_actor(request), **changed)
+            return
         fields = {name: value for name, value in form.cleaned_data.items() if name in model_fields}
-        created = incident_create(actor=request.user, **fields)
+        created = incident_create(actor=request_actor(request), **fields)
         obj.pk, obj.reference, obj.status = created.pk, created.reference, created.status
         obj._state.adding = False
 
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        if formset.model is IncidentTranslation:
+            self._save_translations(request, form.instance, formset)
+            return
         if formset.model is not IncidentUpdate:
             super().save_formset(request, form, formset, change)
             return
@@ -363,141 +402,20 @@ class IncidentAdmin(WorkbenchAdmin):
                     incident=form.instance,
                     audience=entry.audience,
                     text=entry.text,
-                    author=request.user,
+                    author=request_actor(request),
                     next_update_due_at=entry.next_update_due_at,
                 )
             except DomainError as exc:
                 messages.error(request, f"Update not posted: {exc}")
 
-
-@admin.register(AffectedCustomer)
-class AffectedCustomerAdmin(WorkbenchAdmin):
-    list_display = (
-        "id",
-        "customer_link",
-        "incident_reference",
-        "flight_display",
-        "flight_date",
-        "route",
-        "impact_summary",
-        "booking_reference",
-        "first_contacted_at",
-    )
-    list_display_links = ("id",)
-    list_select_related = ("customer", "incident")
-    list_filter = (
-        "incident",
-        "cancelled",
-        "missed_connection",
-        "overnight_stay",
-        "diverted",
-        ("first_contacted_at", admin.EmptyFieldListFilter),
-    )
-    search_fields = ("=booking_reference",)  # enables the search box; search_conditions does the work
-    search_help_text = "Booking reference, customer reference, email, phone or flight (e.g. UA 1545)."
-    ordering = ("-id",)
-    raw_id_fields = ("customer", "incident")
-    readonly_fields = ("first_contacted_at", "last_contacted_at", "created_at", "letter_previews")
-    fieldsets = (
-        (None, {"fields": ("incident", "customer", "booking_reference", "letter_previews")}),
-        (
-            "Flight",
-            {"fields": ("carrier", "flight_number", "flight_date", "origin", "destination", "scheduled_departure_at")},
-        ),
-        (
-            "Impact",
-            {"fields": ("cancelled", "delay_minutes", "missed_connection", "overnight_stay", "diverted", "downgraded")},
-        ),
-        ("Contact", {"fields": ("first_contacted_at", "last_contacted_at", "created_at")}),
-    )
-
-    def search_conditions(self, term: str) -> list[Q]:
-        conditions = [Q(booking_reference__iexact=term), Q(customer__in=customers_matching(term))]
-        if flight := flight_from(term):
-            conditions.append(Q(carrier=flight[0], flight_number=flight[1]))
-        return conditions
-
-    @admin.display(description="preview a letter")
-    def letter_previews(self, obj: AffectedCustomer) -> str:
-        if obj.pk is None:
-            return "—"
-        url = reverse("admin:care_letter_preview")
-        kinds = [(value, label) for value, label in LetterKind.choices if value != LetterKind.MANUAL]
-        return format_html_join(
-            " · ", '<a href="{}?affected={}&kind={}">{}</a>', ((url, obj.pk, value, label) for value, label in kinds)
-        )
-
-    @admin.display(description="customer", ordering="customer__name")
-    def customer_link(self, obj: AffectedCustomer) -> str:
-        return admin_link(obj.customer, obj.customer.name)
-
-    @admin.display(description="incident", ordering="incident__reference")
-    def incident_reference(self, obj: AffectedCustomer) -> str:
-        return admin_link(obj.incident, obj.incident.reference)
-
-    @admin.display(description="flight")
-    def flight_display(self, obj: AffectedCustomer) -> str:
-        return obj.flight_label
-
-    @admin.display(description="route")
-    def route(self, obj: AffectedCustomer) -> str:
-        return f"{obj.origin} → {obj.destination}"
-
-
-@admin.register(Alert)
-class AlertAdmin(WorkbenchAdmin):
-    list_display = ("kind", "incident_link", "message", "raised_at", "notified_at", "acknowledged_by", "resolved_at")
-    list_filter = (("resolved_at", admin.EmptyFieldListFilter), "kind")
-    list_select_related = ("incident", "acknowledged_by")
-    ordering = ("resolved_at", "-raised_at")  # open alerts first
-    actions = ("acknowledge",)
-    readonly_fields = (
-        "kind",
-        "key",
-        "incident",
-        "message",
-        "raised_at",
-        "notified_at",
-        "resolved_at",
-        "acknowledged_by",
-        "acknowledged_at",
-    )
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    @admin.display(description="incident", ordering="incident__reference")
-    def incident_link(self, obj: Alert) -> str:
-        return admin_link(obj.incident, obj.incident.reference) if obj.incident else "—"
-
-    @admin.action(description="Acknowledge: I am on it", permissions=["change"])
-    def acknowledge(self, request: HttpRequest, queryset: QuerySet[Alert]) -> None:
-        count = alert_acknowledge(alert_ids=list(queryset.values_list("pk", flat=True)), actor=request.user)
-        messages.success(request, f"Acknowledged {count} alert(s).")
-
-
-@admin.register(SweepRun)
-class SweepRunAdmin(ReadOnlyAdminMixin, WorkbenchAdmin):
-    list_display = ("name", "started_at", "duration", "counts_display", "errors_display")
-    list_filter = ("name",)
-    ordering = ("-started_at", "-id")
-    readonly_fields = ("name", "started_at", "finished_at", "counts", "errors")
-
-    @admin.display(description="duration")
-    def duration(self, obj: SweepRun) -> str:
-        return "running" if obj.duration_ms is None else f"{obj.duration_ms:,} ms"
-
-    @admin.display(description="did")
-    def counts_display(self, obj: SweepRun) -> str:
-        return ", ".join(f"{key}: {value:,}" for key, value in (obj.counts or {}).items() if value) or "nothing due"
-
-    @admin.display(description="errors")
-    def errors_display(self, obj: SweepRun) -> str:
-        errors = obj.errors or []
-        return format_html('<span class="overdue">{}</span>', "; ".join(errors)) if errors else "—"
-
-
-from incidents import admin_imports  # noqa: E402, F401 - registers the imports of affected customers
+    def _save_translations(self, request: HttpRequest, incident: Incident, formset: Any) -> None:
+        actor = request_actor(request)
+        entries = formset.save(commit=False)  # also lists the deleted rows; the services write them all
+        for deleted in formset.deleted_objects:
+            incident_translation_delete(incident_id=incident.pk, language=deleted.language, actor=actor)
+        for entry in entries:
+            stored = IncidentTranslation.objects.filter(pk=entry.pk).values_list("language", flat=True).first()
+            if stored is not None and stored != entry.language:  # moved to another language
+                incident_translation_delete(incident_id=incident.pk, language=stored, actor=actor)
+            texts = {name: getattr(entry, name) for name in TRANSLATED_FIELDS}
+            incident_translation_save(incident_id=incident.pk, language=entry.language, actor=actor, **texts)

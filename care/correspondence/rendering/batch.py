@@ -1,0 +1,172 @@
+"""Rendering letters together: what they share, loaded once for all of them, and rendering one of them.
+
+Used by the bulk services (``rendering.services``) so that the queries do not grow with the letters.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+
+from care.core.errors import DomainError
+from care.correspondence.letter_check import personal_letter_reasons, recycled_paragraph_reasons
+from care.correspondence.models.letters import LetterKind
+from care.correspondence.models.templates import LetterTemplate
+from care.correspondence.phrases import letter_language
+from care.correspondence.rendering.choice import no_template_error, template_pick
+from care.correspondence.rendering.context import letter_context
+from care.correspondence.rendering.formatting import FormatMemo
+from care.correspondence.rendering.incident_texts import incident_texts, incident_translations, latest_news
+from care.correspondence.rendering.kinds import KINDS_WITH_APOLOGY
+from care.correspondence.rendering.letter import LetterRenderError, render_letter
+from care.correspondence.rendering.sections.entitlements import letter_entitlements
+from incidents.models import AffectedCustomer, Incident, IncidentTranslation
+from vouchers.models import Voucher, VoucherStatus
+
+# The stored fields of a letter that could not be rendered: no text, and never sent as it is.
+FAILED_FIELDS: dict[str, Any] = {
+    "subject": "",
+    "body_text": "",
+    "body_html": "",
+    "parts": {},
+    "template": None,
+    "template_version": None,
+    "check_passed": False,
+}
+
+
+@dataclass
+class SharedInputs:
+    """What the letters rendered together share, loaded once for all of them."""
+
+    vouchers: dict[int, list[Voucher]]  # by affected customer
+    customer_vouchers: dict[int, list[Voucher]]  # by customer, for apologies
+    others: dict[int, list[AffectedCustomer]]
+    news: dict[int, str]
+    translations: dict[tuple[int, str], IncidentTranslation]
+    active: list[LetterTemplate]
+    recycled: Mapping[int, str | None]
+    now: dt.datetime
+    chosen: dict[tuple[str, str], LetterTemplate | None] = field(default_factory=dict)
+    formats: FormatMemo = field(default_factory=dict)  # formatted dates and moments
+
+
+def shared_inputs(
+    *,
+    affected_ids: set[int],
+    customer_ids: set[int],
+    incidents: Iterable[Incident],
+    kinds: set[str],
+    languages: set[str],
+) -> SharedInputs:
+    """Vouchers, the customers' other incidents, news, translations, templates and the paragraph check:
+    a fixed number of queries however many letters share them."""
+    incident_ids = {incident.pk for incident in incidents}
+    vouchers: dict[int, list[Voucher]] = defaultdict(list)
+    # An apology acknowledges every incident the customer was affected by (also_incidents), so it carries
+    # the vouchers of all of them: a combined apology must not drop the codes of the incident it absorbed.
+    apology_customers = customer_ids if kinds & KINDS_WITH_APOLOGY else set()
+    customer_vouchers: dict[int, list[Voucher]] = defaultdict(list)
+    for voucher in Voucher.objects.filter(
+        Q(affected_id__in=affected_ids) | Q(customer_id__in=apology_customers, affected__isnull=False),
+        status=VoucherStatus.ISSUED,
+    ).order_by("affected_id", "sequence", "pk"):
+        vouchers[voucher.affected_id].append(voucher)  # type: ignore[index]
+        customer_vouchers[voucher.customer_id].append(voucher)
+    others: dict[int, list[AffectedCustomer]] = defaultdict(list)
+    other_rows = AffectedCustomer.objects.filter(customer_id__in=customer_ids).order_by("flight_date", "pk")
+    if apology_customers:
+        # With their incidents: an apology states what the law owes for each of them (letter_entitlements).
+        other_rows = other_rows.select_related("incident")
+    for other in other_rows:
+        others[other.customer_id].append(other)
+    languages = languages | {settings.LANGUAGE_CODE}
+    checked = set(incidents) if kinds & KINDS_WITH_APOLOGY else set()
+    return SharedInputs(
+        vouchers=vouchers,
+        customer_vouchers=customer_vouchers,
+        others=others,
+        news=latest_news(incident_ids) if LetterKind.UPDATE in kinds else {},
+        translations=incident_translations(incident_ids, languages),
+        active=list(LetterTemplate.objects.filter(is_active=True, kind__in=kinds, language__in=languages)),
+        recycled=recycled_paragraph_reasons(incidents=checked) if checked else {},
+        now=timezone.now(),
+    )
+
+
+@dataclass(frozen=True)
+class RenderOutcome:
+    """One letter's stored fields after rendering and the check, and how it went."""
+
+    fields: dict[str, Any]
+    outcome: str  # "rendered", "held" or "failed"
+    reasons: list[str]
+
+
+def render_one(shared: SharedInputs, *, affected: AffectedCustomer, kind: str, sequence: int) -> RenderOutcome:
+    """Render and check the letter of ``kind`` for ``affected`` (its customer and incident already set)."""
+    customer = affected.customer
+    key = (kind, letter_language(customer.language))
+    if key not in shared.chosen:
+        shared.chosen[key] = template_pick(shared.active, kind=key[0], language=key[1])
+    template = shared.chosen[key]
+    try:
+        if template is None:
+            raise no_template_error(*key)
+        texts, untranslated = incident_texts(
+            affected.incident, language=template.language, translations=shared.translations
+        )
+        context = letter_context(
+            affected=affected,
+            kind=kind,
+            sequence=sequence,
+            vouchers=(
+                shared.customer_vouchers.get(affected.customer_id, ())
+                if kind in KINDS_WITH_APOLOGY
+                else shared.vouchers.get(affected.pk, ())
+            ),
+            entitlements=letter_entitlements(
+                affected, kind=kind, also_affected=shared.others.get(affected.customer_id, ())
+            ),
+            also_affected=shared.others.get(affected.customer_id, ()),
+            language=template.language,
+            news=shared.news.get(affected.incident_id, ""),
+            now=shared.now,
+            texts=texts,
+            formats=shared.formats,
+        )
+        rendered = render_letter(template=template, context=context)
+    except DomainError as exc:
+        reasons = list(getattr(exc, "reasons", [str(exc)]))
+        fields: dict[str, Any] = {**FAILED_FIELDS, "to_address": customer.email, "check_reasons": reasons}
+        message = str(exc) if isinstance(exc, LetterRenderError) else failure_message(customer, reasons)
+        return RenderOutcome(fields=fields, outcome="failed", reasons=[message])
+    reasons = personal_letter_reasons(rendered=rendered, context=context, kind=kind)
+    if kind in KINDS_WITH_APOLOGY and (paragraph := shared.recycled.get(affected.incident_id)):
+        reasons.append(paragraph)
+    if kind in KINDS_WITH_APOLOGY and untranslated:
+        reasons.append(untranslated)
+    fields = {
+        "subject": rendered.subject,
+        "body_text": rendered.body_text,
+        "body_html": rendered.body_html,
+        "parts": rendered.parts,
+        "template": template,
+        "template_version": rendered.template_version,
+        "to_address": customer.email,
+        "check_passed": not reasons,
+        "check_reasons": reasons,
+    }
+    return RenderOutcome(fields=fields, outcome="held" if reasons else "rendered", reasons=reasons)
+
+
+def failure_message(customer: Any, reasons: list[str]) -> str:
+    """The line a batch's errors keep for a letter that was not rendered, naming the customer by reference."""
+    return f"The letter for customer {customer.external_ref} was not rendered: {' '.join(reasons)}"

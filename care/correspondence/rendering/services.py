@@ -1,0 +1,232 @@
+"""Rendering stored letters in bulk: ``letters_render`` (re-)renders existing letters, ``letters_create_rendered``
+writes new ones already rendered and checked. Both run the personal-letter check and store its outcome."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.db.models import Exists, OuterRef
+
+from care.core.bulk import rows_update
+from care.core.errors import DomainError
+from care.core.lifecycle import record_status_changes
+from care.correspondence.models.letters import (
+    KINDS_NEEDING_APPROVAL,
+    Channel,
+    Letter,
+    LetterStatus,
+    LetterStatusChange,
+)
+from care.correspondence.phrases import letter_language
+from care.correspondence.quiet_hours import KINDS_THAT_WAIT
+from care.correspondence.rendering.batch import (
+    FAILED_FIELDS,
+    RenderOutcome,
+    failure_message,
+    render_one,
+    shared_inputs,
+)
+from incidents.models import AffectedCustomer, Incident
+
+RENDERABLE_STATUSES = (LetterStatus.DRAFT, LetterStatus.APPROVED)
+ERRORS_KEPT = 50
+
+_RENDERED_FIELDS = [
+    "subject",
+    "body_text",
+    "body_html",
+    "parts",
+    "template",
+    "template_version",
+    "to_address",
+    "check_passed",
+    "check_reasons",
+    "updated_at",
+]
+
+
+@dataclass(frozen=True)
+class RenderSummary:
+    rendered: int = 0  # rendered and passed the personal-letter check
+    held: int = 0  # rendered but held as drafts by the check
+    failed: int = 0  # could not be rendered; nothing will be sent for them
+    skipped: int = 0  # not found, or no longer a draft or approved
+    errors: tuple[str, ...] = field(default_factory=tuple)  # the first failures, with their customer
+
+
+def letters_render(*, letter_ids: Sequence[int]) -> RenderSummary:
+    """Render (or re-render) these letters and run the personal-letter check, storing the outcome on each.
+
+    Only drafts and approved letters are rendered; the others are counted as skipped. A letter that cannot
+    be rendered keeps an empty text, ``check_passed=False`` and the reasons; the rest of the batch goes on.
+    The queries do not grow with the letters: letters, vouchers, the customers' other incidents, news,
+    templates, the paragraph check (two), and one UPDATE per 500 letters.
+    """
+    wanted = sorted(set(letter_ids))
+    if not wanted:
+        return RenderSummary()
+    with transaction.atomic():
+        letters = list(
+            Letter.objects.select_for_update(of=("self",))
+            .select_related("customer", "affected")
+            .filter(pk__in=wanted, status__in=RENDERABLE_STATUSES)
+            .order_by("pk")
+        )
+        if not letters:
+            return RenderSummary(skipped=len(wanted))
+        # One instance per incident shared by its letters (hundreds of letters, usually one incident),
+        # rather than a copy joined onto every letter row.
+        incidents = Incident.objects.select_related("owner").in_bulk(
+            {letter.incident_id for letter in letters if letter.incident_id}
+        )
+        for letter in letters:
+            if letter.incident_id:
+                letter.incident = incidents[letter.incident_id]
+        shared = shared_inputs(
+            affected_ids={letter.affected_id for letter in letters if letter.affected_id},
+            customer_ids={letter.customer_id for letter in letters},
+            incidents=[incident for incident in incidents.values() if incident is not None],
+            kinds={letter.kind for letter in letters},
+            languages={letter_language(letter.customer.language) for letter in letters},
+        )
+        counts = {"rendered": 0, "held": 0, "failed": 0}
+        errors: list[str] = []
+        for letter in letters:
+            try:
+                affected = _affected_of(letter)
+            except DomainError as exc:
+                result = RenderOutcome(
+                    fields={**FAILED_FIELDS, "to_address": letter.customer.email, "check_reasons": [str(exc)]},
+                    outcome="failed",
+                    reasons=[failure_message(letter.customer, [str(exc)])],
+                )
+            else:
+                result = render_one(shared, affected=affected, kind=letter.kind, sequence=letter.sequence)
+            for name, value in result.fields.items():
+                setattr(letter, name, value)
+            letter.updated_at = shared.now
+            counts[result.outcome] += 1
+            if result.outcome == "failed" and len(errors) < ERRORS_KEPT:
+                errors.extend(result.reasons)
+        rows_update(letters, fields=_RENDERED_FIELDS, batch_size=500)
+    return RenderSummary(**counts, skipped=len(wanted) - len(letters), errors=tuple(errors))
+
+
+@dataclass(frozen=True)
+class CreatedLetters:
+    summary: RenderSummary
+    queued_ids: list[int]  # inserted already QUEUED (see letters_create_rendered)
+
+
+def letters_create_rendered(
+    *,
+    incident: Incident,
+    kind: str,
+    sequence: int,
+    batch_id: int,
+    affected_ids: Sequence[int],
+    queue_ready: bool = False,
+    actor_label: str = "",
+) -> CreatedLetters:
+    """Create the letters these affected customers do not have yet, rendered and checked as they are written.
+
+    One INSERT per letter instead of an empty draft rendered by a later UPDATE: the sweeps write thousands
+    of letters a minute and every rewrite of a rendered row costs as much as writing it. Concurrent chunks
+    are safe: the unique (affected, kind, sequence) constraint keeps the first row and drops the other.
+    With ``queue_ready``, a letter that may go at once (its check passed; a kind that needs no approval
+    and never waits for the customer's morning; an incident that sends without approval) is written
+    QUEUED with its audit row, exactly as ``care.correspondence.sending.letters_queue`` would have moved it; the caller
+    enqueues ``queued_ids`` for sending after commit. The others are written as drafts.
+    Call inside a transaction.
+    """
+    existing = Letter.objects.filter(affected_id=OuterRef("pk"), kind=kind, sequence=sequence)
+    rows = list(
+        AffectedCustomer.objects.select_related("customer")
+        .filter(pk__in=list(affected_ids), incident_id=incident.pk)
+        .exclude(Exists(existing))
+        .order_by("pk")
+    )
+    if not rows:
+        return CreatedLetters(summary=RenderSummary(), queued_ids=[])
+    for affected in rows:
+        affected.incident = incident
+    shared = shared_inputs(
+        affected_ids={affected.pk for affected in rows},
+        customer_ids={affected.customer_id for affected in rows},
+        incidents=[incident],
+        kinds={kind},
+        languages={letter_language(affected.customer.language) for affected in rows},
+    )
+    may_queue = (
+        queue_ready
+        and kind not in KINDS_NEEDING_APPROVAL
+        and kind not in KINDS_THAT_WAIT
+        and incident.auto_send_notices
+    )
+    counts = {"rendered": 0, "held": 0, "failed": 0}
+    errors: list[str] = []
+    letters: list[Letter] = []
+    for affected in rows:
+        result = render_one(shared, affected=affected, kind=kind, sequence=sequence)
+        counts[result.outcome] += 1
+        if result.outcome == "failed" and len(errors) < ERRORS_KEPT:
+            errors.extend(result.reasons)
+        goes = may_queue and result.outcome == "rendered"
+        letters.append(
+            Letter(
+                customer_id=affected.customer_id,
+                incident=incident,
+                affected=affected,
+                kind=kind,
+                sequence=sequence,
+                batch_id=batch_id,
+                channel=Channel.EMAIL,
+                status=LetterStatus.QUEUED if goes else LetterStatus.DRAFT,
+                queued_at=shared.now if goes else None,
+                created_at=shared.now,
+                updated_at=shared.now,
+                **result.fields,
+            )
+        )
+    Letter.objects.bulk_create(letters, ignore_conflicts=True)
+    queued_ids: list[int] = []
+    if may_queue:
+        # Ours are the rows queued at this moment (a concurrent chunk's rows carry its own moment).
+        queued_ids = list(
+            Letter.objects.filter(
+                affected_id__in=[affected.pk for affected in rows],
+                kind=kind,
+                sequence=sequence,
+                status=LetterStatus.QUEUED,
+                queued_at=shared.now,
+            )
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        record_status_changes(
+            audit_model=LetterStatusChange,
+            audit_fk="letter",
+            rows=[(pk, LetterStatus.DRAFT) for pk in queued_ids],
+            to_status=LetterStatus.QUEUED,
+            actor_label=actor_label,
+            note="queued for sending",
+            at=shared.now,
+        )
+    return CreatedLetters(
+        summary=RenderSummary(**counts, errors=tuple(errors)),
+        queued_ids=queued_ids,
+    )
+
+
+def _affected_of(letter: Letter) -> AffectedCustomer:
+    affected = letter.affected
+    if affected is None:
+        raise DomainError("This letter is not about a disrupted flight (it has no affected-customer record).")
+    if affected.customer_id != letter.customer_id or affected.incident_id != letter.incident_id:
+        raise DomainError("The letter's customer or incident does not match its affected-customer record.")
+    # Already loaded with the letter: share them instead of loading them again per letter.
+    affected.customer = letter.customer
+    affected.incident = letter.incident  # type: ignore[assignment]
+    return affected

@@ -1,0 +1,133 @@
+"""Queueing letters for sending: the letters that may go become QUEUED and their sending is published after
+commit; the sweep publishes again the letters left queued, and those released at the customer's morning."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from care.core.background import enqueue_on_commit
+from care.correspondence.models.letters import KINDS_NEEDING_APPROVAL, Channel, Letter, LetterStatus
+from care.correspondence.quiet_hours import KINDS_THAT_WAIT, release_time
+from care.correspondence.sending.rows import id_chunks, record_moves
+from incidents.models import Incident
+
+# One logger for the package: its lines keep the name they are filtered on.
+logger = logging.getLogger(__package__)
+
+
+def letters_queue(
+    *,
+    letter_ids: Iterable[int],
+    actor: Any = None,
+    actor_label: str = "",
+    now: datetime | None = None,
+) -> int:
+    """Queue the letters that may go and enqueue their sending after commit; return how many were queued.
+
+    A letter may go when it is an email whose personal-letter check passed and that has a subject and a
+    body, and it is either APPROVED, or a DRAFT of a kind that needs no approval (notices, updates) for
+    an incident that sends those without approval. The others are skipped, not refused: a batch queues
+    what is ready.
+
+    Quiet hours: a letter of a kind that can wait (care.correspondence.quiet_hours.KINDS_THAT_WAIT) queued during the
+    customer's local night gets ``send_after`` = their next local morning and is not enqueued now; the
+    sweep of queued letters enqueues it once that time has come.
+    """
+    ids = sorted(set(letter_ids))
+    now = now or timezone.now()
+    may_go = (
+        Letter.objects.filter(check_passed=True, channel=Channel.EMAIL)
+        .exclude(subject="")
+        .exclude(body_text="")
+        .filter(
+            Q(status=LetterStatus.APPROVED)
+            | (
+                Q(status=LetterStatus.DRAFT)
+                & ~Q(kind__in=KINDS_NEEDING_APPROVAL)
+                & Q(incident_id__in=Incident.objects.filter(auto_send_notices=True).values("pk"))
+            )
+        )
+    )
+    queued_ids: list[int] = []
+    queued_now: list[int] = []
+    waiting = 0
+    with transaction.atomic():
+        for chunk in id_chunks(ids):
+            rows = list(
+                may_go.select_for_update(of=("self",))
+                .filter(pk__in=chunk)
+                .order_by("pk")
+                .values_list("pk", "status", "kind", "customer__time_zone")
+            )
+            by_status: dict[tuple[str, datetime | None], list[int]] = {}
+            for pk, status, kind, time_zone in rows:
+                wait = release_time(now=now, time_zone=time_zone) if kind in KINDS_THAT_WAIT else None
+                by_status.setdefault((status, wait), []).append(pk)
+            moved: list[tuple[int, str]] = []
+            for (status, wait), pks in by_status.items():
+                Letter.objects.filter(pk__in=pks, status=status).update(
+                    status=LetterStatus.QUEUED, queued_at=now, send_after=wait, last_error="", updated_at=now
+                )
+                moved += [(pk, status) for pk in pks]
+                if wait is None:
+                    queued_now += pks
+                else:
+                    waiting += len(pks)
+            record_moves(
+                moved,
+                to_status=LetterStatus.QUEUED,
+                at=now,
+                note="queued for sending",
+                actor=actor,
+                actor_label=actor_label,
+            )
+            queued_ids += [pk for pk, _status in moved]
+        if queued_now:
+            enqueue_sending(queued_now)
+    logger.info("letters_queue requested=%d queued=%d waiting=%d", len(ids), len(queued_ids), waiting)
+    return len(queued_ids)
+
+
+def enqueue_sending(letter_ids: Sequence[int]) -> None:
+    """Publish the sending of these QUEUED letters in chunks, after the current transaction commits."""
+    size = int(getattr(settings, "CARE_SEND_CHUNK", 100))
+    for chunk in id_chunks(sorted(letter_ids), size):
+        enqueue_on_commit("care.tasks.send_letters", chunk)
+
+
+def letters_send_stale_queued(*, older_than: timedelta = timedelta(minutes=15), now: datetime | None = None) -> int:
+    """The sweep: enqueue sending again for email letters QUEUED longer than ``older_than``.
+
+    Covers a publish lost between commit and broker and a task that ran out of retries. Claiming is
+    exclusive, so a letter enqueued twice is still handed to the ESP once.
+
+    It also releases the letters that waited for the customer's morning (``send_after``): nothing was
+    published for them when they were queued, so they are enqueued on every run from their release time
+    for ``older_than``, and after that treated like any other stale letter. A letter still waiting is never
+    enqueued.
+    """
+    now = now or timezone.now()
+    cutoff = now - older_than
+    just_released = Q(send_after__lte=now, send_after__gt=cutoff)
+    stale = (Q(send_after__isnull=True) | Q(send_after__lte=cutoff)) & (
+        Q(queued_at__lt=cutoff) | Q(queued_at__isnull=True)
+    )
+    due = list(
+        Letter.objects.filter(status=LetterStatus.QUEUED, channel=Channel.EMAIL)
+        .filter(just_released | stale)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:50_000]
+    )
+    if due:
+        with transaction.atomic():
+            enqueue_sending(due)
+    logger.info("letters_send_stale_queued enqueued=%d", len(due))
+    return len(due)

@@ -1,0 +1,98 @@
+"""Recording what the ESP answered: each letter's outcome in one transaction, and the customers it reached."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from care.core.bulk import rows_update
+from care.correspondence.models.letters import Letter, LetterStatus
+from care.correspondence.sending.outcomes import FAILED, REQUEUE, SENT, UNCONFIRMED, Outcome, SendSummary
+from care.correspondence.sending.rows import record_moves
+from incidents.counters import affected_record_contact
+
+
+def letters_record_contact(*, affected_ids: Iterable[int], at: datetime) -> None:
+    """Record that letters reached these affected customers at ``at``: their first and last contact, and their
+    incidents' counters (incidents.counters.affected_record_contact)."""
+    affected_record_contact(affected_ids=affected_ids, at=at)
+
+
+def _record(outcomes: dict[int, Outcome], summary: SendSummary) -> None:
+    if not outcomes:
+        return
+    now = timezone.now()
+    with transaction.atomic():
+        rows = {
+            pk: (status, esp_message_id, affected_id, incident_id)
+            for pk, status, esp_message_id, affected_id, incident_id in Letter.objects.select_for_update()
+            .filter(pk__in=list(outcomes))
+            .order_by("pk")
+            .values_list("pk", "status", "esp_message_id", "affected_id", "incident_id")
+        }
+        sending = {pk for pk, row in rows.items() if row[0] == LetterStatus.SENDING}
+
+        def still_sending(kind: str) -> dict[int, str]:
+            return {pk: o.detail for pk, o in outcomes.items() if o.kind == kind and pk in sending}
+
+        # The rows are locked above, and still_sending() keeps those still SENDING: each is written with its
+        # own values in one UPDATE per batch.
+        sent = still_sending(SENT)
+        if sent:
+            rows_update(
+                [
+                    Letter(
+                        pk=pk,
+                        status=LetterStatus.SENT,
+                        sent_at=now,
+                        esp_message_id=message_id,
+                        last_error="",
+                        updated_at=now,
+                    )
+                    for pk, message_id in sent.items()
+                ],
+                fields=["status", "sent_at", "esp_message_id", "last_error", "updated_at"],
+            )
+            record_moves(
+                ((pk, LetterStatus.SENDING) for pk in sent),
+                to_status=LetterStatus.SENT,
+                at=now,
+                note="accepted by the email provider",
+            )
+        # Sent, but the ESP's tracking webhook got there first and moved the letter on: keep its message id.
+        overtaken = {
+            pk: o.detail
+            for pk, o in outcomes.items()
+            if o.kind == SENT and pk in rows and pk not in sending and not rows[pk][1] and o.detail
+        }
+        if overtaken:  # locked above with an empty esp_message_id
+            rows_update(
+                [Letter(pk=pk, esp_message_id=message_id) for pk, message_id in overtaken.items()],
+                fields=["esp_message_id"],
+            )
+        contacted = [pk for pk, o in outcomes.items() if o.kind == SENT and pk in rows]
+        letters_record_contact(affected_ids=[rows[pk][2] for pk in contacted if rows[pk][2]], at=now)
+        for kind, target, note in (
+            (FAILED, LetterStatus.FAILED, "refused by the email provider"),
+            (REQUEUE, LetterStatus.QUEUED, "not taken by the email provider this time; will retry"),
+        ):
+            moved = still_sending(kind)
+            if moved:
+                rows_update(
+                    [Letter(pk=pk, status=target, last_error=reason, updated_at=now) for pk, reason in moved.items()],
+                    fields=["status", "last_error", "updated_at"],
+                )
+                record_moves(((pk, LetterStatus.SENDING) for pk in moved), to_status=target, at=now, note=note)
+        unconfirmed = still_sending(UNCONFIRMED)
+        if unconfirmed:
+            rows_update(
+                [Letter(pk=pk, last_error=reason, updated_at=now) for pk, reason in unconfirmed.items()],
+                fields=["last_error", "updated_at"],
+            )
+    summary.sent = len(contacted)
+    summary.failed = len(still_sending(FAILED))
+    summary.requeued = len(still_sending(REQUEUE))
+    summary.unconfirmed = len(unconfirmed)
