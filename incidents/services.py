@@ -62,7 +62,7 @@ def incident_create(*, actor: Actor | None = None, actor_label: str = "", **fiel
                     actor=acting(actor, actor_label),
                     action="incident.create",
                     target=incident,
-                    changes={name: [None, value] for name, value in snapshot(incident, sorted(fields)).items()},
+                    changes=changes_between(None, incident, sorted(fields)),
                     details={"reference": incident.reference},
                 )
                 return incident
@@ -324,10 +324,7 @@ def affected_customer_save(*, affected_id: int | None, actor: Actor, **fields: A
             for name, value in fields.items():
                 setattr(affected, name, value)
         affected.full_clean()
-        if affected_id is None:
-            changes = {name: [None, value] for name, value in snapshot(affected, sorted(fields)).items()}
-        else:
-            changes = changes_between(before, affected, sorted(fields))
+        changes = changes_between(None if affected_id is None else before, affected, sorted(fields))
         if not changes:
             return affected
         incident_ids = {affected.incident_id}

@@ -100,6 +100,20 @@ class Impact:
     flight_number: str
     flight_date: dt.date
 
+    @property
+    def flight_key(self) -> tuple[object, ...]:
+        """What the law looks at in a flight: customers with the same key are owed the same statutory award."""
+        return (
+            self.origin,
+            self.destination,
+            self.carrier,
+            self.flight_date,
+            self.cancelled,
+            self.delay_minutes,
+            self.cause,
+            self.within_control,
+        )
+
     @classmethod
     def of(cls, affected: AffectedCustomer) -> Impact:
         return cls(

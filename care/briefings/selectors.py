@@ -181,8 +181,7 @@ def briefing_readers(*, briefing: IncidentBriefing) -> list[ReaderRow]:
         .distinct()
     )
     return [
-        ReaderRow(username=user.get_username(), full_name=user.get_full_name(), read_at=user.read_at)
-        for user in users
+        ReaderRow(username=user.get_username(), full_name=user.get_full_name(), read_at=user.read_at) for user in users
     ]
 
 

@@ -166,11 +166,17 @@ def snapshot(source: models.Model | Mapping[str, Any], fields: Iterable[str]) ->
 
 
 def changes_between(
-    old: models.Model | Mapping[str, Any], new: models.Model | Mapping[str, Any], fields: Iterable[str]
+    old: models.Model | Mapping[str, Any] | None, new: models.Model | Mapping[str, Any], fields: Iterable[str]
 ) -> dict[str, list[Any]]:
-    """{field: [old, new]} for the ``fields`` whose value differs between ``old`` and ``new``."""
+    """{field: [old, new]} for the ``fields`` whose value differs between ``old`` and ``new``.
+
+    ``old`` is None for a row being created: then every field is a change from None.
+    """
     names = list(fields)
-    before, after = snapshot(old, names), snapshot(new, names)
+    after = snapshot(new, names)
+    if old is None:
+        return {name: [None, value] for name, value in after.items()}
+    before = snapshot(old, names)
     return {name: [before[name], after[name]] for name in names if before[name] != after[name]}
 
 

@@ -268,10 +268,7 @@ def letter_template_save(*, template: LetterTemplate, actor: Actor) -> LetterTem
         if stored is not None and stored.letters.exists():
             raise DomainError("Letters were rendered from this version: save the new wording as a new version.")
         template.full_clean()
-        if stored is None:
-            changes = {name: [None, value] for name, value in snapshot(template, _TEMPLATE_RECORD).items()}
-        else:
-            changes = changes_between(stored, template, _TEMPLATE_RECORD)
+        changes = changes_between(stored, template, _TEMPLATE_RECORD)
         if stored is not None and not changes:
             return template
         template.save()

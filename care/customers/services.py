@@ -28,12 +28,13 @@ def _write(customer: Customer, fields: dict[str, Any], *, created: bool, actor: 
     for name, value in fields.items():
         setattr(customer, name, value)
     customer.full_clean(exclude=["external_ref"] if not created else None)
-    if created:
-        changes = {name: [None, value] for name, value in snapshot(customer, ["external_ref", *names]).items()}
-    else:
-        changes = changes_between(before, customer, names)
-        if not changes:
-            return
+    changes = (
+        changes_between(None, customer, ["external_ref", *names])
+        if created
+        else changes_between(before, customer, names)
+    )
+    if not changes:
+        return
     customer.save()
     audit_record(
         actor=actor, action="customer.create" if created else "customer.update", target=customer, changes=changes

@@ -99,16 +99,7 @@ def offer_in_words(*, incident_id: int, today: dt.date | None = None) -> list[st
     seen_flights: set[tuple[object, ...]] = set()
     for impact in impacts:
         used.update(rule.id for rule in applying_rules(impact, rules))
-        flight = (
-            impact.origin,
-            impact.destination,
-            impact.carrier,
-            impact.flight_date,
-            impact.cancelled,
-            impact.delay_minutes,
-            impact.cause,
-            impact.within_control,
-        )
+        flight = impact.flight_key
         if flight in seen_flights:
             continue
         seen_flights.add(flight)

@@ -36,16 +36,7 @@ def incident_statutory_summary(*, incident_id: int, today: dt.date | None = None
     totals: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
     kinds: dict[str, str] = {}
     for impact in impacts_for(incident_id=incident_id):
-        key = (
-            impact.origin,
-            impact.destination,
-            impact.carrier,
-            impact.flight_date,
-            impact.cancelled,
-            impact.delay_minutes,
-            impact.cause,
-            impact.within_control,
-        )
+        key = impact.flight_key
         if key not in by_flight:
             by_flight[key] = statutory_for(impact, today=on)
         for award in by_flight[key]:

@@ -20,10 +20,7 @@ def compensation_rule_save(*, rule: CompensationRule, fields: Iterable[str], act
     with transaction.atomic():
         stored = CompensationRule.objects.select_for_update().filter(pk=rule.pk).first() if rule.pk else None
         rule.full_clean()
-        if stored is None:
-            changes = {name: [None, value] for name, value in snapshot(rule, names).items()}
-        else:
-            changes = changes_between(stored, rule, names)
+        changes = changes_between(stored, rule, names)
         if stored is not None and not changes:
             return rule
         rule.save()

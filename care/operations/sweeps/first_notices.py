@@ -14,9 +14,8 @@ from django.utils import timezone
 
 from care.core.background import enqueue_on_commit
 from care.correspondence.models.letters import Letter, LetterKind, LetterStatus
-from care.correspondence.sending.queue import letters_queue
-from care.correspondence.services import letters_prepare
-from care.operations.sweeps.runs import SWEEPER, _chunks, _record_error
+from care.operations.sweeps.letters import letters_prepare_and_queue
+from care.operations.sweeps.runs import record_error, sweep_chunks
 from incidents.models import ACTIVE_STATUSES, AffectedCustomer, Incident
 
 # A first notice younger than this is being worked on by a chunk (rendered, queued, sent): the beat sweep
@@ -66,11 +65,11 @@ def sweep_first_notices(*, now: datetime | None = None, grace: timedelta = timed
                 .values_list("pk", flat=True)
             )
             with transaction.atomic():
-                for chunk in _chunks(affected_ids):
+                for chunk in sweep_chunks(affected_ids):
                     enqueue_on_commit("incidents.tasks.notify_affected", incident_id, chunk)
                     counts["chunks"] += 1
         except Exception as exc:
-            _record_error(f"incident {incident_id}", exc)
+            record_error(f"incident {incident_id}", exc)
             counts["errors"] += 1
             continue
         counts["incidents"] += 1
@@ -87,19 +86,6 @@ def first_notices_for(*, incident_id: int, affected_ids: list[int]) -> int:
     incident = Incident.objects.filter(pk=incident_id).values("status", "auto_send_notices").first()
     if incident is None or incident["status"] not in ACTIVE_STATUSES or not incident["auto_send_notices"]:
         return 0  # the incident moved on (resolved, or notices taken off automatic) since the sweep
-    prepared = letters_prepare(
-        incident_id=incident_id,
-        kind=LetterKind.INITIAL_NOTICE,
-        affected_ids=affected_ids,
-        queue_ready=True,
-        actor_label=SWEEPER,
+    return letters_prepare_and_queue(
+        incident_id=incident_id, kind=LetterKind.INITIAL_NOTICE, sequence=1, affected_ids=affected_ids
     )
-    ready = Letter.objects.filter(
-        affected_id__in=affected_ids,
-        kind=LetterKind.INITIAL_NOTICE,
-        sequence=1,
-        status=LetterStatus.DRAFT,
-        check_passed=True,
-    ).values_list("pk", flat=True)
-    # Drafts left ready by an earlier run (e.g. a crash between writing and queueing) go now too.
-    return prepared.queued + letters_queue(letter_ids=list(ready), actor_label=SWEEPER)

@@ -18,7 +18,7 @@ from care.correspondence.models.letters import Letter, LetterKind, LetterStatus,
 from care.correspondence.rendering.services import letters_render
 from care.correspondence.services import letters_prepare
 from care.customers.models import Customer
-from care.operations.sweeps.runs import SWEEPER, _chunks, _record_error
+from care.operations.sweeps.runs import SWEEPER, record_error, sweep_chunks
 from incidents.models import AffectedCustomer, Incident, IncidentStatus
 from vouchers.services import vouchers_issue_for_incident_or_hold
 
@@ -137,12 +137,12 @@ def sweep_follow_ups(*, now: datetime | None = None) -> dict[str, int]:
                 .order_by("pk")
                 .values_list("pk", flat=True)
             )
-            for chunk in _chunks(affected_ids):
+            for chunk in sweep_chunks(affected_ids):
                 created, combined = _follow_up_chunk(incident_id=incident_id, affected_ids=chunk, now=now)
                 counts["letters"] += created
                 counts["combined"] += combined
         except Exception as exc:
-            _record_error(f"incident {incident_id}", exc)
+            record_error(f"incident {incident_id}", exc)
             counts["errors"] += 1
             continue
         counts["incidents"] += 1

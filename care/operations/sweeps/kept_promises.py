@@ -16,10 +16,9 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from care.core.background import enqueue_on_commit
-from care.correspondence.models.letters import Letter, LetterBatch, LetterKind, LetterStatus
-from care.correspondence.sending.queue import letters_queue
-from care.correspondence.services import letters_prepare
-from care.operations.sweeps.runs import SWEEPER, _chunks, _record_error
+from care.correspondence.models.letters import Letter, LetterBatch, LetterKind
+from care.operations.sweeps.letters import letters_prepare_and_queue
+from care.operations.sweeps.runs import record_error, sweep_chunks
 from incidents.models import ACTIVE_STATUSES, AffectedCustomer, Alert, AlertKind, Audience, Incident, IncidentUpdate
 from incidents.services import incident_post_update
 
@@ -90,7 +89,7 @@ def _keep_promise(*, incident_id: int, now: datetime) -> int | None:
 def _fan_out_updates(*, incident_id: int, sequence: int, affected_ids: list[int]) -> int:
     chunks = 0
     with transaction.atomic():
-        for chunk in _chunks(affected_ids):
+        for chunk in sweep_chunks(affected_ids):
             enqueue_on_commit("incidents.tasks.send_updates", incident_id, sequence, chunk)
             chunks += 1
     return chunks
@@ -145,7 +144,7 @@ def sweep_kept_promises(*, now: datetime | None = None) -> dict[str, int]:
             counts["chunks"] += _fan_out_updates(incident_id=incident_id, sequence=sequence, affected_ids=affected_ids)
             counts["updates"] += 1
         except Exception as exc:
-            message = _record_error(f"incident {incident_id}", exc)
+            message = record_error(f"incident {incident_id}", exc)
             counts["errors"] += 1
             _raise_alert(
                 incident_id=incident_id,
@@ -158,27 +157,13 @@ def sweep_kept_promises(*, now: datetime | None = None) -> dict[str, int]:
             counts["chunks"] += _fan_out_updates(incident_id=incident_id, sequence=sequence, affected_ids=missing)
             counts["resumed"] += 1
     except Exception as exc:
-        _record_error("resuming updates", exc)
+        record_error("resuming updates", exc)
         counts["errors"] += 1
     return counts
 
 
 def updates_for(*, incident_id: int, sequence: int, affected_ids: list[int]) -> int:
     """Prepare and queue update number ``sequence`` for these affected customers; return how many were queued."""
-    prepared = letters_prepare(
-        incident_id=incident_id,
-        kind=LetterKind.UPDATE,
-        sequence=sequence,
-        affected_ids=affected_ids,
-        queue_ready=True,
-        actor_label=SWEEPER,
+    return letters_prepare_and_queue(
+        incident_id=incident_id, kind=LetterKind.UPDATE, sequence=sequence, affected_ids=affected_ids
     )
-    ready = Letter.objects.filter(
-        affected_id__in=affected_ids,
-        kind=LetterKind.UPDATE,
-        sequence=sequence,
-        status=LetterStatus.DRAFT,
-        check_passed=True,
-    ).values_list("pk", flat=True)
-    # Drafts left ready by an earlier run (e.g. a crash between writing and queueing) go now too.
-    return prepared.queued + letters_queue(letter_ids=list(ready), actor_label=SWEEPER)

@@ -1,7 +1,7 @@
 """Running and recording a sweep: its SweepRun (counts and short error messages) and its chunks of work.
 
-Shared by every sweep: ``run_sweep`` records a run, ``_record_error`` adds a per-incident failure to the
-run in progress without personal data, and ``_chunks`` cuts affected ids into ``settings.CARE_SWEEP_CHUNK``.
+Shared by every sweep: ``run_sweep`` records a run, ``record_error`` adds a per-incident failure to the
+run in progress without personal data, and ``sweep_chunks`` cuts affected ids into ``settings.CARE_SWEEP_CHUNK``.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def _short_error(exc: BaseException) -> str:
     return name
 
 
-def _record_error(context: str, exc: BaseException) -> str:
+def record_error(context: str, exc: BaseException) -> str:
     message = f"{context}: {_short_error(exc)}"
     # Where it failed, without the exception's own text: a database error's detail can quote a customer's row.
     logger.warning("sweep error %s\n%s", message, "".join(traceback.format_tb(exc.__traceback__)))
@@ -59,7 +59,7 @@ def run_sweep(name: str, work: Callable[[], dict[str, int]]) -> SweepRun:
     try:
         counts = dict(work())
     except Exception as exc:
-        _record_error(name, exc)
+        record_error(name, exc)
     finally:
         _run_errors.reset(token)
     run.counts = counts
@@ -70,7 +70,7 @@ def run_sweep(name: str, work: Callable[[], dict[str, int]]) -> SweepRun:
     return run
 
 
-def _chunks(ids: Sequence[int]) -> Iterator[list[int]]:
+def sweep_chunks(ids: Sequence[int]) -> Iterator[list[int]]:
     size = max(1, int(getattr(settings, "CARE_SWEEP_CHUNK", 500)))
     for start in range(0, len(ids), size):
         yield list(ids[start : start + size])

@@ -11,7 +11,7 @@ from django.utils import timezone
 from care.correspondence.models.letters import Letter, LetterKind, LetterStatus
 from care.correspondence.sending.queue import letters_queue
 from care.correspondence.services import letters_prepare
-from care.operations.sweeps.runs import SWEEPER, _chunks, _record_error
+from care.operations.sweeps.runs import SWEEPER, record_error, sweep_chunks
 from incidents.models import AffectedCustomer
 
 # Apologies sent longer ago than this get no survey: a survey months later asks about a forgotten trip,
@@ -44,7 +44,7 @@ def sweep_surveys(*, now: datetime | None = None) -> dict[str, int]:
     counts = {"incidents": 0, "letters": 0, "queued": 0, "errors": 0}
     for incident_id, affected_ids in by_incident.items():
         try:
-            for chunk in _chunks(affected_ids):
+            for chunk in sweep_chunks(affected_ids):
                 prepared = letters_prepare(incident_id=incident_id, kind=LetterKind.SURVEY, affected_ids=chunk)
                 counts["letters"] += prepared.created
                 ready = Letter.objects.filter(
@@ -52,7 +52,7 @@ def sweep_surveys(*, now: datetime | None = None) -> dict[str, int]:
                 ).values_list("pk", flat=True)
                 counts["queued"] += letters_queue(letter_ids=list(ready), actor_label=SWEEPER, now=now)
         except Exception as exc:
-            _record_error(f"incident {incident_id}", exc)
+            record_error(f"incident {incident_id}", exc)
             counts["errors"] += 1
             continue
         counts["incidents"] += 1
