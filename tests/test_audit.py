@@ -34,7 +34,7 @@ from care.core.audit import AUDIT_ACTIONS, MASK, AuditEntry, audit_record, chang
 from care.core.errors import DomainError
 from care.core.roles import COORDINATORS, FRONTLINE_REPS
 from care.correspondence.default_templates import default_templates_install
-from care.correspondence.models.letters import BatchStatus, Letter, LetterBatch, LetterKind
+from care.correspondence.models.letters import BatchStatus, Letter, LetterBatch, LetterKind, LetterStatus
 from care.correspondence.models.templates import LetterTemplate
 from incidents.ingest.format import COLUMNS
 from incidents.models import (
@@ -80,6 +80,16 @@ SERVICE_MODULES = (
     "care.correspondence.rendering.services",
     "care.correspondence.approval",
     "care.correspondence.tracking",
+    "care.correspondence.sending.claim",
+    "care.correspondence.sending.esp_errors",
+    "care.correspondence.sending.handover",
+    "care.correspondence.sending.messages",
+    "care.correspondence.sending.outcomes",
+    "care.correspondence.sending.queue",
+    "care.correspondence.sending.recording",
+    "care.correspondence.sending.rows",
+    "care.correspondence.sending.send",
+    "care.correspondence.voucher_letters",
     "care.briefings.services",
     "care.operations.alerts",
 )
@@ -91,6 +101,8 @@ READ_ONLY = {
     "care.correspondence.approval.batch_voucher_totals": "sums the batch's vouchers",
     "care.correspondence.tracking.customers_unreachable": "selects customers to phone",
     "care.correspondence.tracking.stable_event_id": "computes an id from the event",
+    "care.correspondence.sending.esp_errors.classify_error": "tells what an email provider's error means",
+    "care.correspondence.sending.rows.id_chunks": "cuts ids into chunks",
 }
 
 NOT_A_WRITE = {
@@ -120,6 +132,21 @@ NOT_A_WRITE = {
     "care.operations.alerts.alerts_sweep": "raises and resolves alerts for coordinators, the sweep's own "
     "records (its SweepRun says what it did)",
     "care.operations.alerts.alerts_notify": "emails the on-call coordinator and stamps the alert as notified",
+    "care.correspondence.sending.rows.record_moves": "the sender's status trail, written through "
+    "record_status_changes in the transaction of each move",
+    "care.correspondence.sending.queue.enqueue_sending": "publishes the sending of letters already queued (and "
+    "audited, letters.queue) after commit; changes no row",
+    "care.correspondence.sending.queue.letters_send_stale_queued": "publishes again the sending of letters left "
+    "queued; changes no row",
+    "care.correspondence.sending.send.letters_send": "hands queued letters to the email provider: each letter's "
+    "moves are in its status trail (LetterStatusChange, by the sender) and the provider's answer in its events; "
+    "the decision to send was audited when they were queued (letters.queue)",
+    "care.correspondence.sending.recording.letters_record_contact": "stamps when customers were contacted and "
+    "moves the incidents' derived counters; the letters that contacted them keep their trail",
+    "care.correspondence.voucher_letters.letters_carry_new_vouchers": "renders drafts again to carry vouchers "
+    "just issued: derived text, the issue is audited (vouchers.issue)",
+    "care.correspondence.voucher_letters.letters_withdraw_voided_vouchers": "renders again or cancels the letters "
+    "of a voided code through letters_render and letters_cancel (letters.cancel), inside the audited void",
 }
 
 
@@ -485,6 +512,20 @@ def s_letters_cancel(who: Any) -> Expect:
     return Expect("letters.cancel", who, ("care.letter", None), {"status": ["draft", "cancelled"]}, {"count": 2})
 
 
+def s_letters_queue(who: Any) -> Expect:
+    from care.correspondence.sending.queue import letters_queue
+
+    letters = LetterFactory.create_batch(2, status=LetterStatus.APPROVED)
+    held = LetterFactory.create(status=LetterStatus.APPROVED, check_passed=False)
+    assert letters_queue(letter_ids=[*(letter.pk for letter in letters), held.pk], actor=who) == 2
+    return Expect(
+        "letters.queue",
+        who,
+        ("care.letter", None),
+        details={"count": 2, "ids": sorted(letter.pk for letter in letters)},
+    )
+
+
 def _template() -> LetterTemplate:
     return LetterTemplate.objects.filter(kind=LetterKind.APOLOGY, language="en", is_active=True).get()
 
@@ -634,6 +675,7 @@ SCENARIOS: dict[str, Callable[[Any], Expect]] = {
     "care.correspondence.services.letters_prepare_by_hand": s_letters_prepare_by_hand,
     "care.correspondence.services.letters_approve": s_letters_approve,
     "care.correspondence.services.letters_cancel": s_letters_cancel,
+    "care.correspondence.sending.queue.letters_queue": s_letters_queue,
     "care.correspondence.services.letter_template_revise": s_letter_template_revise,
     "care.correspondence.services.letter_template_save": s_letter_template_save,
     "care.correspondence.services.letter_template_delete": s_letter_template_delete,
@@ -662,7 +704,7 @@ def test_every_service_module_is_walked() -> None:
     """Every services module (or package) of the project is in SERVICE_MODULES."""
     wanted = set()
     for package in ("care", "incidents", "vouchers"):
-        for path in (ROOT / package).rglob("services*"):
+        for path in [*(ROOT / package).rglob("services*"), *(ROOT / package).rglob("sending")]:
             if "migrations" in path.parts or path.suffix not in (".py", ""):
                 continue
             dotted = ".".join(path.relative_to(ROOT).with_suffix("").parts)

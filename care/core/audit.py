@@ -68,6 +68,7 @@ AUDIT_ACTIONS = (
     "letters.approve",
     "letters.cancel",
     "letters.prepare",
+    "letters.queue",
     "voucher.issue_in_lieu",
     "voucher.redeem",
     "voucher.void",

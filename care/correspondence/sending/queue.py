@@ -6,17 +6,18 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from care.core.actors import Actor, SystemActor, acting
+from care.core.audit import audit_record, batch_details
 from care.core.background import enqueue_on_commit
 from care.correspondence.models.letters import KINDS_NEEDING_APPROVAL, Channel, Letter, LetterStatus
 from care.correspondence.quiet_hours import KINDS_THAT_WAIT, release_time
-from care.correspondence.sending.rows import id_chunks, record_moves
+from care.correspondence.sending.rows import SENDER, id_chunks, record_moves
 from incidents.models import Incident
 
 # One logger for the package: its lines keep the name they are filtered on.
@@ -26,7 +27,7 @@ logger = logging.getLogger(__package__)
 def letters_queue(
     *,
     letter_ids: Iterable[int],
-    actor: Any = None,
+    actor: Actor | None = None,
     actor_label: str = "",
     now: datetime | None = None,
 ) -> int:
@@ -35,7 +36,8 @@ def letters_queue(
     A letter may go when it is an email whose personal-letter check passed and that has a subject and a
     body, and it is either APPROVED, or a DRAFT of a kind that needs no approval (notices, updates) for
     an incident that sends those without approval. The others are skipped, not refused: a batch queues
-    what is ready.
+    what is ready. One ``letters.queue`` audit entry records the call (who, how many, which), beside each
+    letter's own status trail.
 
     Quiet hours: a letter of a kind that can wait (care.correspondence.quiet_hours.KINDS_THAT_WAIT) queued during the
     customer's local night gets ``send_after`` = their next local morning and is not enqueued now; the
@@ -90,6 +92,14 @@ def letters_queue(
                 actor_label=actor_label,
             )
             queued_ids += [pk for pk, _status in moved]
+        if queued_ids:
+            audit_record(
+                actor=acting(actor, actor_label, default=SystemActor(SENDER)),
+                action="letters.queue",
+                target=("care.letter", None),
+                details=batch_details(queued_ids, waiting_for_morning=waiting),
+                at=now,
+            )
         if queued_now:
             enqueue_sending(queued_now)
     logger.info("letters_queue requested=%d queued=%d waiting=%d", len(ids), len(queued_ids), waiting)
