@@ -282,6 +282,8 @@ if not timedelta(0) <= CARE_FOLLOW_UP_AFTER <= timedelta(hours=48):
 CARE_COMBINE_WINDOW = timedelta(days=env.int("CARE_COMBINE_WINDOW_DAYS", default=7))
 # The satisfaction survey follows the apology after this long (only with the customer's consent).
 CARE_SURVEY_AFTER = timedelta(hours=env.int("CARE_SURVEY_AFTER_HOURS", default=72))
+# A refused import file (bad header, unreadable) is kept this long for a look, then deleted (personal data).
+CARE_REFUSED_IMPORT_RETENTION = timedelta(days=env.int("CARE_REFUSED_IMPORT_RETENTION_DAYS", default=7))
 ONCALL_COORDINATOR_EMAIL = env.str("ONCALL_COORDINATOR_EMAIL", default="oncall-coordinator@example.com")
 
 # --- REST API -------------------------------------------------------------------

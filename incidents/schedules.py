@@ -65,6 +65,12 @@ SCHEDULES = (
         300,
         "Imports of affected customers whose message was lost or whose worker died are started again.",
     ),
+    Schedule(
+        "Refused import files",
+        "incidents.tasks.purge_refused_import_files_task",
+        86400,
+        "Files of refused imports are deleted once their retention (CARE_REFUSED_IMPORT_RETENTION_DAYS) has passed.",
+    ),
 )
 
 

@@ -18,7 +18,7 @@ from care.operations.sweeps import (
     sweep_surveys,
     updates_for,
 )
-from incidents.ingest.services import import_job_run, imports_resume_stuck
+from incidents.ingest.services import import_job_run, imports_purge_refused_files, imports_resume_stuck
 
 
 @shared_task(acks_late=True)
@@ -67,3 +67,9 @@ def import_affected_task(job_id: int) -> str:
 def sweep_stuck_imports_task() -> int:
     """Beat: publish again the imports whose message was lost or whose worker died."""
     return imports_resume_stuck()
+
+
+@shared_task(acks_late=True)
+def purge_refused_import_files_task() -> int:
+    """Beat: delete refused import files kept past their retention (incidents.ingest)."""
+    return imports_purge_refused_files()

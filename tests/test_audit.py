@@ -42,6 +42,7 @@ from incidents.models import (
     Alert,
     AlertKind,
     Audience,
+    ImportJob,
     ImportSource,
     Incident,
     IncidentStatus,
@@ -334,6 +335,18 @@ def s_import_job_create(who: Any) -> Expect:
     incident = IncidentFactory.create(status=IncidentStatus.OPEN)
     job = import_job_create(incident=incident, source=ImportSource.ADMIN, upload=_csv("C1"), created_by=who)
     return Expect("import_job.create", who, ("incidents.importjob", job.pk), details={"incident_id": incident.pk})
+
+
+def s_imports_purge_refused_files(who: Any) -> Expect:
+    from incidents.ingest.services import import_job_create, import_job_run, imports_purge_refused_files
+
+    incident = IncidentFactory.create(status=IncidentStatus.OPEN)
+    job = import_job_create(incident=incident, source=ImportSource.COMMAND, upload=io.BytesIO(b"not,a,header\n"))
+    import_job_run(job_id=job.pk, method="orm")
+    name = ImportJob.objects.values_list("file", flat=True).get(pk=job.pk)
+    later = timezone.now() + dt.timedelta(days=8)
+    assert imports_purge_refused_files(now=later) == 1
+    return Expect("import_job.purge_file", "retention", ("incidents.importjob", job.pk), {"file": [name, ""]})
 
 
 def s_import_job_run(who: Any) -> Expect:
@@ -661,6 +674,7 @@ SCENARIOS: dict[str, Callable[[Any], Expect]] = {
     "incidents.services.affected_customer_delete": s_affected_customer_delete,
     "incidents.ingest.services.import_job_create": s_import_job_create,
     "incidents.ingest.services.import_job_run": s_import_job_run,
+    "incidents.ingest.services.imports_purge_refused_files": s_imports_purge_refused_files,
     "vouchers.services.issuance.vouchers_issue_for_incident": s_vouchers_issue_for_incident,
     "vouchers.services.issuance.vouchers_issue_for_incident_or_hold": s_vouchers_issue_for_incident_or_hold,
     "vouchers.services.issuance.voucher_issue_in_lieu": s_voucher_issue_in_lieu,

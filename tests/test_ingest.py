@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 from django.test import Client
+from django.urls import reverse
 
 from care.core.api.tokens import api_token_create
 from care.customers.models import Customer
@@ -466,3 +467,60 @@ def test_an_import_whose_message_was_lost_is_started_again_by_the_sweep(
     from django_celery_beat.models import PeriodicTask
 
     assert PeriodicTask.objects.filter(task="incidents.tasks.sweep_stuck_imports_task").count() == 1
+
+
+FORMULAS = ['=HYPERLINK("http://evil.example/","open me")', "+1+1", "-2+3", "@SUM(A1:A2)", "\tcmd"]
+
+
+def test_the_rejection_report_never_hands_a_spreadsheet_a_formula(coordinator_client: Any, client: Client) -> None:
+    """Refused rows are reported with the file's own values; a value that a spreadsheet would run comes back
+    as text (a leading apostrophe), in the service's lines, the admin's download and the API's report."""
+    incident = IncidentFactory.create()
+    rows = [row(n, name=formula, email="", phone="") for n, formula in enumerate(FORMULAS, start=1)]
+    job = run(incident, csv_bytes(rows))
+    assert job.rows_rejected == len(FORMULAS)
+
+    def names(lines: list[str]) -> list[str]:
+        return [line["name"] for line in csv.DictReader(io.StringIO("".join(lines)))]
+
+    assert names(list(rejection_report_lines(job))) == ["'" + formula for formula in FORMULAS]
+    admin = coordinator_client.get(reverse("admin:incidents_importjob_rejections", args=[job.pk]))
+    assert admin.status_code == 200
+    _, raw = api_token_create(name="OCC", scopes=["read"])
+    api = client.get(f"/api/v1/imports/{job.pk}/rejections.csv", headers={"Authorization": f"Bearer {raw}"})
+    assert api.status_code == 200
+    for response in (admin, api):
+        lines = [chunk.decode() for chunk in response.streaming_content]  # type: ignore[union-attr]
+        assert names(lines) == ["'" + formula for formula in FORMULAS]
+
+
+def test_refused_files_are_deleted_once_their_retention_has_passed(
+    settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from incidents.ingest.services import imports_purge_refused_files
+
+    settings.CARE_REFUSED_IMPORT_RETENTION = timedelta(days=7)
+    incident = IncidentFactory.create()
+    refused = run(incident, b"not,a,header\n")
+    done = run(incident, csv_bytes([row(1)]))
+    assert (refused.status, done.status) == (ImportStatus.FAILED, ImportStatus.DONE)
+    assert not done.file  # an import that ran deleted its copy at once
+    storage = ImportJob._meta.get_field("file").storage
+    refused_name = refused.file.name or ""
+    assert storage.exists(refused_name)
+    finished = refused.finished_at
+    assert finished is not None
+
+    assert imports_purge_refused_files(now=finished + timedelta(days=6)) == 0  # still within its retention
+    assert storage.exists(refused_name)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert imports_purge_refused_files(now=finished + timedelta(days=8)) == 1
+    refused.refresh_from_db()
+    assert not refused.file
+    assert not storage.exists(refused_name)
+    assert refused.error  # the job still says why it was refused
+    assert imports_purge_refused_files(now=timezone.now() + timedelta(days=30)) == 0  # nothing left to delete

@@ -14,8 +14,8 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.urls import reverse
 from django.utils import timezone
 
+from care.core.csv_export import csv_safe
 from tests.factories import AffectedCustomerFactory, IncidentFactory, VoucherFactory
-from vouchers.admin import csv_safe
 from vouchers.default_policy import default_policy_install
 from vouchers.models import CompensationRule, IncidentCompensation, Voucher, VoucherStatus
 from vouchers.selectors import incident_voucher_summary, outstanding_liability

@@ -49,6 +49,7 @@ AUDIT_ACTIONS = (
     "customer.create",
     "customer.update",
     "import_job.create",
+    "import_job.purge_file",
     "import_job.run",
     "incident.create",
     "incident.post_update",

@@ -10,14 +10,14 @@ the merge's transaction, so the coordinator watches them move.
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
 from datetime import timedelta
+from functools import partial
 from typing import IO, Any
 
+from django.conf import settings
 from django.core.files import File
 from django.db import connection, transaction
 from django.db.models import Q
@@ -26,6 +26,7 @@ from django.utils import timezone
 from care.core.actors import Actor, SystemActor, acting, person
 from care.core.audit import audit_record
 from care.core.background import enqueue_on_commit
+from care.core.csv_export import csv_lines
 from care.core.errors import DomainError
 from incidents.ingest.format import COLUMNS, BadRow, FileRefused, Row, RowReader
 from incidents.ingest.orm import OrmSink
@@ -50,6 +51,7 @@ JSON_MAX_ROWS = 5_000
 STALE_AFTER = timedelta(minutes=35)
 
 ProgressCallback = Callable[[ImportJob], None]
+RETENTION = SystemActor("retention")
 
 
 def import_job_create(
@@ -154,6 +156,40 @@ def imports_resume_stuck(*, now: Any = None) -> int:
     for job_id in stuck:
         enqueue_on_commit("incidents.tasks.import_affected_task", job_id)
     return len(stuck)
+
+
+def imports_purge_refused_files(*, now: Any = None) -> int:
+    """Delete the stored files of imports refused longer ago than ``settings.CARE_REFUSED_IMPORT_RETENTION``.
+
+    A refused file (a bad header, an unreadable file) is kept for a while so the coordinator can look at what
+    was sent; after that it is personal data with no use. The job keeps its counters, error and rejections;
+    only its file goes, with an audit entry each. Returns how many files were deleted.
+    """
+    moment = now or timezone.now()
+    due = list(
+        ImportJob.objects.filter(
+            status=ImportStatus.FAILED, finished_at__lt=moment - settings.CARE_REFUSED_IMPORT_RETENTION
+        )
+        .exclude(file="")
+        .order_by("pk")
+    )
+    storage = ImportJob._meta.get_field("file").storage
+    for job in due:
+        with transaction.atomic():
+            name = job.file.name or ""
+            ImportJob.objects.filter(pk=job.pk).update(file="")
+            audit_record(
+                actor=RETENTION,
+                action="import_job.purge_file",
+                target=job,
+                changes={"file": [name, ""]},
+                details={"incident": job.incident_id, "bytes": job.bytes_total},
+                at=moment,
+            )
+            # The file goes once the row no longer names it: a crash in between can leave an orphan file in
+            # the media folder, never a job that names a file that is gone.
+            transaction.on_commit(partial(storage.delete, name))
+    return len(due)
 
 
 def _claim(job_id: int) -> bool:
@@ -279,7 +315,8 @@ def import_job_run(  # noqa: PLR0915 - the import's one loop, kept whole so its 
         _audit_run(job)
     if job.file:
         # Every row is now in the database or in the rejection report: the stored copy (personal data, and
-        # up to 500 MB) is not kept. A failed job keeps its file, to be looked at and run again.
+        # up to 500 MB) is not kept. A refused job keeps its file to be looked at, for the retention that
+        # imports_purge_refused_files keeps.
         job.file.delete(save=False)
         ImportJob.objects.filter(pk=job.pk).update(file="")
     logger.info(
@@ -305,23 +342,17 @@ def _fail(job: ImportJob, message: str) -> None:
 
 
 def rejection_report_lines(job: ImportJob) -> Iterator[str]:
-    """The rejected rows as CSV lines (row, reason, then the file's columns), streamed from the database."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    header = ["row", "reason", *COLUMNS]
-    writer.writerow(header)
-    for rejection in job.rejections.order_by("row_number").iterator(chunk_size=2_000):
-        raw = rejection.raw if isinstance(rejection.raw, dict) else {}
-        writer.writerow([rejection.row_number, rejection.reason, *(_cell(raw.get(column)) for column in COLUMNS)])
-        yield buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
-    yield buffer.getvalue()
+    """The rejected rows as CSV lines (row, reason, then the file's columns), streamed from the database.
+
+    The cells are the file's own values, so a refused row can carry a formula: the shared writer
+    (care.core.csv_export) makes every cell text a spreadsheet will not run.
+    """
+    rows = (
+        [rejection.row_number, rejection.reason, *(_raw(rejection.raw).get(column) for column in COLUMNS)]
+        for rejection in job.rejections.order_by("row_number").iterator(chunk_size=2_000)
+    )
+    return csv_lines(["row", "reason", *COLUMNS], rows)
 
 
-def _cell(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
+def _raw(raw: object) -> dict[str, object]:
+    return raw if isinstance(raw, dict) else {}

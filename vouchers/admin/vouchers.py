@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -27,6 +25,7 @@ from care.core.admin_base import (
     run_service,
     status_badge,
 )
+from care.core.csv_export import csv_lines
 from care.core.errors import DomainError
 from care.customers.search import customers_matching
 from vouchers.models import Voucher, VoucherStatusChange
@@ -65,31 +64,6 @@ class ExpiryFilter(admin.SimpleListFilter):
         if self.value() == "later":
             return queryset.filter(expires_at__gt=soon)
         return queryset
-
-
-# A spreadsheet runs a cell starting with these as a formula (CSV injection): such cells get a leading quote.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-def csv_safe(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, dt.datetime):
-        return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    text = str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
-
-
-def _csv_lines(header: list[str], rows: Iterator[tuple[Any, ...]]) -> Iterator[str]:
-    writer = csv.writer(_Echo())
-    yield writer.writerow(header)
-    for row in rows:
-        yield writer.writerow([csv_safe(value) for value in row])
 
 
 class VoucherStatusChangeInline(StatusChangeInline):
@@ -219,7 +193,7 @@ class VoucherAdmin(ActionsOnlyAdminMixin, CustomerIncidentColumns, WorkbenchAdmi
             raise PermissionDenied
         queryset = self.get_changelist_instance(request).get_queryset(request)
         header, rows = vouchers_export(queryset=queryset, actor=request_actor(request), filters=request.GET.dict())
-        response = StreamingHttpResponse(_csv_lines(header, rows), content_type="text/csv; charset=utf-8")
+        response = StreamingHttpResponse(csv_lines(header, rows), content_type="text/csv; charset=utf-8")
         stamp = timezone.now().strftime("%Y%m%d-%H%M")
         response["Content-Disposition"] = f'attachment; filename="vouchers-{stamp}.csv"'
         return response
