@@ -19,6 +19,8 @@ from incidents.ingest.format import COLUMNS
 from incidents.ingest.services import import_job_create, import_job_run, rejection_report_lines
 from incidents.models import (
     AffectedCustomer,
+    Alert,
+    AlertKind,
     ImportJob,
     ImportRejection,
     ImportSource,
@@ -26,6 +28,7 @@ from incidents.models import (
     Incident,
     IncidentStatus,
 )
+from tests.clock import Clock
 from tests.factories import CustomerFactory, IncidentFactory
 
 pytestmark = pytest.mark.django_db
@@ -524,3 +527,26 @@ def test_refused_files_are_deleted_once_their_retention_has_passed(
     assert not storage.exists(refused_name)
     assert refused.error  # the job still says why it was refused
     assert imports_purge_refused_files(now=timezone.now() + timedelta(days=30)) == 0  # nothing left to delete
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_imported_rows_are_stamped_on_the_applications_clock(method: str, clock: Clock) -> None:
+    """The COPY merge used the database's now(): on a replayed day (or any clock skew) the late-first-contact
+    alert then said "the longest has waited 88 min" 16 minutes after the import. Both paths stamp the rows
+    with the application's time, which the alert measures against."""
+    import datetime as dt
+
+    from care.operations.alerts import alerts_sweep
+
+    imported_at = clock.at(dt.datetime(2013, 2, 8, 20, 0, tzinfo=dt.UTC))
+    CustomerFactory.create(external_ref="C000002", name="Before")
+    incident = IncidentFactory.create(status=IncidentStatus.OPEN, first_contact_target_minutes=15)
+    run(incident, csv_bytes([row(1), row(2)]), method=method)
+    assert set(AffectedCustomer.objects.filter(incident=incident).values_list("created_at", flat=True)) == {imported_at}
+    assert Customer.objects.get(external_ref="C000001").created_at == imported_at
+    assert Customer.objects.get(external_ref="C000002").updated_at == imported_at
+
+    later = clock.shift(dt.timedelta(minutes=16))
+    alerts_sweep(now=later)
+    alert = Alert.objects.get(kind=AlertKind.FIRST_CONTACT_LATE)
+    assert "(the longest has waited 16 min)" in alert.message

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from django.db import connection, transaction
+from django.utils import timezone
 
 from care.customers.models import Customer
 from incidents.ingest.validate import CleanRow
@@ -96,6 +97,9 @@ class CopySink:
     def finish(self) -> dict[str, int]:
         """Merge the staged rows; return the counters for the job."""
         table = self.table
+        # The application's clock, not the database's now(): every other timestamp (first contact, the alert's
+        # "waited" minutes, the letters) is on it, and a test's controlled clock reaches it.
+        now = timezone.now()
         customer_defaults = {
             "language": Customer._meta.get_field("language").get_default(),
             "time_zone": Customer._meta.get_field("time_zone").get_default(),
@@ -154,10 +158,11 @@ class CopySink:
                     language = coalesce(s.language, c.language),
                     time_zone = coalesce(s.time_zone, c.time_zone),
                     loyalty_tier = coalesce(s.loyalty_tier, c.loyalty_tier),
-                    updated_at = now()
+                    updated_at = %(now)s
                 FROM {table} s
                 WHERE c.external_ref = s.customer_ref AND {differs}
-                """  # noqa: S608
+                """,  # noqa: S608
+                {"now": now},
             )
             customers_updated = cursor.rowcount
             cursor.execute(
@@ -167,13 +172,13 @@ class CopySink:
                 SELECT s.customer_ref, s.name, coalesce(s.preferred_name, ''), coalesce(s.email, ''),
                        coalesce(s.phone, ''), coalesce(s.language, %(language)s),
                        coalesce(s.time_zone, %(time_zone)s), coalesce(s.loyalty_tier, %(loyalty_tier)s),
-                       true, '', now(), now()
+                       true, '', %(now)s, %(now)s
                 FROM {table} s
                 WHERE NOT EXISTS (SELECT FROM care_customer c WHERE c.external_ref = s.customer_ref)
                 ORDER BY s.customer_ref
                 ON CONFLICT (external_ref) DO NOTHING
                 """,  # noqa: S608
-                customer_defaults,
+                {**customer_defaults, "now": now},
             )
             customers_created = cursor.rowcount
             cursor.execute(
@@ -183,7 +188,7 @@ class CopySink:
                     origin, destination, scheduled_departure_at, booking_reference, created_at)
                 SELECT %s, c.id, s.delay_minutes, s.cancelled, s.missed_connection, s.overnight_stay, s.diverted,
                        s.downgraded, s.carrier, s.flight_number, s.flight_date, s.origin, s.destination,
-                       s.scheduled_departure_at, s.booking_reference, now()
+                       s.scheduled_departure_at, s.booking_reference, %s
                 FROM {table} s JOIN care_customer c ON c.external_ref = s.customer_ref
                 WHERE NOT EXISTS (
                     SELECT FROM incidents_affectedcustomer a WHERE a.incident_id = %s AND a.customer_id = c.id
@@ -191,7 +196,7 @@ class CopySink:
                 ORDER BY c.id
                 ON CONFLICT (incident_id, customer_id) DO NOTHING
                 """,  # noqa: S608
-                [self.incident_id, self.incident_id],
+                [self.incident_id, now, self.incident_id],
             )
             affected_created = cursor.rowcount
             incidents_refresh_counts(incident_ids=[self.incident_id])
