@@ -72,6 +72,7 @@ class ImportJobAdmin(WorkbenchAdmin):
         "rows_rejected",
         "rejections_link",
         "customers_created",
+        "customers_known_display",
         "customers_updated",
         "affected_created",
         "affected_existing",
@@ -125,6 +126,11 @@ class ImportJobAdmin(WorkbenchAdmin):
             f"{obj.fraction_done * 100:.0f}",
             estimate,
         )
+
+    @admin.display(description="customers already known")
+    def customers_known_display(self, obj: ImportJob) -> int:
+        """Beside "customers created": the file's other customers, whether it changed their details or not."""
+        return obj.customers_known
 
     @admin.display(description="rejected rows")
     def rejections_link(self, obj: ImportJob) -> str:

@@ -423,6 +423,12 @@ class ImportJob(models.Model):
         return self.status in (ImportStatus.DONE, ImportStatus.FAILED)
 
     @property
+    def customers_known(self) -> int:
+        """Customers of the file's rows who were in the database already, whether the file changed them
+        (``customers_updated``) or not: with ``customers_created`` they are every customer of the file."""
+        return max(0, self.affected_created + self.affected_existing - self.customers_created)
+
+    @property
     def fraction_done(self) -> float:
         if self.status == ImportStatus.DONE:
             return 1.0

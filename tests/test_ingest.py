@@ -550,3 +550,15 @@ def test_imported_rows_are_stamped_on_the_applications_clock(method: str, clock:
     alerts_sweep(now=later)
     alert = Alert.objects.get(kind=AlertKind.FIRST_CONTACT_LATE)
     assert "(the longest has waited 16 min)" in alert.message
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_customers_already_known_are_counted_whether_or_not_the_file_changes_them(method: str) -> None:
+    """A day loaded station by station: the second station's file names customers the first one created.
+    Unchanged they are not "updated", but they are counted as known, so the coordinator's figures add up
+    (created + known = the file's customers)."""
+    first, second = IncidentFactory.create(), IncidentFactory.create()
+    run(first, csv_bytes([row(1), row(2), row(3)]), method=method)
+    job = run(second, csv_bytes([row(2), row(3, name="Renamed"), row(4)]), method=method)
+    assert (job.customers_created, job.customers_known, job.customers_updated) == (1, 2, 1)
+    assert job.customers_created + job.customers_known == job.affected_created == 3

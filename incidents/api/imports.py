@@ -27,6 +27,9 @@ from incidents.models import ImportJob, ImportRejection
 
 class ImportJobSerializer(serializers.ModelSerializer[ImportJob]):
     fraction_done = serializers.FloatField(read_only=True)
+    customers_known = serializers.IntegerField(
+        read_only=True, help_text="Customers of the file already in the database, changed by it or not."
+    )
     seconds_left = serializers.SerializerMethodField()
     rejections_url = serializers.SerializerMethodField()
 
@@ -49,6 +52,7 @@ class ImportJobSerializer(serializers.ModelSerializer[ImportJob]):
             "rows_done",
             "rows_rejected",
             "customers_created",
+            "customers_known",
             "customers_updated",
             "affected_created",
             "affected_existing",

@@ -61,7 +61,8 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Import {job.pk} into {incident.reference}: {job.rows_done} rows read, {job.rows_rejected} rejected, "
             f"{job.affected_created} affected customers added ({job.affected_existing} already recorded), "
-            f"{job.customers_created} customers created, {job.customers_updated} updated, "
+            f"{job.customers_created} customers created, {job.customers_known} already known "
+            f"({job.customers_updated} of them changed by the file), "
             f"in {time.monotonic() - started:.1f} s."
         )
 
