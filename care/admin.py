@@ -24,12 +24,14 @@ from care.core.actors import request_actor
 from care.core.admin_base import (
     ActionsOnlyAdminMixin,
     CustomerIncidentColumns,
+    StationClockAdminMixin,
     StatusChangeInline,
     WorkbenchAdmin,
     run_service,
     status_badge,
 )
 from care.core.errors import DomainError
+from care.core.station_time import station_time
 from care.correspondence.approval import batch_approve, batch_draw_sample
 from care.correspondence.models.letters import (
     BatchStatus,
@@ -52,6 +54,7 @@ from care.customers.models import Customer
 from care.customers.search import customers_matching
 from care.customers.services import CUSTOMER_ADMIN_FIELDS, customer_save
 from incidents.models import AffectedCustomer
+from vouchers.selectors import customer_entitlements
 
 
 class UnreachableFilter(admin.SimpleListFilter):
@@ -131,7 +134,7 @@ class LetterEventInline(admin.TabularInline):
 
 
 @admin.register(Letter)
-class LetterAdmin(CustomerIncidentColumns, WorkbenchAdmin):
+class LetterAdmin(StationClockAdminMixin, CustomerIncidentColumns, WorkbenchAdmin):
     list_display = (
         "__str__",
         "status_display",
@@ -139,9 +142,10 @@ class LetterAdmin(CustomerIncidentColumns, WorkbenchAdmin):
         "incident_reference",
         "channel",
         "approved_by",
-        "sent_at",
-        "created_at",
+        "sent",
+        "created",
     )
+    station_lookup = "incident__stations"  # the letter's own text keeps the customer's zone
     list_select_related = ("customer", "incident", "approved_by")
     list_filter = ("status", "kind", "channel", "incident")
     search_fields = ("=esp_message_id",)  # enables the search box; search_conditions does the work
@@ -151,6 +155,7 @@ class LetterAdmin(CustomerIncidentColumns, WorkbenchAdmin):
     inlines = (LetterEventInline, LetterStatusChangeInline)
     readonly_fields = (
         "check_display",
+        "owed_by_law",
         "part_acknowledgement",
         "part_explanation",
         "part_remedy",
@@ -166,6 +171,7 @@ class LetterAdmin(CustomerIncidentColumns, WorkbenchAdmin):
         "to_address",
         "template",
         "template_version",
+        "paragraph_variant",
         "approved_by",
         "approved_at",
         "queued_at",
@@ -180,14 +186,14 @@ class LetterAdmin(CustomerIncidentColumns, WorkbenchAdmin):
     )
     fieldsets = (
         (None, {"fields": ("customer", "incident", "affected", "batch", "kind", "sequence", "channel", "status")}),
-        ("Personal-letter check", {"fields": ("check_display",)}),
+        ("Personal-letter check", {"fields": ("check_display", "owed_by_law")}),
         (
             "The apology in three parts",
             {"fields": ("part_acknowledgement", "part_explanation", "part_remedy"), "classes": ("collapse",)},
         ),
         ("Letter", {"fields": ("to_address", "subject", "rendered_text", "html_preview")}),
         ("Edit the wording (drafts only)", {"fields": ("body_text", "body_html"), "classes": ("collapse",)}),
-        ("Template", {"fields": ("template", "template_version")}),
+        ("Template", {"fields": ("template", "template_version", "paragraph_variant")}),
         ("Approval", {"fields": ("approved_by", "approved_at")}),
         (
             "Delivery",
@@ -239,6 +245,23 @@ class LetterAdmin(CustomerIncidentColumns, WorkbenchAdmin):
     def status_display(self, obj: Letter) -> str:
         return status_badge(obj.status, obj.get_status_display())
 
+    @admin.display(description="sent", ordering="sent_at")
+    def sent(self, obj: Letter) -> str:
+        return station_time(obj.sent_at, obj.incident)
+
+    @admin.display(description="created", ordering="created_at")
+    def created(self, obj: Letter) -> str:
+        return station_time(obj.created_at, obj.incident)
+
+    @admin.display(description="owed by law (by the flight's date)")
+    def owed_by_law(self, obj: Letter) -> str:
+        """What the law owes this letter's customer for the flight; a rule not yet in force then says so."""
+        if obj.affected_id is None:
+            return "—"
+        lines = customer_entitlements(affected_ids=[obj.affected_id]).get(obj.affected_id, [])
+        owed = [f"{line.label}: {line.text}" for line in lines if line.kind != "goodwill"]
+        return format_html_join(mark_safe("<br>"), "{}", ((line,) for line in owed)) if owed else "Nothing."
+
     @admin.display(description="as the customer reads it")
     def rendered_text(self, obj: Letter) -> str:
         return format_html('<div class="letter-body">{}</div>', obj.body_text or "(not rendered yet)")
@@ -255,6 +278,10 @@ class LetterAdmin(CustomerIncidentColumns, WorkbenchAdmin):
 
     @admin.display(description="result")
     def check_display(self, obj: Letter) -> str:
+        if obj.combined_into_id is not None:  # one stream per customer: the other letter covers this one
+            url = reverse("admin:care_letter_change", args=[obj.combined_into_id])
+            reason = " ".join(obj.check_reasons) or f"Combined into L-{obj.combined_into_id}."
+            return format_html('{} <a href="{}">Open L-{}</a>', reason, url, obj.combined_into_id)
         if obj.check_passed is None:
             return "Not rendered yet."
         if obj.check_passed:

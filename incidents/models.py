@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import UTC
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, RegexValidator
 from django.db import models
@@ -8,6 +10,10 @@ from django.db.models.functions import Upper
 from django.utils import timezone
 
 from care.core.lifecycle import Lifecycle, StatusChange
+from care.core.station_time import station_time
+
+# The coordinator's paragraphs per impact live in their own module; imported here so Django registers them.
+from incidents.variants import Impact, ParagraphVariant  # noqa: F401
 
 # A week: a longer "delay" is a data error, not a disruption.
 MAX_DELAY_MINUTES = 7 * 24 * 60
@@ -201,7 +207,8 @@ class IncidentUpdate(models.Model):
         indexes = [models.Index(fields=["incident", "-posted_at"], name="update_incident_posted_idx")]
 
     def __str__(self) -> str:
-        return f"{self.get_audience_display()} update at {self.posted_at:%Y-%m-%d %H:%M}"
+        # On the incident's station clock, as the timeline shows it (load the incident with the update).
+        return f"{self.get_audience_display()} update at {station_time(self.posted_at, self.incident)}"
 
 
 class AffectedCustomer(models.Model):
@@ -311,7 +318,7 @@ class SweepRun(models.Model):
         indexes = [models.Index(fields=["name", "-started_at"], name="sweeprun_name_started_idx")]
 
     def __str__(self) -> str:
-        return f"{self.name} at {self.started_at:%Y-%m-%d %H:%M:%S}"
+        return f"{self.name} at {self.started_at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"  # beat runs in UTC
 
     @property
     def duration_ms(self) -> int | None:

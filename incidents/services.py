@@ -24,7 +24,9 @@ from incidents.models import (
     IncidentTranslation,
     IncidentUpdate,
 )
+from incidents.promises import promise_contradiction
 from incidents.selectors import affected_counts_subqueries
+from incidents.variants import Impact, ParagraphVariant
 
 TRANSITION_VERBS: dict[str, str] = {
     IncidentStatus.OPEN: "open",
@@ -134,7 +136,8 @@ def incident_post_update(
     """Add a timeline entry; a customer update's promise becomes the incident's next-update time.
 
     ``author`` is the person who wrote it; a process posting (the sweep's "no news yet") names itself in
-    ``actor_label``.
+    ``actor_label``. A customer update whose words name a time for the next update that is not its promise
+    (its own, or the incident's when it sets none) is refused: letters would quote one time and promise another.
     """
     if not text.strip():
         raise DomainError("An update needs some text.")
@@ -143,14 +146,20 @@ def incident_post_update(
         raise DomainError("The next update must be promised for a time after this update.")
     with transaction.atomic():
         # The caller's copy may predate a colleague closing the incident: decide on the locked row.
-        current_status, promised = (
-            Incident.objects.select_for_update().values_list("status", "next_update_due_at").get(pk=incident.pk)
+        current_status, promised, stations = (
+            Incident.objects.select_for_update()
+            .values_list("status", "next_update_due_at", "stations")
+            .get(pk=incident.pk)
         )
         if current_status == IncidentStatus.CLOSED:
             raise DomainError(
                 f"{incident.reference} is closed and its timeline is final; "
                 "open a new incident if the disruption returns."
             )
+        if audience == Audience.CUSTOMERS and (
+            problem := promise_contradiction(text=text, promise=next_update_due_at or promised, place=stations)
+        ):
+            raise DomainError(problem)
         update = IncidentUpdate.objects.create(
             incident=incident,
             audience=audience,
@@ -275,6 +284,56 @@ def incident_translation_delete(*, incident_id: int, language: str, actor: Actor
             action="incident.translation_delete",
             target=incident,
             changes={f"{language}.{name}": [before[name], None] for name in TRANSLATED_FIELDS},
+        )
+
+
+VARIANT_FIELDS = ("apology", "explanation")
+
+
+def incident_variant_save(
+    *, incident_id: int, language: str, impact: str, actor: Actor, apology: str, explanation: str = ""
+) -> ParagraphVariant:
+    """Write the paragraphs for the incident's customers of one impact in ``language`` (created or changed);
+    a closed incident is final. Audited on the incident, as its other customer-facing texts are."""
+    if impact not in Impact.values:
+        raise DomainError(f"{impact!r} is not an impact a paragraph can be written for.")
+    if not apology.strip():
+        raise DomainError("Write the apology for these customers; delete the paragraph to give them the general one.")
+    with transaction.atomic():
+        incident = _unclosed(incident_id)
+        variant = ParagraphVariant.objects.filter(incident=incident, language=language, impact=impact).first()
+        created = variant is None
+        if variant is None:
+            variant = ParagraphVariant(incident=incident, language=language, impact=impact)
+        before = {} if created else snapshot(variant, VARIANT_FIELDS)
+        variant.apology, variant.explanation = apology.strip(), explanation.strip()
+        variant.full_clean(exclude=["incident"], validate_unique=False)
+        after = snapshot(variant, VARIANT_FIELDS)
+        changes = {
+            f"{language}.{impact}.{name}": [before.get(name), after[name]]
+            for name in VARIANT_FIELDS
+            if before.get(name) != after[name] and (before or after[name])  # a new row: what it says
+        }
+        if changes:
+            variant.save()
+            audit_record(actor=actor, action="incident.variant_save", target=incident, changes=changes)
+    return variant
+
+
+def incident_variant_delete(*, incident_id: int, language: str, impact: str, actor: Actor) -> None:
+    """Remove the paragraphs for one impact in ``language``: those customers read the general ones again."""
+    with transaction.atomic():
+        incident = _unclosed(incident_id)
+        variant = ParagraphVariant.objects.filter(incident=incident, language=language, impact=impact).first()
+        if variant is None:
+            return
+        before = snapshot(variant, VARIANT_FIELDS)
+        variant.delete()
+        audit_record(
+            actor=actor,
+            action="incident.variant_delete",
+            target=incident,
+            changes={f"{language}.{impact}.{name}": [before[name], None] for name in VARIANT_FIELDS},
         )
 
 

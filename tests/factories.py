@@ -115,13 +115,14 @@ class VoucherFactory(factory.django.DjangoModelFactory[Voucher]):
 
 
 def paris_new_york_cancelled(*, incident: Incident, **overrides: Any) -> AffectedCustomer:
-    """Air France CDG to JFK, cancelled on 1 June 2023: EU261's longest band (EUR 600) when the cause was within
-    the carrier's control, and the US DOT refund, as the route touches the United States."""
+    """Air France CDG to JFK, cancelled on 1 June 2025: EU261's longest band (EUR 600) when the cause was within
+    the carrier's control, and the US DOT refund, as the route touches the United States and the flight is after
+    28 October 2024, when the rule came into force."""
     fields: dict[str, Any] = {
         "cancelled": True,
         "origin": "CDG",
         "destination": "JFK",
         "carrier": "AF",
-        "flight_date": dt.date(2023, 6, 1),
+        "flight_date": dt.date(2025, 6, 1),
     }
     return AffectedCustomerFactory.create(incident=incident, **(fields | overrides))

@@ -225,6 +225,8 @@ def test_coordinator_creates_an_incident_with_a_reference(coordinator_client: An
             "first_contact_target_minutes": "15",
             "translations-TOTAL_FORMS": "0",
             "translations-INITIAL_FORMS": "0",
+            "paragraph_variants-TOTAL_FORMS": "0",
+            "paragraph_variants-INITIAL_FORMS": "0",
             "updates-TOTAL_FORMS": "0",
             "updates-INITIAL_FORMS": "0",
             "status_changes-TOTAL_FORMS": "0",

@@ -39,6 +39,9 @@ pytestmark = pytest.mark.django_db
 
 NOW = dt.datetime(2026, 1, 14, 16, 0, tzinfo=dt.UTC)
 REFUND = "you are entitled to a full refund of the unused ticket"
+# The flights of these tests: a Friday and a Saturday after 28 October 2024, so the US DOT refund rule, decided by
+# the flight's date, applies to them.
+FRIDAY, SATURDAY = dt.date(2026, 1, 9), dt.date(2026, 1, 10)
 
 
 @pytest.fixture(autouse=True)
@@ -46,7 +49,7 @@ def pinned_clock_policy_and_templates() -> Iterator[None]:
     # Policy and templates come from data migrations, which a transactional test's flush removes.
     default_policy_install(django_apps)
     default_templates_install(django_apps)
-    with time_machine.travel(NOW, tick=False):  # the US DOT refund rule applies by the letter's date
+    with time_machine.travel(NOW, tick=False):  # the letters' dates, the vouchers' expiry
         yield
 
 
@@ -68,7 +71,7 @@ def codes_of(**filters: Any) -> list[str]:
 
 def test_issuing_vouchers_after_the_apologies_were_drafted_puts_the_codes_in_them() -> None:
     incident = resolved()
-    rows = AffectedCustomerFactory.create_batch(2, incident=incident, cancelled=True)
+    rows = AffectedCustomerFactory.create_batch(2, incident=incident, cancelled=True, flight_date=FRIDAY)
     letters_prepare(incident_id=incident.pk, kind=LetterKind.APOLOGY)  # drafted before any voucher exists
     drafts = list(Letter.objects.filter(incident=incident, kind=LetterKind.APOLOGY).order_by("pk"))
     assert all("travel voucher" not in letter.body_text for letter in drafts)
@@ -146,7 +149,13 @@ def test_a_combined_apology_states_the_refund_owed_for_each_flight() -> None:
     customer = CustomerFactory.create()
     friday = resolved(title="Blizzard at LaGuardia, Friday")
     AffectedCustomerFactory.create(
-        incident=friday, customer=customer, cancelled=True, flight_number="2183", origin="LGA", destination="DCA"
+        incident=friday,
+        customer=customer,
+        cancelled=True,
+        flight_number="2183",
+        origin="LGA",
+        destination="DCA",
+        flight_date=FRIDAY,
     )
     sweep_follow_ups(now=NOW)
     saturday = resolved(title="Blizzard at LaGuardia, Saturday")
@@ -157,7 +166,7 @@ def test_a_combined_apology_states_the_refund_owed_for_each_flight() -> None:
         flight_number="2167",
         origin="LGA",
         destination="DCA",
-        flight_date=dt.date(2013, 2, 9),
+        flight_date=SATURDAY,
     )
 
     assert sweep_follow_ups(now=NOW)["combined"] == 1
@@ -181,9 +190,16 @@ def test_a_combined_apology_states_the_refund_owed_for_each_flight() -> None:
 def test_the_preview_of_an_apology_is_the_letter_that_would_be_written() -> None:
     customer = CustomerFactory.create()
     friday, saturday = resolved(title="Friday"), resolved(title="Saturday")
-    first = AffectedCustomerFactory.create(incident=friday, customer=customer, cancelled=True, flight_number="2183")
+    first = AffectedCustomerFactory.create(
+        incident=friday, customer=customer, cancelled=True, flight_number="2183", flight_date=FRIDAY
+    )
     AffectedCustomerFactory.create(
-        incident=saturday, customer=customer, cancelled=False, delay_minutes=200, flight_number="2167"
+        incident=saturday,
+        customer=customer,
+        cancelled=False,
+        delay_minutes=200,
+        flight_number="2167",
+        flight_date=SATURDAY,
     )
     vouchers_issue_for_incident(incident_id=friday.pk)
     vouchers_issue_for_incident(incident_id=saturday.pk)

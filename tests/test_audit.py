@@ -33,6 +33,7 @@ from care.core.api.tokens import api_token_create, api_tokens_revoke
 from care.core.audit import AUDIT_ACTIONS, MASK, AuditEntry, audit_record, changes_between
 from care.core.errors import DomainError
 from care.core.roles import COORDINATORS, FRONTLINE_REPS
+from care.core.station_time import clock_of
 from care.correspondence.default_templates import default_templates_install
 from care.correspondence.models.letters import BatchStatus, Letter, LetterBatch, LetterKind, LetterStatus
 from care.correspondence.models.templates import LetterTemplate
@@ -91,6 +92,7 @@ SERVICE_MODULES = (
     "care.correspondence.sending.rows",
     "care.correspondence.sending.send",
     "care.correspondence.voucher_letters",
+    "care.correspondence.streams",
     "care.briefings.services",
     "care.operations.alerts",
 )
@@ -104,6 +106,11 @@ READ_ONLY = {
     "care.correspondence.tracking.stable_event_id": "computes an id from the event",
     "care.correspondence.sending.esp_errors.classify_error": "tells what an email provider's error means",
     "care.correspondence.sending.rows.id_chunks": "cuts ids into chunks",
+    "care.correspondence.streams.in_stream": "tells whether an incident's letters join its customers' streams",
+    "care.correspondence.streams.stream_plan": "decides what a chunk's letters cover; the letters and markers "
+    "it leads to are written (and audited) by their callers",
+    "care.correspondence.streams.letter_streams": "reads what stored letters cover, to render them again",
+    "care.correspondence.streams.covered_rows": "reads which rows a letter's markers hold",
 }
 
 NOT_A_WRITE = {
@@ -144,6 +151,10 @@ NOT_A_WRITE = {
     "the decision to send was audited when they were queued (letters.queue)",
     "care.correspondence.sending.recording.letters_record_contact": "stamps when customers were contacted and "
     "moves the incidents' derived counters; the letters that contacted them keep their trail",
+    "care.correspondence.streams.customers_lock": "takes row locks for the length of the caller's transaction; "
+    "writes nothing",
+    "care.correspondence.streams.affected_rows_share": "takes row locks for the length of the caller's "
+    "transaction; writes nothing",
     "care.correspondence.voucher_letters.letters_carry_new_vouchers": "renders drafts again to carry vouchers "
     "just issued: derived text, the issue is audited (vouchers.issue)",
     "care.correspondence.voucher_letters.letters_withdraw_voided_vouchers": "renders again or cancels the letters "
@@ -284,6 +295,38 @@ def s_incident_translation_delete(who: Any) -> Expect:
     incident_translation_delete(incident_id=incident.pk, language="fr", actor=who)
     return Expect(
         "incident.translation_delete", who, ("incidents.incident", incident.pk), {"fr.explanation": ["La neige.", None]}
+    )
+
+
+def s_incident_variant_save(who: Any) -> Expect:
+    from incidents.services import incident_variant_save
+
+    incident = IncidentFactory.create(status=IncidentStatus.OPEN)
+    incident_variant_save(
+        incident_id=incident.pk, language="fr", impact="cancelled", actor=who, apology="Votre vol a été annulé."
+    )
+    return Expect(
+        "incident.variant_save",
+        who,
+        ("incidents.incident", incident.pk),
+        {"fr.cancelled.apology": [None, "Votre vol a été annulé."]},
+    )
+
+
+def s_incident_variant_delete(who: Any) -> Expect:
+    from incidents.services import incident_variant_delete
+    from incidents.variants import ParagraphVariant
+
+    incident = IncidentFactory.create(status=IncidentStatus.OPEN)
+    ParagraphVariant.objects.create(
+        incident=incident, language="en", impact="delayed", apology="Your flight left late."
+    )
+    incident_variant_delete(incident_id=incident.pk, language="en", impact="delayed", actor=who)
+    return Expect(
+        "incident.variant_delete",
+        who,
+        ("incidents.incident", incident.pk),
+        {"en.delayed.apology": ["Your flight left late.", None]},
     )
 
 
@@ -500,6 +543,25 @@ def s_letters_prepare(who: Any) -> Expect:
     return Expect("letters.prepare", "sweep: notices", ("care.letterbatch", prepared.batch.pk), details={"created": 2})
 
 
+def s_markers_write(who: Any) -> Expect:
+    """One stream per customer: a customer on two open incidents gets one notice, the other row its marker."""
+    from care.correspondence.services import letters_prepare
+
+    friday, saturday = IncidentFactory.create_batch(2, status=IncidentStatus.OPEN)
+    customer = CustomerFactory.create()
+    AffectedCustomerFactory.create(incident=friday, customer=customer)
+    AffectedCustomerFactory.create(incident=saturday, customer=customer)
+    letters_prepare(incident_id=friday.pk, kind=LetterKind.INITIAL_NOTICE, actor=who)
+    marker = Letter.objects.get(incident=saturday, kind=LetterKind.INITIAL_NOTICE)
+    assert marker.combined_into is not None
+    return Expect(
+        "letters.combine",
+        who,
+        ("care.letter", None),
+        details={"count": 1, "ids": [marker.pk], "into": [marker.combined_into.pk], "incident": friday.reference},
+    )
+
+
 def s_letters_prepare_by_hand(who: Any) -> Expect:
     from care.correspondence.services import letters_prepare_by_hand
 
@@ -670,6 +732,8 @@ SCENARIOS: dict[str, Callable[[Any], Expect]] = {
     "incidents.services.incident_update": s_incident_update,
     "incidents.services.incident_translation_save": s_incident_translation_save,
     "incidents.services.incident_translation_delete": s_incident_translation_delete,
+    "incidents.services.incident_variant_save": s_incident_variant_save,
+    "incidents.services.incident_variant_delete": s_incident_variant_delete,
     "incidents.services.affected_customer_save": s_affected_customer_save,
     "incidents.services.affected_customer_delete": s_affected_customer_delete,
     "incidents.ingest.services.import_job_create": s_import_job_create,
@@ -686,6 +750,7 @@ SCENARIOS: dict[str, Callable[[Any], Expect]] = {
     "vouchers.services.compensation.incident_compensation_save": s_incident_compensation_save,
     "vouchers.redemption.voucher_redeem": s_voucher_redeem,
     "care.correspondence.services.letters_prepare": s_letters_prepare,
+    "care.correspondence.streams.markers_write": s_markers_write,
     "care.correspondence.services.letters_prepare_by_hand": s_letters_prepare_by_hand,
     "care.correspondence.services.letters_approve": s_letters_approve,
     "care.correspondence.services.letters_cancel": s_letters_cancel,
@@ -868,8 +933,9 @@ def _incident_form(incident: Incident, **changes: str) -> dict[str, str]:
         "owner": "",
         "stations": incident.stations,
         "flights": incident.flights,
-        "started_at_0": incident.started_at.astimezone(dt.UTC).strftime("%Y-%m-%d"),
-        "started_at_1": incident.started_at.astimezone(dt.UTC).strftime("%H:%M:%S"),
+        # As the form shows it: on the station's clock (care.core.station_time), where it is typed back.
+        "started_at_0": incident.started_at.astimezone(clock_of(incident).zone).strftime("%Y-%m-%d"),
+        "started_at_1": incident.started_at.astimezone(clock_of(incident).zone).strftime("%H:%M:%S"),
         "next_update_due_at_0": "",
         "next_update_due_at_1": "",
         "first_contact_target_minutes": str(incident.first_contact_target_minutes),
@@ -879,6 +945,8 @@ def _incident_form(incident: Incident, **changes: str) -> dict[str, str]:
         "prevention": incident.prevention,
         "translations-TOTAL_FORMS": "0",
         "translations-INITIAL_FORMS": "0",
+        "paragraph_variants-TOTAL_FORMS": "0",
+        "paragraph_variants-INITIAL_FORMS": "0",
         "updates-TOTAL_FORMS": "0",
         "updates-INITIAL_FORMS": "0",
         "status_changes-TOTAL_FORMS": "0",

@@ -93,6 +93,8 @@ def test_a_rep_reads_the_briefing_sees_a_live_update_and_finds_a_customer_by_vou
     expect(rows.nth(0)).to_contain_text("Blizzard closes Newark")
     expect(rows.nth(1)).to_contain_text("overdue by")
     expect(page.locator("[data-refreshed]")).to_be_visible()
+    expect(page.locator("[data-refreshed]")).to_have_text(re.compile(r"^\d{2}:\d{2}:\d{2} UTC$"))  # spans stations
+    expect(rows.nth(0)).to_contain_text(re.compile(r"E[SD]T \(\d{2}:\d{2} UTC\)"))  # Newark's promise, and UTC
     page.screenshot(path=str(artifacts_dir / "board.png"), full_page=True)
 
     # The briefing.
@@ -113,6 +115,8 @@ def test_a_rep_reads_the_briefing_sees_a_live_update_and_finds_a_customer_by_vou
     expect(page.get_by_text("Rebooking desks reopen at 05:00 in terminal C.")).to_be_visible(timeout=10_000)
     assert page.evaluate("window.__sameDocument") is True  # no navigation happened
     assert page.locator("[data-refreshed]").get_attribute("datetime") != first_refresh
+    # Refreshed by the script, still on Newark's clock: the server wrote the time into the fragment.
+    expect(page.locator("[data-refreshed]")).to_have_text(re.compile(r"^\d{2}:\d{2}:\d{2} E[SD]T$"))
     expect(page.locator("[data-announce]")).to_contain_text("changed")
 
     # The customer on the phone reads out their voucher code, in lower case with spaces.

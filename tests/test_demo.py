@@ -112,6 +112,31 @@ def test_the_csv_holds_the_real_two_days() -> None:
 class TestTheLoadedScenario:
     """Read-only checks of one load with the default seed and six passengers per flight."""
 
+    def test_the_latest_news_names_the_live_promise(self, scenario: DemoSummary) -> None:
+        """The timeline is from 2013 and the incidents are open now: the latest customer update promises the
+        live next update and its words say that time on the station's clock, so no letter quotes one time and
+        promises another."""
+        from care.core.station_time import station_time
+        from incidents.models import Audience, IncidentUpdate
+        from incidents.promises import promise_contradiction
+
+        for incident in Incident.objects.filter(reference__in=DEMO_REFERENCES):
+            latest = (
+                IncidentUpdate.objects.filter(incident=incident, audience=Audience.CUSTOMERS)
+                .order_by("-posted_at", "-id")
+                .first()
+            )
+            assert latest is not None
+            assert latest.next_update_due_at == incident.next_update_due_at
+            assert incident.next_update_due_at is not None
+            assert incident.next_update_due_at.minute in (0, 30)
+            said = station_time(incident.next_update_due_at, incident, date=False)
+            assert latest.text.endswith(f"Our next update will come by {said}."), latest.text
+            assert (
+                promise_contradiction(text=latest.text, promise=incident.next_update_due_at, place=incident.stations)
+                is None
+            )
+
     def test_load_produces_the_counts_of_the_real_data(self, scenario: DemoSummary) -> None:
         disrupted = _disrupted_rows()
         cancelled = {_flight_key(row) for row in disrupted if row["dep_time"] == "NA"}
@@ -245,6 +270,43 @@ class TestTheLoadedScenario:
         assert last_for_customers.next_update_due_at > last_for_customers.posted_at
         assert "next update" in last_for_customers.text
         assert IncidentUpdate.objects.count() == 6 * 6
+
+    def test_every_update_for_customers_names_its_own_promise_on_the_stations_clock(
+        self, scenario: DemoSummary
+    ) -> None:
+        from care.core.station_time import station_time
+        from incidents.promises import promise_contradiction
+
+        updates = IncidentUpdate.objects.filter(audience=Audience.CUSTOMERS).select_related("incident")
+        assert updates.count() == 6 * 2
+        for update in updates:
+            assert update.next_update_due_at is not None
+            said = station_time(update.next_update_due_at, update.incident, date=False)  # "11:00 EST"
+            assert f"Our next update will come by {said}" in update.text, update.text
+            assert (
+                promise_contradiction(text=update.text, promise=update.next_update_due_at, place=update.incident)
+                is None
+            )
+
+    def test_the_2013_flights_are_owed_no_us_dot_refund_and_the_screens_say_why(self, scenario: DemoSummary) -> None:
+        from vouchers.law import entitlements_for
+        from vouchers.selectors import customer_entitlements, offer_in_words
+
+        rows = [
+            *AffectedCustomer.objects.select_related("incident").filter(cancelled=True).order_by("pk")[:100],
+            *AffectedCustomer.objects.select_related("incident").filter(delay_minutes__gt=180).order_by("pk")[:100],
+        ]
+        assert len(rows) > 100
+        assert any(not row.cancelled for row in rows)  # cancelled, and over three hours late
+        assert all(entitlements_for(row) == [] for row in rows)  # what the letters state: nothing owed by law
+        lines = customer_entitlements(affected_ids=[row.pk for row in rows])
+        cancelled = next(row for row in rows if row.cancelled)
+        assert [(line.kind, line.label, line.text) for line in lines[cancelled.pk] if line.kind != "goodwill"] == [
+            ("not_in_force", "US DOT refund rule", "not in force for flights before 28 October 2024")
+        ]
+        offer = offer_in_words(incident_id=cancelled.incident_id)
+        assert "US DOT refund rule: not in force for flights before 28 October 2024." in offer
+        assert not any("refund of the unused ticket is owed" in sentence for sentence in offer)
 
     def test_a_real_cancelled_evening_flight_keeps_its_local_departure_time(self, scenario: DemoSummary) -> None:
         # An evening departure: in UTC it falls on the next day, so a naive or UTC reading would show.

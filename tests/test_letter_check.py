@@ -19,21 +19,24 @@ from care.correspondence.rendering.choice import template_for
 from care.correspondence.rendering.context import letter_context
 from care.correspondence.rendering.letter import render_letter
 from incidents.demo_data import read_flights
-from incidents.demo_data.story import FRIDAY, SATURDAY, StationFacts, Story, story_for
+from incidents.demo_data.story import APOLOGIES, FRIDAY, SATURDAY, StationFacts, Story, story_for
 from incidents.models import Incident
 from tests.factories import IncidentFactory, VoucherFactory
-from tests.test_rendering import OWN_APOLOGY, letter_for, passenger, render_now, storm_incident, use_template
+from tests.test_rendering import (
+    AFTER_THE_DOT_RULE,
+    OWN_APOLOGY,
+    letter_for,
+    passenger,
+    render_now,
+    storm_incident,
+    use_template,
+)
 from vouchers.law import entitlements_for
 
 pytestmark = pytest.mark.django_db
 
-EWR_FRIDAY = (
-    "We are truly sorry. On Friday 8 February you were counting on us to get you out of Newark, and for most "
-    "of the afternoon and evening we could not. The blizzard was not something anyone could control, but the "
-    "hours many of you spent at the gate or on hold, not knowing whether your flight would go, were ours to "
-    "put right, and we did not do well enough. Thank you for your patience with our Newark team, who worked "
-    "through the storm to look after you."
-)
+# The demo's Newark Friday paragraph, written to one reader.
+EWR_FRIDAY = APOLOGIES[("EWR", FRIDAY)]
 # The same paragraph with the station and the day changed: what a hurried coordinator might paste.
 EWR_FRIDAY_EDITED = (
     EWR_FRIDAY.replace("Friday 8 February", "Saturday 9 February").replace("Newark", "Kennedy").replace(" truly", "")
@@ -97,13 +100,13 @@ def test_a_template_that_omits_the_flight_is_held() -> None:
 
 def test_a_form_letter_is_held_with_every_reason() -> None:
     use_template(body_text="Dear customer,\n\nWe are sorry for the disruption to your travel.")
-    (letter,) = render_now([letter_for(passenger(cancelled=True))])
+    (letter,) = render_now([letter_for(passenger(cancelled=True, **AFTER_THE_DOT_RULE))])
     assert letter.check_reasons == [
         "Does not name the customer (Maggie).",
         "Does not name the customer's flight (UA 1545).",
         (
             "Does not say what happened to the customer (Your flight UA 1545 from Newark to Chicago on Friday "
-            "8 February 2013 was cancelled.)."
+            "7 February 2025 was cancelled.)."
         ),
         "Does not include the incident's explanation of what happened.",
         "Does not include the coordinator's apology paragraph, only the template's wording.",
@@ -119,7 +122,7 @@ def test_a_voucher_offered_before_the_refund_is_held() -> None:
             "{% for entitlement in entitlements %} {{ entitlement.text }}{% endfor %}"
         )
     )
-    affected = passenger(cancelled=True)
+    affected = passenger(cancelled=True, **AFTER_THE_DOT_RULE)
     VoucherFactory.create(affected=affected)
     (letter,) = render_now([letter_for(affected)])
     assert letter.check_reasons == [
@@ -136,7 +139,7 @@ def test_a_letter_that_leaves_out_the_voucher_or_the_refund_is_held() -> None:
             "Dear {{ customer.greeting_name }}, {{ impact.summary }} {{ incident.explanation }} {{ incident.apology }}"
         )
     )
-    affected = passenger(cancelled=True)
+    affected = passenger(cancelled=True, **AFTER_THE_DOT_RULE)
     voucher = VoucherFactory.create(affected=affected)
     (letter,) = render_now([letter_for(affected)])
     assert letter.check_reasons == [

@@ -1,10 +1,11 @@
-"""The demo's letters are byte for byte the letters of the code before the issue-12 refactor of the rendering.
+"""The demo's letters are byte for byte the letters of the golden: no change of what customers read by accident.
 
 ``tests/letters_snapshot.py`` renders every letter the demo leads to (notices, updates with and without news,
-apologies, voucher letters, surveys) under a fixed clock; ``tests/snapshots`` holds the golden it wrote on
-commit a2b09cd, the last commit before the refactor. A letter that changes on purpose needs a new golden:
-``LETTERS_SNAPSHOT_WRITE="<why, at which commit>" pytest tests/test_letters_snapshot.py`` writes it, to be
-reviewed with its diff like any other change of what customers read.
+apologies, voucher letters, surveys) under a fixed clock; ``tests/snapshots`` holds the golden. It was first
+written on commit a2b09cd, before the issue-12 refactor of the rendering (which left every letter unchanged),
+and rewritten on purpose for issue 13 (its header says why). A letter that changes on purpose needs a new
+golden: ``LETTERS_SNAPSHOT_WRITE="<why>" pytest tests/test_letters_snapshot.py`` writes it, to be reviewed with
+its diff like any other change of what customers read.
 """
 
 from __future__ import annotations

@@ -305,10 +305,11 @@ def test_us_dot_refund_matches_entitlements(origin: str, destination: str, cance
         destination=destination,
         carrier="UA",
         flight_number=1,
+        flight_date=day,
         cancelled=cancelled,
         delay_minutes=minutes,
     )
-    expected = law._us_dot_refund(affected, day)  # type: ignore[arg-type]
+    expected = law._us_dot_refund(affected)  # type: ignore[arg-type]
     assert (award(flight, law.US_DOT_REFUND) is not None) == (expected is not None)
 
 

@@ -17,7 +17,15 @@ from tests.factories import (
     paris_new_york_cancelled,
 )
 from vouchers.models import CompensationRule, IncidentCompensation
-from vouchers.policy import Impact, Rule, goodwill_awards, policy_award_for, rule_applies, rule_in_words
+from vouchers.policy import (
+    Impact,
+    Rule,
+    goodwill_awards,
+    policy_award_for,
+    rule_applies,
+    rule_in_words,
+    statutory_not_in_force,
+)
 from vouchers.selectors import EntitlementLine, customer_entitlements, offer_in_words, rules_for_incident
 
 TODAY = dt.date(2026, 11, 23)
@@ -186,12 +194,12 @@ def test_a_cash_note_rule_awards_no_voucher() -> None:
 
 
 def test_policy_award_shows_the_legal_minimum_beside_the_goodwill() -> None:
-    # Paris to New York on Air France, cancelled for a crew shortage in 2023: EU261 band 3 (EUR 600), and as
-    # the route touches the US and the letter is written after 28 Oct 2024, the US DOT refund, first.
+    # Paris to New York on Air France, cancelled for a crew shortage in 2025: EU261 band 3 (EUR 600), and as
+    # the route touches the US and the flight is after 28 Oct 2024, the US DOT refund, first.
     flight = impact(
-        origin="CDG", destination="JFK", carrier="AF", cancelled=True, cause="crew", flight_date=dt.date(2023, 6, 1)
+        origin="CDG", destination="JFK", carrier="AF", cancelled=True, cause="crew", flight_date=dt.date(2025, 6, 1)
     )
-    award = policy_award_for(flight, [rule(when_cancelled=True)], today=TODAY)
+    award = policy_award_for(flight, [rule(when_cancelled=True)])
     assert [a.regulation for a in award.statutory] == ["us_dot_refund", "eu261"]
     assert award.statutory[1].amount == Decimal(600)
     assert award.statutory[1].currency == "EUR"
@@ -199,9 +207,27 @@ def test_policy_award_shows_the_legal_minimum_beside_the_goodwill() -> None:
     assert len(award.goodwill) == 1
 
 
+def test_the_us_dot_refund_is_decided_by_the_flights_date_not_todays() -> None:
+    # The same flight in 2023, whenever the question is asked: EU261 was in force, the US DOT refund rule not yet.
+    flight = impact(
+        origin="CDG", destination="JFK", carrier="AF", cancelled=True, cause="crew", flight_date=dt.date(2023, 6, 1)
+    )
+    assert [a.regulation for a in policy_award_for(flight, []).statutory] == ["eu261"]
+    assert statutory_not_in_force(flight) == [("us_dot_refund", "not in force for flights before 28 October 2024")]
+    the_day_before = replace(flight, flight_date=dt.date(2024, 10, 27))
+    assert [a.regulation for a in policy_award_for(the_day_before, []).statutory] == ["eu261"]
+    the_first_day = replace(flight, flight_date=dt.date(2024, 10, 28))
+    assert [a.regulation for a in policy_award_for(the_first_day, []).statutory] == ["us_dot_refund", "eu261"]
+    assert statutory_not_in_force(the_first_day) == []
+    # A flight the rule would not cover anyway is not said to miss it.
+    assert statutory_not_in_force(replace(flight, origin="CDG", destination="LHR")) == []
+
+
 def test_weather_owes_no_eu261_compensation() -> None:
-    flight = impact(origin="CDG", destination="JFK", carrier="AF", cancelled=True, cause="weather")
-    assert [a.regulation for a in policy_award_for(flight, [], today=TODAY).statutory] == ["us_dot_refund"]
+    flight = impact(
+        origin="CDG", destination="JFK", carrier="AF", cancelled=True, cause="weather", flight_date=dt.date(2025, 6, 1)
+    )
+    assert [a.regulation for a in policy_award_for(flight, []).statutory] == ["us_dot_refund"]
 
 
 # --- Words --------------------------------------------------------------------------------------------------
@@ -223,7 +249,7 @@ def test_the_shipped_policy_gives_cancelled_customers_two_round_trips() -> None:
     affected = AffectedCustomerFactory.create(cancelled=True)
     rules = rules_for_incident(affected.incident_id)
     assert {r.slug for r in rules} >= {"cancelled-round-trips", "long-delay", "loyalty-uplift"}
-    award = policy_award_for(affected, rules, today=TODAY)
+    award = policy_award_for(affected, rules)
     assert [(a.rule_slug, a.count, a.amount) for a in award.goodwill] == [
         ("cancelled-round-trips", 2, Decimal("200.00"))
     ]
@@ -246,8 +272,8 @@ def test_an_incident_adds_and_leaves_out_rules() -> None:
 @pytest.mark.usefixtures("shipped_policy")
 def test_offer_in_words_names_the_award_and_the_refund_first() -> None:
     incident = IncidentFactory.create()
-    AffectedCustomerFactory.create(incident=incident, cancelled=True)
-    sentences = offer_in_words(incident_id=incident.pk, today=TODAY)
+    AffectedCustomerFactory.create(incident=incident, cancelled=True, flight_date=TODAY)
+    sentences = offer_in_words(incident_id=incident.pk)
     assert "Customers whose flight was cancelled receive two vouchers worth USD 200.00 each, valid 12 months." in (
         sentences
     )
@@ -260,9 +286,21 @@ def test_offer_in_words_names_the_award_and_the_refund_first() -> None:
 
 
 @pytest.mark.usefixtures("shipped_policy")
+def test_offer_in_words_says_why_no_refund_is_owed_for_flights_before_the_rule() -> None:
+    incident = IncidentFactory.create()
+    AffectedCustomerFactory.create(incident=incident, cancelled=True, flight_date=dt.date(2013, 2, 8))
+    sentences = offer_in_words(incident_id=incident.pk)
+    assert not any("A refund of the unused ticket is owed" in sentence for sentence in sentences)
+    assert sentences[-2:] == [
+        "No regulation requires a refund or compensation for this disruption's flights.",
+        "US DOT refund rule: not in force for flights before 28 October 2024.",
+    ]
+
+
+@pytest.mark.usefixtures("shipped_policy")
 def test_offer_in_words_without_customers_reads_the_whole_policy() -> None:
     incident = IncidentFactory.create()
-    sentences = offer_in_words(incident_id=incident.pk, today=TODAY)
+    sentences = offer_in_words(incident_id=incident.pk)
     assert len(sentences) == CompensationRule.objects.filter(is_active=True, applies_by_default=True).count()
 
 
@@ -270,11 +308,13 @@ def test_offer_in_words_without_customers_reads_the_whole_policy() -> None:
 def test_customer_entitlements_in_a_bounded_number_of_queries(django_assert_max_num_queries: Any) -> None:
     incident = IncidentFactory.create(cause="crew", within_control=True)
     gold = CustomerFactory.create(loyalty_tier="gold")
-    rows = [AffectedCustomerFactory.create(incident=incident, cancelled=True, customer=gold)]
-    rows += AffectedCustomerFactory.create_batch(20, incident=incident, cancelled=False, delay_minutes=200)
-    rows.append(AffectedCustomerFactory.create(cancelled=True))  # another incident
+    rows = [AffectedCustomerFactory.create(incident=incident, cancelled=True, customer=gold, flight_date=TODAY)]
+    rows += AffectedCustomerFactory.create_batch(
+        20, incident=incident, cancelled=False, delay_minutes=200, flight_date=TODAY
+    )
+    rows.append(AffectedCustomerFactory.create(cancelled=True))  # another incident, its flight in 2013
     with django_assert_max_num_queries(6):
-        lines = customer_entitlements(affected_ids=[row.pk for row in rows] + [999_999], today=TODAY)
+        lines = customer_entitlements(affected_ids=[row.pk for row in rows] + [999_999])
     assert set(lines) == {row.pk for row in rows}
     first = lines[rows[0].pk]
     assert first[0] == EntitlementLine(
@@ -294,6 +334,15 @@ def test_customer_entitlements_in_a_bounded_number_of_queries(django_assert_max_
     assert goodwill[2].text == "Two vouchers worth USD 200.00 each, valid 12 months."
     delayed = [line.label for line in lines[rows[1].pk] if line.kind == "goodwill"]
     assert delayed == ["Our fault uplift", "Delay of 3 hours or more"]
+    # The 2013 flight is owed no refund, and the line says why.
+    assert lines[rows[-1].pk][0] == EntitlementLine(
+        kind="not_in_force",
+        label="US DOT refund rule",
+        text="not in force for flights before 28 October 2024",
+        amount=None,
+        currency="",
+    )
+    assert not any(line.kind == "refund" for line in lines[rows[-1].pk])
 
 
 # --- Letters: the cash owed comes first ----------------------------------------------------------------------
@@ -321,7 +370,7 @@ def test_letters_offer_the_refund_and_eu261_compensation_before_the_vouchers() -
         apology="We are truly sorry: we did not have the crew to fly you to New York, and that is on us.",
     )
     affected = paris_new_york_cancelled(incident=incident)
-    found = entitlements_for(affected, on=TODAY)
+    found = entitlements_for(affected)
     assert [(e.regulation_code, e.amount, e.currency) for e in found] == [
         ("us_dot_refund", None, ""),
         ("eu261", Decimal(600), "EUR"),

@@ -241,10 +241,23 @@ def test_a_voucher_rule_without_a_value_is_refused(coordinator_client: Any) -> N
 
 def test_the_compensation_page_shows_the_legal_minimum_beside_the_goodwill(coordinator_client: Any) -> None:
     incident = IncidentFactory.create(cause="crew", within_control=True)
+    after_the_dot_rule = dt.date(2025, 6, 1)  # the US DOT refund rule is decided by the flight's date
     AffectedCustomerFactory.create(
-        incident=incident, cancelled=True, origin="CDG", destination="JFK", carrier="AF", customer__external_ref="C-1"
+        incident=incident,
+        cancelled=True,
+        origin="CDG",
+        destination="JFK",
+        carrier="AF",
+        customer__external_ref="C-1",
+        flight_date=after_the_dot_rule,
     )
-    AffectedCustomerFactory.create(incident=incident, cancelled=False, delay_minutes=200, customer__external_ref="C-2")
+    AffectedCustomerFactory.create(
+        incident=incident,
+        cancelled=False,
+        delay_minutes=200,
+        customer__external_ref="C-2",
+        flight_date=after_the_dot_rule,
+    )
     IncidentCompensation.objects.create(incident=incident)
 
     page = coordinator_client.get(reverse("admin:vouchers_incidentcompensation_change", args=[incident.pk]))
@@ -254,6 +267,23 @@ def test_the_compensation_page_shows_the_legal_minimum_beside_the_goodwill(coord
     assert "EU Regulation 261/2004: 1 customer, EUR 600" in text
     assert "C-1" in text
     assert "Two vouchers worth USD 200.00 each, valid 12 months." in text
+    assert "Not owed:" not in text
+
+
+def test_the_compensation_page_says_why_flights_before_the_us_dot_rule_are_owed_no_refund(
+    coordinator_client: Any,
+) -> None:
+    incident = IncidentFactory.create()
+    AffectedCustomerFactory.create_batch(2, incident=incident, cancelled=True, flight_date=dt.date(2013, 2, 8))
+    AffectedCustomerFactory.create(incident=incident, cancelled=False, delay_minutes=30)  # not covered anyway
+    IncidentCompensation.objects.create(incident=incident)
+
+    page = coordinator_client.get(reverse("admin:vouchers_incidentcompensation_change", args=[incident.pk]))
+
+    text = page.content.decode()
+    assert "refund of the unused ticket" not in text
+    assert "Not owed: US DOT refund rule: not in force for flights before 28 October 2024 (2 customers)." in text
+    assert "US DOT refund rule: not in force for flights before 28 October 2024</div>" in text  # per customer
 
 
 def test_a_coordinator_records_a_voucher_instead_of_cash_with_consent(coordinator_client: Any, rep_client: Any) -> None:

@@ -91,9 +91,11 @@ def newark_incident(*, cancelled: int, status: str = IncidentStatus.OPEN) -> Inc
         apology=APOLOGY,
         prevention="We now decide storm cancellations by late morning and tell every customer at once.",
     )
-    AffectedCustomerFactory.create_batch(cancelled, incident=incident, cancelled=True)
-    AffectedCustomerFactory.create(incident=incident, cancelled=False, delay_minutes=200)
-    AffectedCustomerFactory.create(incident=incident, cancelled=False, delay_minutes=10)
+    # Flown when the incident opened: after 28 October 2024, so the US DOT refund rule (by the flight's date) applies.
+    day = incident.opened_at.date() if incident.opened_at else MORNING_IN_NEW_YORK.date()
+    AffectedCustomerFactory.create_batch(cancelled, incident=incident, cancelled=True, flight_date=day)
+    AffectedCustomerFactory.create(incident=incident, cancelled=False, delay_minutes=200, flight_date=day)
+    AffectedCustomerFactory.create(incident=incident, cancelled=False, delay_minutes=10, flight_date=day)
     return incident
 
 

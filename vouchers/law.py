@@ -7,7 +7,7 @@ One module, pure functions of the facts of a flight, no database:
   the compensation of EU261, UK261 and Canada's APPR, paid in money: a voucher in its place needs the
   customer's recorded consent. An entitlement's ``text`` is English, for staff screens and logs; letters
   use ``care.correspondence.phrases``, which words it in the customer's language from ``regulation_code``
-  and ``reason``. The refund rule is applied by the date the letter is written.
+  and ``reason``. Like every regulation here, the refund rule is decided by the flight's date.
 - **Statutory awards** (``statutory_awards``, ``FlightFacts``, ``StatutoryAward``): the statutory minimum
   owed for a disrupted flight, to show beside the goodwill award. Each regulation is one small function
   that checks its own scope and the date it came into force against the flight's date:
@@ -20,7 +20,7 @@ One module, pure functions of the facts of a flight, no database:
   - Canada's APPR, large carrier amounts (from 15 Dec 2019): compensation by arrival delay when the cause
     was within the carrier's control and not required for safety; the carrier's classification is
     ``within_control``.
-  - The US DOT refund rule (from 28 Oct 2024): a refund, not compensation (here by the flight's date).
+  - The US DOT refund rule (for flights from 28 Oct 2024): a refund, not compensation.
 
 Not modelled: notice of a cancellation given in advance (Art. 5(1)(c)), denied boarding and downgrading, the
 "benefits received in a third country" proviso beyond the EU261/UK261 overlap, APPR small carriers, and the
@@ -36,8 +36,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Literal
 
-from django.utils import timezone
-
 from care.core.stations import airport_record, station
 
 if TYPE_CHECKING:
@@ -47,9 +45,12 @@ EntitlementKind = Literal["refund", "compensation"]
 
 US_DOT_REFUND = "us_dot_refund"
 US_DOT_REFUND_NAME = "US DOT refund rule"
-# 14 CFR part 260, automatic refunds: applies to flights affected on or after this date. The demo flights
-# are from 2013, but the rule is applied by the date the letter is written (it applies to letters written now).
+# 14 CFR part 260, automatic refunds: applies to flights on or after this date, whenever the letter is written
+# (the 2013 demo flights are owed no refund under it; staff screens say why, in US_DOT_REFUND_NOT_IN_FORCE).
 US_DOT_REFUND_IN_FORCE = dt.date(2024, 10, 28)
+US_DOT_REFUND_NOT_IN_FORCE = (
+    f"not in force for flights before {US_DOT_REFUND_IN_FORCE.day} {US_DOT_REFUND_IN_FORCE:%B %Y}"
+)
 # A "significant change" of departure or arrival time: more than 3 hours domestic, 6 hours international.
 US_DOT_DOMESTIC_HOURS = 3
 US_DOT_INTERNATIONAL_HOURS = 6
@@ -76,10 +77,9 @@ def airport_country(code: str) -> str | None:
     return station(code).country
 
 
-def entitlements_for(affected: AffectedCustomer, *, on: dt.date | None = None) -> list[Entitlement]:
-    """Everything ``affected`` is owed by regulation for this disruption, as of ``on`` (default: today)."""
-    today = on or timezone.localdate()
-    refund = _us_dot_refund(affected, today)
+def entitlements_for(affected: AffectedCustomer) -> list[Entitlement]:
+    """Everything ``affected`` is owed by regulation for this disruption, by the rules in force on its flight's date."""
+    refund = _us_dot_refund(affected)
     return ([refund] if refund is not None else []) + _compensation(affected)
 
 
@@ -137,11 +137,11 @@ def _compensation(affected: AffectedCustomer) -> list[Entitlement]:
 
 
 def us_dot_refund_trigger(
-    *, origin: str, destination: str, cancelled: bool, delay_minutes: int, on: dt.date
+    *, origin: str, destination: str, cancelled: bool, delay_minutes: int, flight_date: dt.date
 ) -> tuple[str, int] | None:
     """Why the US DOT refund rule applies ("cancellation" or "significant_change") and the hours threshold
-    for this route, or None. One decision, shared by the letters (this module) and vouchers.law."""
-    if on < US_DOT_REFUND_IN_FORCE:
+    for this route, or None: one decision by the flight's date, for the letters and the statutory awards."""
+    if flight_date < US_DOT_REFUND_IN_FORCE:
         return None
     in_us = [airport_country(code) in US_COUNTRIES for code in (origin, destination)]
     if not any(in_us):
@@ -155,7 +155,7 @@ def us_dot_refund_trigger(
     return None
 
 
-def _us_dot_refund(affected: AffectedCustomer, today: dt.date) -> Entitlement | None:
+def _us_dot_refund(affected: AffectedCustomer) -> Entitlement | None:
     """A full refund for a cancelled or significantly changed flight to, from or within the United States.
 
     Not covered yet: the rule's other significant changes (another airport, more connections, a lower
@@ -166,7 +166,7 @@ def _us_dot_refund(affected: AffectedCustomer, today: dt.date) -> Entitlement | 
         destination=affected.destination,
         cancelled=affected.cancelled,
         delay_minutes=affected.delay_minutes,
-        on=today,
+        flight_date=affected.flight_date,
     )
     if trigger is None:
         return None
@@ -433,7 +433,7 @@ def us_dot_refund(facts: FlightFacts) -> StatutoryAward | None:
         destination=facts.destination,
         cancelled=facts.cancelled,
         delay_minutes=facts.arrival_delay_minutes,
-        on=facts.flight_date,
+        flight_date=facts.flight_date,
     )
     if trigger is None:
         return None

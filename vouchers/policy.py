@@ -32,6 +32,9 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
 from vouchers.law import (
+    US_DOT_REFUND,
+    US_DOT_REFUND_IN_FORCE,
+    US_DOT_REFUND_NOT_IN_FORCE,
     FlightFacts,
     StatutoryAward,
     canada_appr,
@@ -325,10 +328,8 @@ def goodwill_awards(impact: Impact, rules: Sequence[Rule]) -> list[GoodwillAward
     ]
 
 
-def statutory_for(impact: Impact, *, today: dt.date) -> list[StatutoryAward]:
-    """The legal minimum beside the goodwill award: EU261, UK261 and APPR by the flight's date; the US DOT
-    refund rule by ``today``, as the letters apply it (a letter written now offers the refund now)."""
-    facts = FlightFacts(
+def _flight_facts(impact: Impact) -> FlightFacts:
+    return FlightFacts(
         origin=impact.origin,
         destination=impact.destination,
         carrier=impact.carrier,
@@ -339,6 +340,12 @@ def statutory_for(impact: Impact, *, today: dt.date) -> list[StatutoryAward]:
         cause=impact.cause,
         within_control=impact.within_control,
     )
+
+
+def statutory_for(impact: Impact) -> list[StatutoryAward]:
+    """The legal minimum beside the goodwill award: EU261, UK261, APPR and the US DOT refund rule, each by
+    the rules in force on the flight's date (as the letters state them, ``vouchers.law.entitlements_for``)."""
+    facts = _flight_facts(impact)
     awards: list[StatutoryAward] = []
     for regulation in (eu261, uk261, canada_appr):
         try:
@@ -347,14 +354,25 @@ def statutory_for(impact: Impact, *, today: dt.date) -> list[StatutoryAward]:
             award = None
         if award is not None:
             awards.append(award)
-    refund = us_dot_refund(replace(facts, flight_date=today))
+    refund = us_dot_refund(facts)
     # The refund comes first: it must be offered before any voucher.
     return ([refund] if refund is not None else []) + awards
 
 
-def policy_award_for(
-    affected: AffectedCustomer | Impact, rules: Sequence[Rule | CompensationRule], *, today: dt.date
-) -> PolicyAward:
+def statutory_not_in_force(impact: Impact) -> list[tuple[str, str]]:
+    """(regulation, why) for each rule that would owe this flight something had it been in force on the flight's
+    date, so staff can see why it owes nothing: ("us_dot_refund", "not in force for flights before 28 October
+    2024")."""
+    facts = _flight_facts(impact)
+    if (
+        facts.flight_date >= US_DOT_REFUND_IN_FORCE
+        or us_dot_refund(replace(facts, flight_date=US_DOT_REFUND_IN_FORCE)) is None
+    ):
+        return []
+    return [(US_DOT_REFUND, US_DOT_REFUND_NOT_IN_FORCE)]
+
+
+def policy_award_for(affected: AffectedCustomer | Impact, rules: Sequence[Rule | CompensationRule]) -> PolicyAward:
     """Goodwill award(s) and statutory awards for one affected customer under ``rules`` (the rules in force
     for its incident; see ``vouchers.selectors.rules_for_incident``)."""
     impact = affected if isinstance(affected, Impact) else Impact.of(affected)
@@ -362,7 +380,7 @@ def policy_award_for(
     return PolicyAward(
         affected_id=impact.affected_id,
         goodwill=tuple(goodwill_awards(impact, snapshots)),
-        statutory=tuple(statutory_for(impact, today=today)),
+        statutory=tuple(statutory_for(impact)),
     )
 
 

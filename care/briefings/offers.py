@@ -17,7 +17,9 @@ from vouchers.selectors import customer_entitlements, offer_in_words
 class EntitlementView:
     """One thing a customer is entitled to, as the customer page shows it."""
 
-    kind: str  # "regulation" (compensation owed by law), "refund" (owed by law) or "goodwill" (our choice)
+    # "regulation" (compensation owed by law), "refund" (owed by law), "goodwill" (our choice), or "not_in_force"
+    # (a rule that owes nothing as it did not apply yet on the flight's date; the text says so)
+    kind: str
     label: str
     text: str
     amount: Decimal | None = None

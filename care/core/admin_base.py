@@ -13,10 +13,12 @@ from django.db import connection
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 
 from care.core.errors import DomainError
+from care.core.station_time import clock_of
 
 # Up to this many rows a changelist shows the exact count; beyond it, on PostgreSQL,
 # the planner's estimate, so that no page load counts a million rows.
@@ -172,6 +174,36 @@ class ActionsOnlyAdminMixin:
         return super().render_change_form(  # type: ignore[misc]
             request, context, add=add, change=change, form_url=form_url, obj=obj
         )
+
+
+class StationClockAdminMixin:
+    """A change form on the station's clock (care.core.station_time): its times are shown, and typed, in the zone
+    of the row's station, and Django's formats say which zone (``config.formats``: "8 Feb 2013, 11:00 EST").
+
+    ``station_lookup`` leads from the model to the station codes (``"incident__stations"``). The add form, and a
+    row whose stations have no known zone, stay on UTC and say so. Changelists mix stations, so their columns
+    format each row's times with ``station_time`` instead.
+    """
+
+    station_lookup = "stations"
+    model: Any
+
+    def station_codes(self, object_id: str | None) -> str:
+        if not object_id or not str(object_id).isdigit():
+            return ""
+        rows = self.model._default_manager.filter(pk=object_id).values_list(self.station_lookup, flat=True)
+        return rows.first() or ""
+
+    def changeform_view(
+        self, request: HttpRequest, object_id: str | None = None, form_url: str = "", extra_context: Any = None
+    ) -> HttpResponse:
+        with timezone.override(clock_of(self.station_codes(object_id)).zone):
+            response = super().changeform_view(request, object_id, form_url, extra_context)  # type: ignore[misc]
+            # A TemplateResponse renders after the view returns: render it on the station's clock, here.
+            render = getattr(response, "render", None)
+            if callable(render):
+                render()
+            return response
 
 
 class CustomerIncidentColumns:

@@ -13,6 +13,8 @@ without excuses and without speculating, say what the customer is owed before of
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,7 +38,70 @@ ENTITLEMENTS = (
 )
 ALSO = "{% for item in also_incidents %}{{ item }}{% if not forloop.last %}; {% endif %}{% endfor %}"
 ONE = "{% if vouchers|length == 1 %}"
+# One stream per customer (care.correspondence.streams): a notice or update to a customer on several open incidents
+# covers them all (``combined``) or mentions those already written about (``also_open``). Each phrase is empty for a
+# letter about one flight, so those read exactly as before.
+ALSO_OPEN = "{% for item in also_open %}{{ item }}{% if not forloop.last %}; {% endif %}{% endfor %}"
 
+
+# What a notice says of the other flights it covers, or of those already written about; and how a combined update
+# tells each flight's news. Plain strings (not f-strings): inserted into the templates below.
+EN_NOTICE_COVERS = (
+    "{% if combined %}\n\n{% if combined|length == 1 %}Your other flight is affected too, so this letter is about both of them.{% else %}Your other flights are affected too, so this letter is about all of them.{% endif %}"
+    "{% for other in combined %}\n\n{{ other.summary }} What we know so far about it: {{ other.explanation }}{% endfor %}{% endif %}"
+    "{% if also_open %}\n\nThis comes on top of what we have already written to you about: "
+    + ALSO_OPEN
+    + ". From now on, our updates will cover all your affected flights in one letter.{% endif %}"
+)
+EN_UPDATE_COMBINED = (
+    "This is update number {{ sequence }} about your flights {{ flight_labels }}, as we promised. We are writing about them together, so that you have everything in one letter.\n\n"
+    "{{ impact.summary }} {% if news %}What is new: {{ news }}{% else %}There is no news about it yet.{% endif %}\n\n"
+    "What happened: {{ incident.explanation }}"
+    "{% for other in combined %}\n\n{{ other.summary }} {% if other.news %}What is new: {{ other.news }}{% else %}There is no news about it yet.{% endif %}\n\n"
+    "What happened: {{ other.explanation }}{% endfor %}"
+)
+ES_NOTICE_COVERS = (
+    "{% if combined %}\n\n{% if combined|length == 1 %}Su otro vuelo también está afectado, así que esta carta trata de los dos.{% else %}Sus otros vuelos también están afectados, así que esta carta trata de todos ellos.{% endif %}"
+    "{% for other in combined %}\n\n{{ other.summary }} Lo que sabemos hasta ahora de ese vuelo: {{ other.explanation }}{% endfor %}{% endif %}"
+    "{% if also_open %}\n\nEsto se suma a lo que ya le hemos escrito sobre: "
+    + ALSO_OPEN
+    + ". A partir de ahora, nuestras actualizaciones tratarán de todos sus vuelos afectados en una sola carta.{% endif %}"
+)
+ES_UPDATE_COMBINED = (
+    "Como le prometimos, esta es la actualización número {{ sequence }} sobre sus vuelos {{ flight_labels }}. Le escribimos sobre ellos a la vez, para que lo tenga todo en una sola carta.\n\n"
+    "{{ impact.summary }} {% if news %}Novedades: {{ news }}{% else %}Todavía no hay novedades sobre este vuelo.{% endif %}\n\n"
+    "Qué ha pasado: {{ incident.explanation }}"
+    "{% for other in combined %}\n\n{{ other.summary }} {% if other.news %}Novedades: {{ other.news }}{% else %}Todavía no hay novedades sobre este vuelo.{% endif %}\n\n"
+    "Qué ha pasado: {{ other.explanation }}{% endfor %}"
+)
+FR_NOTICE_COVERS = (
+    "{% if combined %}\n\n{% if combined|length == 1 %}Votre autre vol est lui aussi touché : ce message vous parle des deux.{% else %}Vos autres vols sont eux aussi touchés : ce message vous parle de chacun d'eux.{% endif %}"
+    "{% for other in combined %}\n\n{{ other.summary }} Ce que nous savons pour l'instant sur ce vol : {{ other.explanation }}{% endfor %}{% endif %}"
+    "{% if also_open %}\n\nCela s'ajoute à ce que nous vous avons déjà écrit au sujet de : "
+    + ALSO_OPEN
+    + ". Désormais, nos points de situation couvriront tous vos vols touchés dans un seul message.{% endif %}"
+)
+FR_UPDATE_COMBINED = (
+    "Comme promis, voici notre point n° {{ sequence }} sur vos vols {{ flight_labels }}. Nous vous écrivons à leur sujet en même temps, pour que vous ayez tout dans un seul message.\n\n"
+    "{{ impact.summary }} {% if news %}Ce qui a changé : {{ news }}{% else %}Nous n'avons pas encore de nouvelles pour ce vol.{% endif %}\n\n"
+    "Ce qui s'est passé : {{ incident.explanation }}"
+    "{% for other in combined %}\n\n{{ other.summary }} {% if other.news %}Ce qui a changé : {{ other.news }}{% else %}Nous n'avons pas encore de nouvelles pour ce vol.{% endif %}\n\n"
+    "Ce qui s'est passé : {{ other.explanation }}{% endfor %}"
+)
+DE_NOTICE_COVERS = (
+    "{% if combined %}\n\n{% if combined|length == 1 %}Auch Ihr anderer Flug ist betroffen, deshalb geht es in diesem Schreiben um beide.{% else %}Auch Ihre anderen Flüge sind betroffen, deshalb geht es in diesem Schreiben um alle.{% endif %}"
+    "{% for other in combined %}\n\n{{ other.summary }} Was wir über diesen Flug bisher wissen: {{ other.explanation }}{% endfor %}{% endif %}"
+    "{% if also_open %}\n\nDas kommt zu dem hinzu, worüber wir Ihnen bereits geschrieben haben: "
+    + ALSO_OPEN
+    + ". Ab jetzt informieren wir Sie über alle betroffenen Flüge gemeinsam in einem Schreiben.{% endif %}"
+)
+DE_UPDATE_COMBINED = (
+    "wie versprochen erhalten Sie hier Update Nr. {{ sequence }} zu Ihren Flügen {{ flight_labels }}. Wir fassen alles in einem Schreiben zusammen, damit Sie den Überblick behalten.\n\n"
+    "{{ impact.summary }} {% if news %}Das ist neu: {{ news }}{% else %}Zu diesem Flug gibt es noch nichts Neues.{% endif %}\n\n"
+    "Was passiert ist: {{ incident.explanation }}"
+    "{% for other in combined %}\n\n{{ other.summary }} {% if other.news %}Das ist neu: {{ other.news }}{% else %}Zu diesem Flug gibt es noch nichts Neues.{% endif %}\n\n"
+    "Was passiert ist: {{ other.explanation }}{% endfor %}"
+)
 
 # --- English -------------------------------------------------------------------------------------------
 
@@ -44,16 +109,16 @@ EN = (
     DefaultTemplate(
         kind=INITIAL_NOTICE,
         language="en",
-        subject="Your flight {{ flight.label }} on {{ flight.date }}: what we know so far",
+        subject="{% if combined %}Your flights {{ flight_labels }}: what we know so far{% else %}Your flight {{ flight.label }} on {{ flight.date }}: what we know so far{% endif %}",
         body_text=f"""Dear {{{{ customer.greeting_name }}}},
 
 We would rather you heard this from us now than found out at the airport. {{{{ impact.summary }}}}
 
-What we know so far: {{{{ incident.explanation }}}}
+What we know so far: {{{{ incident.explanation }}}}{EN_NOTICE_COVERS}
 
 {{% if impact.cancelled %}}You do not need to queue at the airport or wait on the phone to be rebooked: we are already looking for a seat for you on another flight, and we will send you the new booking as soon as we have it. If you would rather travel on another day, or not at all, just reply to this email and tell us.{{% else %}}{{% if flight.departure_text %}}Your flight was due to leave {{{{ flight.origin_name }}}} at {{{{ flight.departure_text }}}}. {{% endif %}}Please check its status before you set off for the airport, because the time may still change.{{% endif %}}
 
-We are working on it now, and we will tell you as soon as anything changes for your flight. {{% if next_update %}}You will hear from us again by {{{{ next_update }}}}, even if there is no news by then.{{% else %}}You will hear from us again as soon as we know more.{{% endif %}}
+We are working on it now, and we will tell you as soon as anything changes for your flight{{% if combined %}}s{{% endif %}}. {{% if next_update %}}You will hear from us again by {{{{ next_update }}}}, even if there is no news by then.{{% else %}}You will hear from us again as soon as we know more.{{% endif %}}{{% if combined %}} From now on we will write to you about all of them together, in one letter each time.{{% endif %}}
 
 If you need us before then, reply to this email or call us{{% if contact.phone %}} on {{{{ contact.phone }}}}{{% endif %}}{{% if flight.booking_reference %}}, with your booking reference {{{{ flight.booking_reference }}}} to hand{{% endif %}}. If you have not left for the airport yet, it is worth phoning us before you do.
 
@@ -64,16 +129,16 @@ With best wishes,
     DefaultTemplate(
         kind=UPDATE,
         language="en",
-        subject="Update {{ sequence }} on your flight {{ flight.label }}",
+        subject="Update {{ sequence }} on your {% if combined %}flights {{ flight_labels }}{% else %}flight {{ flight.label }}{% endif %}",
         body_text=f"""Dear {{{{ customer.greeting_name }}}},
 
-This is update number {{{{ sequence }}}} about your flight {{{{ flight.label }}}} on {{{{ flight.date }}}}, as we promised.
+{{% if combined %}}{EN_UPDATE_COMBINED}{{% else %}}This is update number {{{{ sequence }}}} about your flight {{{{ flight.label }}}} on {{{{ flight.date }}}}, as we promised.
 
 {{% if news %}}What is new: {{{{ news }}}}{{% else %}}There is no news yet. We are writing anyway, because we said we would, and we do not want to leave you wondering.{{% endif %}}
 
 Where things stand for you: {{{{ impact.summary }}}}
 
-What happened: {{{{ incident.explanation }}}}
+What happened: {{{{ incident.explanation }}}}{{% endif %}}
 
 {{% if next_update %}}Our next update will reach you by {{{{ next_update }}}}, whether or not there is news by then.{{% else %}}We will write again as soon as there is something new to tell you.{{% endif %}}
 
@@ -160,16 +225,16 @@ ES = (
     DefaultTemplate(
         kind=INITIAL_NOTICE,
         language="es",
-        subject="Su vuelo {{ flight.label }} del {{ flight.date }}: lo que sabemos hasta ahora",
+        subject="{% if combined %}Sus vuelos {{ flight_labels }}: lo que sabemos hasta ahora{% else %}Su vuelo {{ flight.label }} del {{ flight.date }}: lo que sabemos hasta ahora{% endif %}",
         body_text=f"""Hola, {{{{ customer.greeting_name }}}}:
 
 Preferimos que lo sepa por nosotros ahora, y no al llegar al aeropuerto. {{{{ impact.summary }}}}
 
-Lo que sabemos hasta ahora: {{{{ incident.explanation }}}}
+Lo que sabemos hasta ahora: {{{{ incident.explanation }}}}{ES_NOTICE_COVERS}
 
 {{% if impact.cancelled %}}No hace falta que haga cola en el aeropuerto ni que espere al teléfono para cambiar su reserva: ya le estamos buscando plaza en otro vuelo y le enviaremos la nueva reserva en cuanto la tengamos. Si prefiere viajar otro día, o no viajar, responda a este correo y díganoslo.{{% else %}}{{% if flight.departure_text %}}Su vuelo tenía prevista la salida de {{{{ flight.origin_name }}}} a las {{{{ flight.departure_text }}}}. {{% endif %}}Le recomendamos consultar el estado del vuelo antes de salir hacia el aeropuerto, porque el horario aún puede cambiar.{{% endif %}}
 
-Ya estamos trabajando en ello y le avisaremos en cuanto cambie algo en su vuelo. {{% if next_update %}}Volveremos a escribirle antes del {{{{ next_update }}}}, aunque para entonces no haya novedades.{{% else %}}Volveremos a escribirle en cuanto sepamos algo más.{{% endif %}}
+Ya estamos trabajando en ello y le avisaremos en cuanto cambie algo en {{% if combined %}}sus vuelos{{% else %}}su vuelo{{% endif %}}. {{% if next_update %}}Volveremos a escribirle antes del {{{{ next_update }}}}, aunque para entonces no haya novedades.{{% else %}}Volveremos a escribirle en cuanto sepamos algo más.{{% endif %}}{{% if combined %}} A partir de ahora le escribiremos sobre todos ellos a la vez, en una sola carta cada vez.{{% endif %}}
 
 Si nos necesita antes, responda a este correo o llámenos{{% if contact.phone %}} al {{{{ contact.phone }}}}{{% endif %}}{{% if flight.booking_reference %}} con su código de reserva, {{{{ flight.booking_reference }}}}, a mano{{% endif %}}. Si todavía no ha salido hacia el aeropuerto, le conviene llamarnos antes de ponerse en camino.
 
@@ -180,16 +245,16 @@ Un saludo,
     DefaultTemplate(
         kind=UPDATE,
         language="es",
-        subject="Actualización n.º {{ sequence }} sobre su vuelo {{ flight.label }}",
+        subject="Actualización n.º {{ sequence }} sobre {% if combined %}sus vuelos {{ flight_labels }}{% else %}su vuelo {{ flight.label }}{% endif %}",
         body_text=f"""Hola, {{{{ customer.greeting_name }}}}:
 
-Como le prometimos, esta es la actualización número {{{{ sequence }}}} sobre su vuelo {{{{ flight.label }}}} del {{{{ flight.date }}}}.
+{{% if combined %}}{ES_UPDATE_COMBINED}{{% else %}}Como le prometimos, esta es la actualización número {{{{ sequence }}}} sobre su vuelo {{{{ flight.label }}}} del {{{{ flight.date }}}}.
 
 {{% if news %}}Novedades: {{{{ news }}}}{{% else %}}Todavía no hay novedades. Aun así le escribimos, porque se lo habíamos prometido y no queremos dejarle sin noticias.{{% endif %}}
 
 Cómo queda su viaje: {{{{ impact.summary }}}}
 
-Qué ha pasado: {{{{ incident.explanation }}}}
+Qué ha pasado: {{{{ incident.explanation }}}}{{% endif %}}
 
 {{% if next_update %}}Le enviaremos la próxima actualización antes del {{{{ next_update }}}}, haya novedades o no.{{% else %}}Volveremos a escribirle en cuanto tengamos algo nuevo que contarle.{{% endif %}}
 
@@ -276,16 +341,16 @@ FR = (
     DefaultTemplate(
         kind=INITIAL_NOTICE,
         language="fr",
-        subject="Votre vol {{ flight.label }} du {{ flight.date }} : ce que nous savons pour l'instant",
+        subject="{% if combined %}Vos vols {{ flight_labels }} : ce que nous savons pour l'instant{% else %}Votre vol {{ flight.label }} du {{ flight.date }} : ce que nous savons pour l'instant{% endif %}",
         body_text=f"""Bonjour {{{{ customer.name }}}},
 
 Nous préférons que vous l'appreniez par nous, dès maintenant, plutôt qu'à l'aéroport. {{{{ impact.summary }}}}
 
-Ce que nous savons pour l'instant : {{{{ incident.explanation }}}}
+Ce que nous savons pour l'instant : {{{{ incident.explanation }}}}{FR_NOTICE_COVERS}
 
 {{% if impact.cancelled %}}Inutile de faire la queue à l'aéroport ou d'attendre au téléphone pour changer de vol : nous vous cherchons déjà une place sur un autre vol et nous vous enverrons votre nouvelle réservation dès qu'elle sera confirmée. Si vous préférez voyager un autre jour, ou ne plus voyager, répondez simplement à ce message.{{% else %}}{{% if flight.departure_text %}}Votre vol devait décoller à {{{{ flight.departure_text }}}}. {{% endif %}}Pensez à vérifier son statut avant de partir pour l'aéroport : l'horaire peut encore changer.{{% endif %}}
 
-Nous suivons la situation de près et nous vous préviendrons dès qu'il y aura du nouveau pour votre vol. {{% if next_update %}}Nous vous écrirons de nouveau au plus tard le {{{{ next_update }}}}, même s'il n'y a rien de nouveau d'ici là.{{% else %}}Nous vous écrirons de nouveau dès que nous en saurons plus.{{% endif %}}
+Nous suivons la situation de près et nous vous préviendrons dès qu'il y aura du nouveau pour {{% if combined %}}vos vols{{% else %}}votre vol{{% endif %}}. {{% if next_update %}}Nous vous écrirons de nouveau au plus tard le {{{{ next_update }}}}, même s'il n'y a rien de nouveau d'ici là.{{% else %}}Nous vous écrirons de nouveau dès que nous en saurons plus.{{% endif %}}{{% if combined %}} Désormais, nous vous écrirons au sujet de tous vos vols à la fois, dans un seul message.{{% endif %}}
 
 Si vous avez besoin de nous d'ici là, répondez à ce message ou appelez-nous{{% if contact.phone %}} au {{{{ contact.phone }}}}{{% endif %}}{{% if flight.booking_reference %}}, votre référence de réservation {{{{ flight.booking_reference }}}} sous la main{{% endif %}}. Si vous n'avez pas encore pris la route de l'aéroport, un appel avant de partir peut vous éviter un déplacement inutile.
 
@@ -296,16 +361,16 @@ Bien cordialement,
     DefaultTemplate(
         kind=UPDATE,
         language="fr",
-        subject="Point n° {{ sequence }} sur votre vol {{ flight.label }}",
+        subject="Point n° {{ sequence }} sur {% if combined %}vos vols {{ flight_labels }}{% else %}votre vol {{ flight.label }}{% endif %}",
         body_text=f"""Bonjour {{{{ customer.name }}}},
 
-Comme promis, voici notre point n° {{{{ sequence }}}} sur votre vol {{{{ flight.label }}}} du {{{{ flight.date }}}}.
+{{% if combined %}}{FR_UPDATE_COMBINED}{{% else %}}Comme promis, voici notre point n° {{{{ sequence }}}} sur votre vol {{{{ flight.label }}}} du {{{{ flight.date }}}}.
 
 {{% if news %}}Ce qui a changé : {{{{ news }}}}{{% else %}}Nous n'avons pas encore de nouvelles. Nous vous écrivons tout de même, parce que nous nous y étions engagés et que nous ne voulons pas vous laisser sans information.{{% endif %}}
 
 Où en est votre voyage : {{{{ impact.summary }}}}
 
-Ce qui s'est passé : {{{{ incident.explanation }}}}
+Ce qui s'est passé : {{{{ incident.explanation }}}}{{% endif %}}
 
 {{% if next_update %}}Notre prochain point vous parviendra au plus tard le {{{{ next_update }}}}, qu'il y ait du nouveau ou non.{{% else %}}Nous vous réécrirons dès que la situation évoluera.{{% endif %}}
 
@@ -393,16 +458,16 @@ DE = (
     DefaultTemplate(
         kind=INITIAL_NOTICE,
         language="de",
-        subject="Ihr Flug {{ flight.label }} am {{ flight.date }}: was wir bisher wissen",
+        subject="{% if combined %}Ihre Flüge {{ flight_labels }}: was wir bisher wissen{% else %}Ihr Flug {{ flight.label }} am {{ flight.date }}: was wir bisher wissen{% endif %}",
         body_text=f"""Guten Tag {{{{ customer.name }}}},
 
 bevor Sie es am Flughafen erfahren, sagen wir es Ihnen lieber selbst: {{{{ impact.summary }}}}
 
-Was wir bisher wissen: {{{{ incident.explanation }}}}
+Was wir bisher wissen: {{{{ incident.explanation }}}}{DE_NOTICE_COVERS}
 
 {{% if impact.cancelled %}}Sie müssen sich am Flughafen nicht anstellen und auch nicht in der Telefonwarteschleife ausharren, um umzubuchen: Wir suchen bereits einen Platz auf einem anderen Flug für Sie und schicken Ihnen die neue Buchung, sobald sie feststeht. Wenn Sie lieber an einem anderen Tag oder gar nicht reisen möchten, antworten Sie einfach auf diese E-Mail.{{% else %}}{{% if flight.departure_text %}}Ihr Abflug in {{{{ flight.origin_name }}}} war für {{{{ flight.departure_text }}}} geplant. {{% endif %}}Bitte prüfen Sie den Flugstatus, bevor Sie sich auf den Weg zum Flughafen machen, denn die Zeit kann sich noch ändern.{{% endif %}}
 
-Wir kümmern uns darum und melden uns, sobald sich für Ihren Flug etwas ändert. {{% if next_update %}}Spätestens am {{{{ next_update }}}} hören Sie wieder von uns, auch wenn es bis dahin nichts Neues gibt.{{% else %}}Sobald wir mehr wissen, hören Sie wieder von uns.{{% endif %}}
+Wir kümmern uns darum und melden uns, sobald sich für {{% if combined %}}Ihre Flüge{{% else %}}Ihren Flug{{% endif %}} etwas ändert. {{% if next_update %}}Spätestens am {{{{ next_update }}}} hören Sie wieder von uns, auch wenn es bis dahin nichts Neues gibt.{{% else %}}Sobald wir mehr wissen, hören Sie wieder von uns.{{% endif %}}{{% if combined %}} Ab jetzt schreiben wir Ihnen zu allen Ihren Flügen gemeinsam, jedes Mal in einem Schreiben.{{% endif %}}
 
 Wenn Sie uns vorher brauchen, antworten Sie auf diese E-Mail oder rufen Sie uns an{{% if contact.phone %}} unter {{{{ contact.phone }}}}{{% endif %}}{{% if flight.booking_reference %}} und halten Sie Ihren Buchungscode {{{{ flight.booking_reference }}}} bereit{{% endif %}}. Falls Sie noch nicht zum Flughafen aufgebrochen sind, lohnt sich ein Anruf, bevor Sie losfahren.
 
@@ -413,16 +478,16 @@ Mit freundlichen Grüßen
     DefaultTemplate(
         kind=UPDATE,
         language="de",
-        subject="Update Nr. {{ sequence }} zu Ihrem Flug {{ flight.label }}",
+        subject="Update Nr. {{ sequence }} zu {% if combined %}Ihren Flügen {{ flight_labels }}{% else %}Ihrem Flug {{ flight.label }}{% endif %}",
         body_text=f"""Guten Tag {{{{ customer.name }}}},
 
-wie versprochen erhalten Sie hier Update Nr. {{{{ sequence }}}} zu Ihrem Flug {{{{ flight.label }}}} am {{{{ flight.date }}}}.
+{{% if combined %}}{DE_UPDATE_COMBINED}{{% else %}}wie versprochen erhalten Sie hier Update Nr. {{{{ sequence }}}} zu Ihrem Flug {{{{ flight.label }}}} am {{{{ flight.date }}}}.
 
 {{% if news %}}Das ist neu: {{{{ news }}}}{{% else %}}Es gibt noch nichts Neues. Wir schreiben Ihnen trotzdem, weil wir es zugesagt haben und Sie nicht im Ungewissen lassen möchten.{{% endif %}}
 
 So sieht es für Sie aus: {{{{ impact.summary }}}}
 
-Was passiert ist: {{{{ incident.explanation }}}}
+Was passiert ist: {{{{ incident.explanation }}}}{{% endif %}}
 
 {{% if next_update %}}Das nächste Update erhalten Sie spätestens am {{{{ next_update }}}}, ob es Neuigkeiten gibt oder nicht.{{% else %}}Sobald es etwas Neues gibt, schreiben wir Ihnen wieder.{{% endif %}}
 
@@ -532,3 +597,47 @@ def default_templates_install(apps: Any) -> int:
             body_html="",
         )
     return len(missing)
+
+
+WORDING_FIELDS = ("subject", "part_acknowledgement", "part_explanation", "part_remedy", "body_text", "body_html")
+
+
+def wording_digest(template: Any) -> str:
+    """The sha256 of a template's wording: tells a shipped version nobody edited from one a coordinator changed."""
+    text = "\x00".join(str(getattr(template, name, "") or "") for name in WORDING_FIELDS)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def default_templates_upgrade(apps: Any, *, replaced: Mapping[tuple[str, str], str]) -> int:
+    """Give each active template still worded exactly as an earlier shipped default today's default wording, as its
+    next version (the old version stays, as the letters rendered from it say).
+
+    ``replaced``: the ``wording_digest`` of that earlier default, per (kind, language). A template a coordinator
+    edited keeps their wording; the template editor's help lists what they can add. Takes the migration's
+    historical ``apps``; returns how many templates were revised, and running it again revises none.
+    """
+    template_model = apps.get_model("care", "LetterTemplate")
+    defaults = {(default.kind, default.language): default for default in DEFAULT_TEMPLATES}
+    revised = 0
+    for (kind, language), digest in replaced.items():
+        default = defaults.get((kind, language))
+        active = template_model.objects.filter(kind=kind, language=language, is_active=True).first()
+        if default is None or active is None or wording_digest(active) != digest:
+            continue
+        versions = template_model.objects.filter(kind=kind, language=language)
+        latest = versions.order_by("-version").values_list("version", flat=True).first() or 0
+        template_model.objects.filter(pk=active.pk).update(is_active=False)
+        template_model.objects.create(
+            kind=kind,
+            language=language,
+            version=latest + 1,
+            is_active=True,
+            subject=default.subject,
+            part_acknowledgement=default.part_acknowledgement,
+            part_explanation=default.part_explanation,
+            part_remedy=default.part_remedy,
+            body_text=default.body_text,
+            body_html="",
+        )
+        revised += 1
+    return revised

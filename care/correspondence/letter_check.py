@@ -4,7 +4,9 @@ Two questions, asked at two different costs:
 
 - Per letter (``personal_letter_reasons``), run for every one of possibly 100,000 letters: does the rendered
   text name this customer, their own flight, what happened to them, the incident's explanation and the
-  coordinator's apology paragraph? Plain substring tests on whitespace-normalised text, nothing more.
+  coordinator's apology paragraph? Plain substring tests on whitespace-normalised text. And does it speak to
+  this reader alone, telling them only what happened to them (no "some of you", no "your flight was cancelled"
+  to a customer who was delayed)? That is ``reader_claims``, which reads each sentence once per batch.
 - Per incident (``recycled_paragraph_reasons``), run once per incident per batch: is the coordinator's apology
   paragraph written for this incident, or empty, too short, or copied from an earlier incident or a template?
 
@@ -26,6 +28,8 @@ from typing import Any, Protocol
 
 from care.correspondence.models.letters import LetterKind
 from care.correspondence.models.templates import LetterTemplate
+from care.correspondence.phrases import DEFAULT_LANGUAGE
+from care.correspondence.reader_claims import reader_claim_reasons
 from incidents.models import Incident
 
 SHINGLE_WORDS = 8
@@ -93,7 +97,27 @@ def personal_letter_reasons(  # noqa: PLR0912 - one branch per check, read as th
             reasons.append("Does not include the coordinator's apology paragraph, only the template's wording.")
     if OFFER in facts:
         reasons += _offer_reasons(body, context)
-    return reasons
+    return reasons + _reader_reasons(body, context)
+
+
+def _reader_reasons(body: str, context: Mapping[str, Any]) -> list[str]:
+    """The letter speaks to one reader, and tells them only what happened to them (``reader_claims``).
+
+    What the letter states from the facts is left out of the reading, because it is true by construction and may
+    speak of the customer's other flights: the impact sentence, the entitlements, the other disrupted flights,
+    and the flights a combined notice or update covers (their incidents' words are about those flights).
+    """
+    stated = [str(context.get("impact", {}).get("summary", ""))]
+    stated += [str(entitlement.get("text", "")) for entitlement in context.get("entitlements", [])]
+    stated += [str(line) for line in (*context.get("also_incidents", []), *context.get("also_open", []))]
+    for other in context.get("combined", []):
+        stated += [str(other.get(key, "")) for key in ("summary", "explanation", "news")]
+    text = body
+    for piece in stated:
+        if flat := _flat(piece):
+            text = text.replace(flat, " ")
+    language = str(context.get("language") or DEFAULT_LANGUAGE)
+    return reader_claim_reasons(text, context.get("impact", {}), language=language)
 
 
 def _offer_reasons(body: str, context: Mapping[str, Any]) -> list[str]:
@@ -115,6 +139,27 @@ def _offer_reasons(body: str, context: Mapping[str, Any]) -> list[str]:
                 f"Offers a voucher before saying what the customer is owed ({entitlement['regulation']}): "
                 "the refund or compensation comes first."
             )
+    return reasons
+
+
+def combined_flight_reasons(*, rendered: RenderedText, context: Mapping[str, Any]) -> list[str]:
+    """A notice or update covering the customer's other open incidents too (``combined``, care.correspondence.streams)
+    names each of those flights, says what happened on it and, in an update, gives its news: those incidents write no
+    letter of their own to the customer this time, so nothing else would tell them."""
+    body = _flat(rendered.body_text)
+    reasons: list[str] = []
+    for other in context.get("combined", []):
+        label = _flat(str(other.get("label", "")))
+        if not label or label not in body:
+            reasons.append(f"Does not name the customer's other flight {label}, which this letter covers too.")
+        summary, delay = _flat(str(other.get("summary", ""))), _flat(str(other.get("delay_text", "")))
+        if not any(text and text in body for text in (summary, delay)):
+            reasons.append(
+                f"Does not say what happened to the customer on {label} ({summary or 'no impact recorded'})."
+            )
+        news = _flat(str(other.get("news", "")))
+        if news and news not in body:
+            reasons.append(f"Does not give the news about {label}, which this letter covers too.")
     return reasons
 
 

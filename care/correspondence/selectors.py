@@ -8,16 +8,29 @@ from statistics import median
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
-from care.correspondence.letter_check import personal_letter_reasons, recycled_paragraph_reason
-from care.correspondence.models.letters import Letter, LetterBatch, LetterKind
+from care.correspondence.letter_check import (
+    combined_flight_reasons,
+    personal_letter_reasons,
+    recycled_paragraph_reason,
+)
+from care.correspondence.models.letters import Letter, LetterBatch, LetterKind, LetterStatus
 from care.correspondence.models.templates import LetterTemplate
+from care.correspondence.rendering.batch import stream_facts
 from care.correspondence.rendering.choice import template_for
 from care.correspondence.rendering.context import letter_context
-from care.correspondence.rendering.incident_texts import incident_texts, incident_translations, latest_news
+from care.correspondence.rendering.incident_texts import (
+    incident_texts,
+    incident_translations,
+    latest_news,
+    paragraph_variants,
+    variant_texts,
+)
 from care.correspondence.rendering.kinds import KINDS_WITH_APOLOGY
 from care.correspondence.rendering.letter import LetterRenderError, render_letter
 from care.correspondence.rendering.sections.entitlements import letter_entitlements
+from care.correspondence.streams import stream_plan
 from incidents.models import AffectedCustomer
+from incidents.variants import Impact
 from vouchers.models import Voucher, VoucherStatus
 
 HELD_SHOWN = 50
@@ -59,6 +72,17 @@ def letter_preview(
         language=chosen.language,
         translations=incident_translations([affected.incident_id], [chosen.language]),
     )
+    texts, _variant = variant_texts(
+        texts,
+        incident_id=affected.incident_id,
+        facts=affected,
+        language=chosen.language,
+        kind=kind,
+        variants=paragraph_variants([affected.incident_id], [chosen.language]),
+    )
+    # As a letter written now: a notice or update covers the customer's other open incidents (streams).
+    stream = stream_plan(incident=affected.incident, kind=kind, rows=[affected], lock=False).streams.get(affected.pk)
+    covered = stream.incident_ids if stream is not None else set()
     context = letter_context(
         affected=affected,
         kind=kind,
@@ -69,12 +93,21 @@ def letter_preview(
         language=chosen.language,
         news=latest_news({affected.incident_id}).get(affected.incident_id, ""),
         texts=texts,
+        stream=stream_facts(
+            stream,
+            language=chosen.language,
+            kind=kind,
+            translations=incident_translations(covered, [chosen.language]),
+            variants=paragraph_variants(covered, [chosen.language]),
+            news=latest_news(covered) if covered else {},
+        ),
     )
     try:
         rendered = render_letter(template=chosen, context=context)
     except LetterRenderError as exc:
         return LetterPreview(reasons=list(exc.reasons), template_label=str(chosen))
     reasons = personal_letter_reasons(rendered=rendered, context=context, kind=kind)
+    reasons += combined_flight_reasons(rendered=rendered, context=context)
     if kind in KINDS_WITH_APOLOGY:
         reasons += [
             reason for reason in (recycled_paragraph_reason(incident=affected.incident), untranslated) if reason
@@ -90,6 +123,16 @@ def letter_preview(
 
 
 @dataclass(frozen=True)
+class VariantCount:
+    """How many letters of a batch carry one variant of the coordinator's paragraph, and in which languages."""
+
+    variant: str  # the impact (incidents.variants.Impact), "" for the general paragraph
+    label: str  # "cancelled", "general"
+    letters: int
+    by_language: list[tuple[str, int]]
+
+
+@dataclass(frozen=True)
 class BatchOverview:
     by_status: dict[str, int]
     ready: int
@@ -97,6 +140,8 @@ class BatchOverview:
     held_reasons: list[tuple[str, int]]
     held_letters: list[Letter]
     sample: list[Letter]
+    paragraph: str = ""  # which of the coordinator's paragraphs varies per impact in this kind of letter
+    variants: list[VariantCount] = field(default_factory=list)
 
 
 def batch_overview(batch: LetterBatch) -> BatchOverview:
@@ -113,6 +158,7 @@ def batch_overview(batch: LetterBatch) -> BatchOverview:
     sample = list(
         Letter.objects.filter(pk__in=batch.sample_letter_ids).select_related("customer", "affected").order_by("pk")
     )
+    paragraph = VARYING_PARAGRAPH.get(batch.kind, "")
     return BatchOverview(
         by_status=by_status,
         ready=ready,
@@ -120,7 +166,47 @@ def batch_overview(batch: LetterBatch) -> BatchOverview:
         held_reasons=reasons.most_common(10),
         held_letters=held_letters,
         sample=sample,
+        paragraph=paragraph,
+        variants=batch_variant_counts(letters) if paragraph else [],
     )
+
+
+# The coordinator's paragraph that a kind of letter carries in a variant per impact (rendering.incident_texts).
+VARYING_PARAGRAPH: dict[str, str] = {
+    LetterKind.APOLOGY: "Apology",
+    LetterKind.VOUCHER: "Apology",
+    LetterKind.INITIAL_NOTICE: "Explanation",
+    LetterKind.UPDATE: "Explanation",
+}
+
+
+def batch_variant_counts(letters: QuerySet[Letter]) -> list[VariantCount]:
+    """Which variant of the coordinator's paragraph the rendered letters carry (``Letter.paragraph_variant``, set
+    when each is rendered): one grouped query, in the order a customer's impacts pick them, the general last."""
+    rows = (
+        letters.exclude(status=LetterStatus.CANCELLED)
+        .filter(template__isnull=False)
+        .order_by()
+        .values_list("paragraph_variant", "template__language")
+        .annotate(n=Count("pk"))
+    )
+    by_variant: dict[str, dict[str, int]] = {}
+    for variant, language, count in rows:
+        languages = by_variant.setdefault(variant, {})
+        languages[language] = languages.get(language, 0) + count
+    order = [*Impact.values, ""]
+    labels = {**{str(value): str(label).lower() for value, label in Impact.choices}, "": "general"}
+    return [
+        VariantCount(
+            variant=variant,
+            label=labels.get(variant, variant),
+            letters=sum(languages.values()),
+            by_language=sorted(languages.items(), key=lambda pair: (-pair[1], pair[0])),
+        )
+        for variant, languages in sorted(
+            by_variant.items(), key=lambda item: order.index(item[0]) if item[0] in order else len(order)
+        )
+    ]
 
 
 def _reason_key(reason: str) -> str:

@@ -68,7 +68,9 @@ def letters_prepare(
     for an incident that sends without approval) straight as QUEUED and enqueues them after commit;
     see ``care.correspondence.rendering.services.letters_create_rendered``. A call that created letters writes one
     audit entry for the batch with its counts (the sweeps call it per chunk of customers; a call that found
-    every letter written already writes nothing).
+    every letter written already writes nothing). Notices and updates keep one stream per customer
+    (care.correspondence.streams): a customer on other open incidents too gets one letter covering them, and
+    those incidents' rows get markers (``combined`` in the entry; the markers' own entry is ``letters.combine``).
     """
     incident = Incident.objects.get(pk=incident_id)
     _refuse_to_prepare(incident, kind)
@@ -77,7 +79,7 @@ def letters_prepare(
     if affected_ids is not None:
         affected = affected.filter(pk__in=list(affected_ids))
 
-    created = rendered = held = queued = 0
+    created = rendered = held = queued = combined = 0
     pks = list(affected.values_list("pk", flat=True))
     # With ``affected_ids`` the work stays within those customers' letters (counting and rendering), so
     # that chunks prepared in parallel for the same batch neither render nor count each other's letters.
@@ -96,8 +98,10 @@ def letters_prepare(
                 affected_ids=chunk,
                 queue_ready=queue_ready,
                 actor_label=actor_label,
+                actor=actor,
             )
             created += mine.count() - before
+            combined += made.combined
             rendered += made.summary.rendered
             held += made.summary.held + made.summary.failed
             if made.queued_ids:
@@ -116,7 +120,14 @@ def letters_prepare(
                 action="letters.prepare",
                 target=batch,
                 changes={"status": [batch.status, BatchStatus.OPEN]} if reopened else {},
-                details={"kind": kind, "created": created, "rendered": rendered, "held": held, "queued": queued},
+                details={
+                    "kind": kind,
+                    "created": created,
+                    "rendered": rendered,
+                    "held": held,
+                    "queued": queued,
+                    "combined": combined,
+                },
             )
         if reopened:
             batch.refresh_from_db()

@@ -16,6 +16,7 @@ from care.core.actors import request_actor
 from care.core.errors import DomainError
 from care.correspondence.models.letters import LetterKind
 from care.correspondence.models.templates import LetterTemplate
+from care.correspondence.rendering.variables import TEMPLATE_VARIABLES
 from care.correspondence.selectors import LetterPreview, letter_preview
 from care.correspondence.services import (
     TEMPLATE_FIELDS,
@@ -39,6 +40,13 @@ class LetterTemplateAdmin(admin.ModelAdmin):
         ("Wording (Django template language)", {"fields": TEMPLATE_FIELDS}),
         ("Record", {"fields": ("created_at", "updated_at")}),
     )
+
+    def changeform_view(
+        self, request: HttpRequest, object_id: str | None = None, form_url: str = "", extra_context: Any = None
+    ) -> HttpResponse:
+        # The help beside the wording: every variable a template may use (rendering.variables).
+        extra_context = {**(extra_context or {}), "template_variables": TEMPLATE_VARIABLES}
+        return super().changeform_view(request, object_id, form_url, extra_context)
 
     def get_urls(self) -> list[URLPattern]:
         return [

@@ -188,7 +188,9 @@ def _apply(event: LetterEvent, letter_id: int) -> None:
         if not letter.esp_message_id and event.esp_message_id:
             changes["esp_message_id"] = event.esp_message_id
         if _move(letter, target=LetterStatus.SENT, at=at, note=f"{note}: reconciled, the ESP has it", **changes):
-            letters_record_contact(affected_ids=[letter.affected_id] if letter.affected_id else [], at=at)
+            letters_record_contact(
+                affected_ids=[letter.affected_id] if letter.affected_id else [], at=at, letter_ids=[letter.pk]
+            )
     target = _target_for(event.event_type)
     if target is not None:
         changes = {}

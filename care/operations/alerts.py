@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from care.core.actors import Person
 from care.core.audit import audit_record, batch_details
+from care.core.station_time import station_time
 from care.correspondence.models.letters import Letter, LetterStatus
 from incidents.models import ACTIVE_STATUSES, AffectedCustomer, Alert, AlertKind, Incident, SweepRun
 
@@ -67,14 +68,14 @@ def _promises(now: dt.datetime) -> list[Condition]:
     conditions = []
     due_soon = Incident.objects.filter(
         status__in=ACTIVE_STATUSES, next_update_due_at__isnull=False, next_update_due_at__lte=now + PROMISE_HEADS_UP
-    ).only("pk", "reference", "next_update_due_at")
+    ).only("pk", "reference", "next_update_due_at", "stations")
     for incident in due_soon:
         assert incident.next_update_due_at is not None
         if incident.next_update_due_at <= now - PROMISE_GRACE:
             kind, text = AlertKind.PROMISE_BROKEN, "is overdue and was not sent"
         else:
             kind, text = AlertKind.PROMISE_LAPSING, "is due soon: post the news, or customers will hear “no news yet”"
-        due = timezone.localtime(incident.next_update_due_at).strftime("%H:%M UTC")
+        due = station_time(incident.next_update_due_at, incident, utc=True, date=False)  # "11:00 EST (16:00 UTC)"
         conditions.append(
             Condition(
                 kind,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from django.conf import settings
@@ -18,19 +18,22 @@ from django.utils import timezone
 
 from care.briefings.demo import seed_demo_briefings
 from care.core.errors import DomainError
+from care.core.station_time import station_time
 from care.customers.models import Customer
 from care.operations.demo_logins import DemoLogin, demo_users_ensure
 from incidents.demo_data import Flight, read_flights, read_time_zones
+from incidents.demo_data.apology_variants import variants_for
 from incidents.demo_data.people import DemoPlan, StationDay, plan_passengers
-from incidents.demo_data.story import FRIDAY, SATURDAY, StationFacts, Story, story_for
+from incidents.demo_data.story import FRIDAY, SATURDAY, Post, StationFacts, Story, story_for
 from incidents.demo_data.story_translations import translations_for
-from incidents.models import AffectedCustomer, Cause, Incident, IncidentKind, IncidentTranslation, Severity
+from incidents.models import AffectedCustomer, Audience, Cause, Incident, IncidentKind, IncidentTranslation, Severity
 from incidents.services import (
     incident_create,
     incident_post_update,
     incidents_refresh_counts,
     incidents_transition,
 )
+from incidents.variants import ParagraphVariant
 from vouchers.demo import seed_demo_policy
 
 DEMO_ACTOR = "demo loader"
@@ -44,6 +47,8 @@ DEFAULT_SEED = 20130208
 MAX_PASSENGERS_PER_FLIGHT = 200
 BATCH_SIZE = 500
 LIVE_PROMISE = dt.timedelta(minutes=30)
+# How the story's customer updates name their promise (incidents.demo_data.story).
+PROMISE_WORDS = "Our next update will come by "
 
 
 @dataclass(frozen=True)
@@ -85,6 +90,7 @@ def demo_scenario_load(*, passengers_per_flight: int = 6, seed: int = DEFAULT_SE
     facts = {key: StationFacts.of(by_station_day[key]) for key in DEMO_STATION_DAYS}
     stories = {key: story_for(facts[key]) for key in DEMO_STATION_DAYS}
     translations = {key: translations_for(facts[key]) for key in DEMO_STATION_DAYS}
+    variants = {key: variants_for(facts[key]) for key in DEMO_STATION_DAYS}
     try:
         with transaction.atomic():
             incidents = _create_incidents(by_station_day, stories)
@@ -99,6 +105,14 @@ def demo_scenario_load(*, passengers_per_flight: int = 6, seed: int = DEFAULT_SE
                 )
                 for key, texts in translations.items()
                 for text in texts
+            )
+            # And their apology for each impact, so every customer reads what happened to them, in their language.
+            ParagraphVariant.objects.bulk_create(
+                ParagraphVariant(
+                    incident=incidents[key], language=variant.language, impact=variant.impact, apology=variant.apology
+                )
+                for key, texts in variants.items()
+                for variant in texts
             )
             Customer.objects.bulk_create(plan.customers, batch_size=BATCH_SIZE)
             _fill_missing_pks(plan.customers)
@@ -143,7 +157,7 @@ def _create_incidents(
     by_station_day: dict[StationDay, list[Flight]], stories: dict[StationDay, Story]
 ) -> dict[StationDay, Incident]:
     incidents: dict[StationDay, Incident] = {}
-    live_promise = timezone.now() + LIVE_PROMISE
+    live_promise = _live_promise()
     for station, day in DEMO_STATION_DAYS:
         story = stories[(station, day)]
         disrupted = sorted(
@@ -187,8 +201,14 @@ def _open_with_timeline(incidents: dict[StationDay, Incident], stories: dict[Sta
     incidents_transition(
         incident_ids=[incident.pk for incident in incidents.values()], target="open", actor_label=DEMO_ACTOR
     )
-    for station_day, incident in incidents.items():
-        for post in stories[station_day].posts:
+    # The timeline is from 2013, but the incidents are open now: the last customer update promises the live
+    # next update (ahead, so the demo is not overdue at once), and its words name that time, not 2013's.
+    live = _live_promise()
+    for (station, day), incident in incidents.items():
+        posts = list(stories[(station, day)].posts)
+        last = max(index for index, post in enumerate(posts) if post.audience == Audience.CUSTOMERS)
+        posts[last] = _promising(posts[last], live, station)
+        for post in posts:
             incident_post_update(
                 incident=incident,
                 audience=post.audience,
@@ -196,10 +216,20 @@ def _open_with_timeline(incidents: dict[StationDay, Incident], stories: dict[Sta
                 posted_at=post.posted_at,
                 next_update_due_at=post.next_update_due_at,
             )
-    # The timeline's promises are from 2013; the live promise must lie ahead so the demo is not overdue at once.
-    Incident.objects.filter(pk__in=[incident.pk for incident in incidents.values()]).update(
-        next_update_due_at=timezone.now() + LIVE_PROMISE
-    )
+
+
+def _live_promise() -> dt.datetime:
+    """At least LIVE_PROMISE ahead, on a whole or half hour: a time people can remember."""
+    later = timezone.now() + LIVE_PROMISE
+    minutes = later.hour * 60 + later.minute + (1 if later.second or later.microsecond else 0)
+    return later.replace(hour=0, minute=0, second=0, microsecond=0) + dt.timedelta(minutes=-(-minutes // 30) * 30)
+
+
+def _promising(post: Post, promise: dt.datetime, station: str) -> Post:
+    """``post`` promising ``promise`` instead of its own, in its words too."""
+    words, _sep, _old = post.text.partition(PROMISE_WORDS)
+    text = f"{words.rstrip()} {PROMISE_WORDS}{station_time(promise, station, date=False)}."
+    return replace(post, text=text.strip(), next_update_due_at=promise)
 
 
 @dataclass(frozen=True)

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path, reverse
-from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
 from care.core.actors import request_actor
 from care.core.admin_base import (
+    StationClockAdminMixin,
     StatusChangeInline,
     WorkbenchAdmin,
     changelist_link,
@@ -24,20 +24,24 @@ from care.core.admin_base import (
     status_badge,
 )
 from care.core.errors import DomainError
+from care.core.station_time import clock_label, station_time
 from care.correspondence.models.letters import Letter, LetterBatch, LetterKind
 from care.correspondence.selectors import customers_left_to_notify, first_notice_latency
 from care.correspondence.services import KINDS_CARRYING_VOUCHERS, HeldOverBudget, letters_prepare_by_hand
 from care.customers.models import Customer
+from incidents.admin.paragraph_variants import ParagraphVariantInline, paragraph_variants_save
 from incidents.models import (
     ACTIVE_STATUSES,
     INCIDENT_LIFECYCLE,
     AffectedCustomer,
+    Audience,
     Incident,
     IncidentStatus,
     IncidentStatusChange,
     IncidentTranslation,
     IncidentUpdate,
 )
+from incidents.promises import promise_contradiction
 from incidents.services import (
     INCIDENT_UPDATABLE_FIELDS,
     TRANSITION_VERBS,
@@ -49,6 +53,7 @@ from incidents.services import (
     incident_update,
     incidents_transition,
 )
+from incidents.variants import ParagraphVariant
 from vouchers.admin import incident_compensation_panel
 from vouchers.models import Voucher
 
@@ -58,15 +63,59 @@ def _duration(seconds: float) -> str:
     return f"{minutes} min {secs:02d} s" if minutes else f"{secs} s"
 
 
+class IncidentUpdateForm(forms.ModelForm):
+    """A new timeline entry; a customer update's words must not name another time than its promise."""
+
+    class Meta:
+        model = IncidentUpdate
+        fields = ("audience", "text", "next_update_due_at")
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        incident = getattr(self.instance, "incident", None)  # the inline formset sets it, saved or not
+        if cleaned.get("audience") == Audience.CUSTOMERS and cleaned.get("text") and incident is not None:
+            # Without a promise of its own the update keeps the incident's (as incident_post_update does).
+            promise = cleaned.get("next_update_due_at") or incident.next_update_due_at
+            problem = promise_contradiction(text=cleaned["text"], promise=promise, place=incident)
+            if problem:
+                self.add_error("text", problem)
+        return cleaned
+
+
 class IncidentUpdateInline(admin.TabularInline):
-    """The timeline: past entries are history and stay as written; new ones go through the service."""
+    """The timeline: past entries are history and stay as written; new ones go through the service.
+
+    Times are on the incident's station clock (the change form runs on it), the promise in UTC beside it.
+    """
 
     model = IncidentUpdate
+    form = IncidentUpdateForm
     extra = 1
-    fields = ("posted_at", "audience", "text", "next_update_due_at", "author")
-    readonly_fields = ("posted_at", "author")
+    fields = ("posted", "audience", "text", "next_update_due_at", "promise_in_utc", "author")
+    readonly_fields = ("posted", "promise_in_utc", "author")
     ordering = ("-posted_at", "-id")
     verbose_name_plural = "timeline (add an update; a customer update's promise becomes the next update due)"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[IncidentUpdate]:
+        return super().get_queryset(request).select_related("incident")  # each row's name tells the station's time
+
+    def get_formset(self, request: HttpRequest, obj: Incident | None = None, **kwargs: Any) -> Any:
+        formset = super().get_formset(request, obj, **kwargs)
+        # The column says whose clock the promise is typed and shown on (the header of a view-only inline is
+        # the form's Meta label; the form class is made for this request, so it is ours to label).
+        label = f"next update promised by ({clock_label(obj)})"
+        formset.form._meta.labels = {**(formset.form._meta.labels or {}), "next_update_due_at": label}
+        if "next_update_due_at" in formset.form.base_fields:
+            formset.form.base_fields["next_update_due_at"].label = label
+        return formset
+
+    @admin.display(description="posted")
+    def posted(self, obj: IncidentUpdate) -> str:
+        return station_time(obj.posted_at, obj.incident) if obj.pk else "—"
+
+    @admin.display(description="promise in UTC")
+    def promise_in_utc(self, obj: IncidentUpdate) -> str:
+        return station_time(obj.next_update_due_at) if obj.pk and obj.next_update_due_at else "—"
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -101,7 +150,7 @@ class IncidentStatusChangeInline(StatusChangeInline):
 
 
 @admin.register(Incident)
-class IncidentAdmin(WorkbenchAdmin):
+class IncidentAdmin(StationClockAdminMixin, WorkbenchAdmin):
     list_display = (
         "reference",
         "title",
@@ -119,7 +168,7 @@ class IncidentAdmin(WorkbenchAdmin):
     ordering = ("-started_at", "-id")
     list_per_page = 25
     actions = ("open_incidents", "monitor_incidents", "resolve_incidents", "close_incidents")
-    inlines = (IncidentTranslationInline, IncidentUpdateInline, IncidentStatusChangeInline)
+    inlines = (IncidentTranslationInline, ParagraphVariantInline, IncidentUpdateInline, IncidentStatusChangeInline)
     autocomplete_fields = ()
     raw_id_fields = ("owner",)
     change_form_template = "admin/incidents/incident/change_form.html"
@@ -136,13 +185,14 @@ class IncidentAdmin(WorkbenchAdmin):
         "first_notice_display",
         "related_links",
         "compensation_panel",
+        "promise_display",
     )
     fieldsets = (
         (None, {"fields": ("reference", "title", "kind", "cause", "within_control", "severity", "owner")}),
         ("Where and when", {"fields": ("stations", "flights", "started_at")}),
         (
             "Promise to customers",
-            {"fields": ("next_update_due_at", "first_contact_target_minutes", "auto_send_notices")},
+            {"fields": ("next_update_due_at", "promise_display", "first_contact_target_minutes", "auto_send_notices")},
         ),
         ("What customers are told", {"fields": ("explanation", "apology", "prevention")}),
         (
@@ -181,14 +231,14 @@ class IncidentAdmin(WorkbenchAdmin):
         css = "contact-complete" if complete else "contact-pending"
         return format_html('<span class="{}">{}</span>', css, f"{obj.contacted_count:,}")
 
-    @admin.display(description="next update due (UTC)", ordering="next_update_due_at")
+    @admin.display(description="next update due", ordering="next_update_due_at")
     def next_update_display(self, obj: Incident) -> str:
         if obj.next_update_due_at is None:
             return "—"
         if obj.status not in ACTIVE_STATUSES:
             # The sweeps keep promises only while an incident is active: a resolved one promises nothing more.
             return "— (no more updates)"
-        when = date_format(timezone.localtime(obj.next_update_due_at), "DATETIME_FORMAT")
+        when = station_time(obj.next_update_due_at, obj, utc=True)
         if obj.is_update_overdue():
             return format_html('<span class="overdue" title="The promised update is overdue">{} (overdue)</span>', when)
         return when
@@ -212,9 +262,22 @@ class IncidentAdmin(WorkbenchAdmin):
             obj.first_contact_target_minutes,
         )
 
-    @admin.display(description="started (UTC)", ordering="started_at")
+    @admin.display(description="started", ordering="started_at")
     def started_display(self, obj: Incident) -> str:
-        return date_format(timezone.localtime(obj.started_at), "DATETIME_FORMAT")
+        return station_time(obj.started_at, obj)
+
+    @admin.display(description="promised, on the station's clock and in UTC")
+    def promise_display(self, obj: Incident) -> str:
+        return self.next_update_display(obj) if obj.pk else "—"
+
+    def get_form(self, request: HttpRequest, obj: Incident | None = None, change: bool = False, **kwargs: Any) -> Any:
+        form = super().get_form(request, obj, change=change, **kwargs)
+        typed_in = f"Typed and shown in {clock_label(obj)}."  # the change form runs on the station's clock
+        for name in ("started_at", "next_update_due_at"):
+            if name in form.base_fields:
+                field = form.base_fields[name]
+                field.help_text = f"{field.help_text} {typed_in}".strip()
+        return form
 
     @admin.display(description="compensation")
     def compensation_panel(self, obj: Incident) -> str:
@@ -392,6 +455,9 @@ class IncidentAdmin(WorkbenchAdmin):
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
         if formset.model is IncidentTranslation:
             self._save_translations(request, form.instance, formset)
+            return
+        if formset.model is ParagraphVariant:
+            paragraph_variants_save(request, form.instance, formset)
             return
         if formset.model is not IncidentUpdate:
             super().save_formset(request, form, formset, change)

@@ -14,9 +14,11 @@ from care.core.actors import request_actor
 from care.core.admin_base import (
     ActionsOnlyAdminMixin,
     ReadOnlyAdminMixin,
+    StationClockAdminMixin,
     WorkbenchAdmin,
     admin_link,
 )
+from care.core.station_time import station_time
 from care.correspondence.models.letters import LetterKind
 from care.customers.search import customers_matching, flight_from
 from care.operations.alerts import alert_acknowledge
@@ -33,7 +35,7 @@ from incidents.services import (
 
 
 @admin.register(AffectedCustomer)
-class AffectedCustomerAdmin(WorkbenchAdmin):
+class AffectedCustomerAdmin(StationClockAdminMixin, WorkbenchAdmin):
     list_display = (
         "id",
         "customer_link",
@@ -43,8 +45,9 @@ class AffectedCustomerAdmin(WorkbenchAdmin):
         "route",
         "impact_summary",
         "booking_reference",
-        "first_contacted_at",
+        "first_contacted",
     )
+    station_lookup = "incident__stations"
     list_display_links = ("id",)
     list_select_related = ("customer", "incident")
     list_filter = (
@@ -120,10 +123,15 @@ class AffectedCustomerAdmin(WorkbenchAdmin):
     def route(self, obj: AffectedCustomer) -> str:
         return f"{obj.origin} → {obj.destination}"
 
+    @admin.display(description="first contacted", ordering="first_contacted_at")
+    def first_contacted(self, obj: AffectedCustomer) -> str:
+        return station_time(obj.first_contacted_at, obj.incident)
+
 
 @admin.register(Alert)
-class AlertAdmin(ActionsOnlyAdminMixin, WorkbenchAdmin):
-    list_display = ("kind", "incident_link", "message", "raised_at", "notified_at", "acknowledged_by", "resolved_at")
+class AlertAdmin(StationClockAdminMixin, ActionsOnlyAdminMixin, WorkbenchAdmin):
+    list_display = ("kind", "incident_link", "message", "raised", "notified", "acknowledged_by", "resolved")
+    station_lookup = "incident__stations"
     list_filter = (("resolved_at", admin.EmptyFieldListFilter), "kind")
     list_select_related = ("incident", "acknowledged_by")
     ordering = ("resolved_at", "-raised_at")  # open alerts first
@@ -149,6 +157,18 @@ class AlertAdmin(ActionsOnlyAdminMixin, WorkbenchAdmin):
     @admin.display(description="incident", ordering="incident__reference")
     def incident_link(self, obj: Alert) -> str:
         return admin_link(obj.incident, obj.incident.reference) if obj.incident else "—"
+
+    @admin.display(description="raised", ordering="raised_at")
+    def raised(self, obj: Alert) -> str:
+        return station_time(obj.raised_at, obj.incident)
+
+    @admin.display(description="notified", ordering="notified_at")
+    def notified(self, obj: Alert) -> str:
+        return station_time(obj.notified_at, obj.incident)
+
+    @admin.display(description="resolved", ordering="resolved_at")
+    def resolved(self, obj: Alert) -> str:
+        return station_time(obj.resolved_at, obj.incident)
 
     @admin.action(description="Acknowledge: I am on it", permissions=["change"])
     def acknowledge(self, request: HttpRequest, queryset: QuerySet[Alert]) -> None:

@@ -10,6 +10,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from care.core.station_time import station_time
 from incidents.demo_data import NEW_YORK, Flight, local_time
 
 FRIDAY, SATURDAY = dt.date(2013, 2, 8), dt.date(2013, 2, 9)
@@ -86,42 +87,46 @@ def _half_hour_after(moment: dt.datetime, hours: int) -> dt.datetime:
     return (later + dt.timedelta(minutes=extra)).replace(second=0, microsecond=0)
 
 
+def _by(promise: dt.datetime, facts: StationFacts) -> str:
+    """The promise as an update's words say it, taken from the promise itself: on the station's clock, with its
+    zone ("11:00 EST"), so the text and its ``next_update_due_at`` cannot disagree."""
+    return station_time(promise, facts.code, date=False)
+
+
 APOLOGIES = {
     ("EWR", FRIDAY): (
-        "We are truly sorry. On Friday 8 February you were counting on us to get you out of Newark, and for most "
-        "of the afternoon and evening we could not. The blizzard was not something anyone could control, but the "
-        "hours many of you spent at the gate or on hold, not knowing whether your flight would go, were ours to "
-        "put right, and we did not do well enough. Thank you for your patience with our Newark team, who worked "
-        "through the storm to look after you."
+        "We are truly sorry. On Friday 8 February you were counting on us to get you out of Newark, and your "
+        "journey did not go the way you had planned. The blizzard was not something anyone could control, but the "
+        "hours you spent at the gate or on hold, not knowing what would happen to your flight, were ours to put "
+        "right, and we did not do well enough. Thank you for your patience with our Newark team, who worked through "
+        "the storm to look after you."
     ),
     ("JFK", FRIDAY): (
-        "We are sorry that your Friday at Kennedy ended with a cancelled or badly delayed flight. Some of you were "
-        "going home, some to family, some to work that could not wait, and the storm took that evening from you. "
-        "We cannot stop the snow, but we should have told you sooner what was happening to your flight, and for "
-        "many of you we did not. Please accept our sincere apology."
+        "We are sorry that your Friday at Kennedy did not end the way you had planned. You may have been going "
+        "home, to family or to work that could not wait, and the storm took that evening from you. We cannot stop "
+        "the snow, but we should have told you sooner what was happening to your flight, and we did not. Please "
+        "accept our sincere apology."
     ),
     ("LGA", FRIDAY): (
-        "We owe you an apology for Friday 8 February at LaGuardia. Flights kept leaving into the afternoon and "
-        "then stopped, and some of you learnt that your flight was cancelled only when you reached the gate. That "
-        "is not how we want anyone to find out. The weather was outside our control; how quickly and clearly we "
-        "told you was not. We are sorry for the evening it cost you and for the uncertainty that came with it."
+        "We owe you an apology for Friday 8 February at LaGuardia. Flights kept leaving into the afternoon and then "
+        "stopped, and what that meant for your flight should have reached you sooner and more clearly than it did. "
+        "The weather was outside our control; how quickly and clearly we told you was not. We are sorry for the "
+        "evening it cost you and for the uncertainty that came with it."
     ),
     ("EWR", SATURDAY): (
-        "We are sorry that Saturday brought more disappointment at Newark. After Friday's storm no flight could "
-        "leave Newark until the afternoon, and for some of you this was the second cancellation in two days, "
-        "after we had already rebooked you once. Being let down twice is hard, and we understand if your patience "
-        "ran out. We are grateful for it, and sorry that we needed so much of it."
+        "We are sorry that Saturday brought you more disappointment at Newark. After Friday's storm no flight could "
+        "leave Newark until the afternoon, and we know what a second day of waiting on us means. We understand if "
+        "your patience ran out. We are grateful for it, and sorry that we needed so much of it."
     ),
     ("JFK", SATURDAY): (
-        "Saturday at Kennedy should have been the day things got back to normal, and for many of you it was not: "
-        "your flight was cancelled or left hours late while the airport dug out from the blizzard. We are sorry "
-        "for the lost day, for the queues at the rebooking desks, and for every update you had to chase instead "
-        "of receiving it from us."
+        "Saturday at Kennedy, with the airport digging out from the blizzard, should have been the day things got "
+        "back to normal for you, and it was not. We are sorry for the lost day, for the queues at the rebooking "
+        "desks, and for every update you had to chase instead of receiving it from us."
     ),
     ("LGA", SATURDAY): (
-        "We apologise for Saturday 9 February at LaGuardia, where the morning departures were cancelled while the "
-        "airport recovered from the blizzard. Many of you had already had a long Friday. A second disrupted day "
-        "means missed weekends, events and time with the people who matter to you, and we are sorry."
+        "We apologise for Saturday 9 February at LaGuardia, where departures were disrupted while the airport "
+        "recovered from the blizzard. A second day of disruption after Friday's storm means a missed weekend, an "
+        "event or time with the people who matter to you, and we are sorry."
     ),
 }
 
@@ -177,6 +182,8 @@ def _friday(facts: StationFacts) -> tuple[str, tuple[Post, ...]]:
         "diverted."
     )
     evening = _after(last, 45)
+    by_late_morning = _at(facts.date, 11)
+    by_saturday_morning = _at(facts.date + dt.timedelta(days=1), 7)
     posts = (
         Post(
             "internal",
@@ -202,9 +209,10 @@ def _friday(facts: StationFacts) -> tuple[str, tuple[Post, ...]]:
             (
                 f"A blizzard is forecast to bring heavy snow and high winds to New York today. Departures from {name} "
                 "this afternoon and evening may be cancelled. You can move to a later flight free of charge; please "
-                "check your flight status before you leave for the airport. Our next update will come by 11:00."
+                "check your flight status before you leave for the airport. Our next update will come by "
+                f"{_by(by_late_morning, facts)}."
             ),
-            _at(facts.date, 11),
+            by_late_morning,
         ),
         Post(
             "internal",
@@ -230,9 +238,9 @@ def _friday(facts: StationFacts) -> tuple[str, tuple[Post, ...]]:
                 f"All remaining departures from {name} today are cancelled because of the blizzard. We are rebooking "
                 "everyone on these flights; if you have no new booking yet, you will have it by 07:00 on Saturday. "
                 f"Hotel vouchers are available at the {name} service desk for anyone who cannot get home tonight. "
-                "Our next update will come by 07:00 on Saturday."
+                f"Our next update will come by {_by(by_saturday_morning, facts)} on {by_saturday_morning:%A}."
             ),
-            _at(facts.date + dt.timedelta(days=1), 7),
+            by_saturday_morning,
         ),
     )
     return explanation, posts
@@ -249,6 +257,7 @@ def _saturday(facts: StationFacts) -> tuple[str, tuple[Post, ...]]:
     )
     restarted = _after(first, 30)
     promise = _half_hour_after(restarted, 3)
+    by_nine = _at(facts.date, 9)
     posts = (
         Post(
             "internal",
@@ -273,9 +282,9 @@ def _saturday(facts: StationFacts) -> tuple[str, tuple[Post, ...]]:
             (
                 f"Snow from the blizzard is still being cleared at {name} this morning and departures before noon are "
                 "likely to be cancelled. If your flight is affected we will tell you before you leave for the airport "
-                "and rebook you. Our next update will come by 09:00."
+                f"and rebook you. Our next update will come by {_by(by_nine, facts)}."
             ),
-            _at(facts.date, 9),
+            by_nine,
         ),
         Post(
             "internal",
@@ -299,7 +308,8 @@ def _saturday(facts: StationFacts) -> tuple[str, tuple[Post, ...]]:
             (
                 f"The first flight from {name} since Friday left at {_clock(first)}. Departures are restarting "
                 "gradually and some later today are still delayed. If your flight was cancelled you have a new "
-                f"booking: please check your email or text messages. Our next update will come by {promise:%H:%M}."
+                "booking: please check your email or text messages. Our next update will come by "
+                f"{_by(promise, facts)}."
             ),
             promise,
         ),

@@ -46,6 +46,13 @@
     return date.toISOString().substring(11, 19) + " UTC";
   }
 
+  // When a fragment was rendered, on the clock the page tells its times by (the station's on a briefing, UTC on
+  // the board): the server writes it (data-server-clock), so the script needs no time-zone rules of its own.
+  function renderedAt(root, date) {
+    var el = root.querySelector("[data-server-clock]");
+    return (el && el.getAttribute("data-server-clock")) || clock(date);
+  }
+
   function startRefreshing(container) {
     var url = container.getAttribute("data-refresh-url");
     var seconds = parseInt(container.getAttribute("data-refresh-seconds"), 10) || 15;
@@ -74,7 +81,7 @@
           readServerClock(container);
           tickCountdowns(container);
           if (signature() !== before && announce) {
-            announce.textContent = message + " " + clock(serverNow());
+            announce.textContent = message + " " + renderedAt(container, serverNow());
           }
           if (focused) container.focus();
           if (status) {
@@ -85,7 +92,7 @@
             var now = serverNow();
             time.setAttribute("data-refreshed", "");
             time.setAttribute("datetime", now.toISOString());
-            time.textContent = clock(now);
+            time.textContent = renderedAt(container, now);
             status.appendChild(time);
             status.appendChild(document.createTextNode("; refreshes every " + seconds + (seconds === 1 ? " second." : " seconds.")));
           }

@@ -18,6 +18,7 @@ from care.core.admin_base import (
     WorkbenchAdmin,
     run_service,
 )
+from care.core.station_time import station_time
 from care.customers.models import LoyaltyTier
 from incidents.models import Cause, Incident
 from vouchers.models import CompensationRule, DistanceBand, IncidentCompensation
@@ -25,6 +26,7 @@ from vouchers.policy import Rule, rule_in_words
 from vouchers.selectors import (
     incident_customer_awards,
     incident_forecast,
+    incident_statutory_not_in_force,
     incident_statutory_summary,
     incident_voucher_summary,
 )
@@ -144,6 +146,7 @@ def forecast_panel(incident_id: int, *, customers: int = 0) -> SafeString:
                 "forecast": forecast,
                 "summary": summary,
                 "statutory": incident_statutory_summary(incident_id=incident_id),
+                "not_in_force": incident_statutory_not_in_force(incident_id=incident_id),
                 "customers": incident_customer_awards(incident_id=incident_id, limit=customers) if customers else [],
                 "settings_url": settings_url,
                 "vouchers_url": reverse("admin:vouchers_voucher_changelist") + f"?incident__id__exact={incident_id}",
@@ -203,7 +206,7 @@ class IncidentCompensationAdmin(WorkbenchAdmin):
         if not obj.approved_at:
             return "—"
         totals = ", ".join(f"{currency} {amount}" for currency, amount in sorted(obj.approved_totals.items()))
-        return f"{totals} by {obj.approved_by} on {obj.approved_at:%d %b %Y %H:%M}"
+        return f"{totals} by {obj.approved_by} on {station_time(obj.approved_at, obj.incident)}"
 
     @admin.display(description="what the policy would issue")
     def forecast(self, obj: IncidentCompensation) -> SafeString | str:

@@ -38,6 +38,7 @@ from vouchers.selectors.statutory import (
     CustomerAward,
     StatutorySummary,
     incident_customer_awards,
+    incident_statutory_not_in_force,
     incident_statutory_summary,
 )
 
@@ -58,6 +59,7 @@ __all__ = [
     "incident_forecast",
     "incident_plan",
     "incident_references",
+    "incident_statutory_not_in_force",
     "incident_statutory_summary",
     "incident_voucher_summaries",
     "incident_voucher_summary",

@@ -3,13 +3,10 @@ award) and the incident's offer in plain words; and the names of the regulations
 
 from __future__ import annotations
 
-import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
-
-from django.utils import timezone
 
 from vouchers.law import CA_APPR, EU261, UK261, StatutoryAward
 from vouchers.policy import (
@@ -19,6 +16,7 @@ from vouchers.policy import (
     goodwill_awards,
     rule_in_words,
     statutory_for,
+    statutory_not_in_force,
 )
 from vouchers.selectors.rules import impacts_for, rules_for_incident, rules_for_incidents
 
@@ -32,10 +30,12 @@ REGULATION_NAMES = {
 
 @dataclass(frozen=True)
 class EntitlementLine:
-    kind: Literal["goodwill", "regulation", "refund"]
+    # "not_in_force": a regulation that owes nothing because it did not apply yet on the flight's date; its text
+    # says so ("not in force for flights before 28 October 2024"), for staff, who would otherwise wonder why.
+    kind: Literal["goodwill", "regulation", "refund", "not_in_force"]
     label: str
     text: str
-    amount: Decimal | None  # goodwill: the total value of the award; regulation: the compensation; refund: None
+    amount: Decimal | None  # goodwill: the total value of the award; regulation: the compensation; else None
     currency: str  # "" when there is no amount
 
 
@@ -52,15 +52,19 @@ def _statutory_line(award: StatutoryAward) -> EntitlementLine:
     )
 
 
-def customer_entitlements(*, affected_ids: list[int], today: dt.date | None = None) -> dict[int, list[EntitlementLine]]:
-    """For each affected customer: what the law says is owed (refund first, then compensation), then the
-    goodwill award(s). Five queries, whatever the number of ids; unknown ids are left out."""
-    on = today or timezone.localdate()
+def customer_entitlements(*, affected_ids: list[int]) -> dict[int, list[EntitlementLine]]:
+    """For each affected customer: what the law says is owed by the flight's date (refund first, then
+    compensation; then the rules not yet in force that would have owed something, saying so), then the goodwill
+    award(s). Five queries, whatever the number of ids; unknown ids are left out."""
     impacts = impacts_for(affected_ids=affected_ids)
     rules = rules_for_incidents({impact.incident_id for impact in impacts})
     lines: dict[int, list[EntitlementLine]] = {}
     for impact in impacts:
-        statutory = [_statutory_line(award) for award in statutory_for(impact, today=on)]
+        statutory = [_statutory_line(award) for award in statutory_for(impact)]
+        statutory += [
+            EntitlementLine(kind="not_in_force", label=REGULATION_NAMES[code], text=why, amount=None, currency="")
+            for code, why in statutory_not_in_force(impact)
+        ]
         goodwill = [
             EntitlementLine(
                 kind="goodwill",
@@ -87,15 +91,16 @@ def _award_words(kind: str, count: int, amount: Decimal | None, currency: str, d
     return f"{cash}: {note.strip()}" if note.strip() else f"{cash}."
 
 
-def offer_in_words(*, incident_id: int, today: dt.date | None = None) -> list[str]:
+def offer_in_words(*, incident_id: int) -> list[str]:
     """Plain-English sentences a rep can read out: the goodwill award(s) of the incident's policy, then which
-    regulations may apply to its customers. Rules that give none of its customers anything are left out
-    (all rules are read out while nobody is recorded as affected yet). Five queries."""
-    on = today or timezone.localdate()
+    regulations may apply to its customers (by their flights' dates), and which would but were not in force yet.
+    Rules that give none of its customers anything are left out (all rules are read out while nobody is recorded
+    as affected yet). Five queries."""
     rules = rules_for_incident(incident_id)
     impacts = impacts_for(incident_id=incident_id)
     used: set[int] = set()
     statutory: dict[str, list[StatutoryAward]] = defaultdict(list)
+    not_in_force: dict[str, str] = {}
     seen_flights: set[tuple[object, ...]] = set()
     for impact in impacts:
         used.update(rule.id for rule in applying_rules(impact, rules))
@@ -103,14 +108,16 @@ def offer_in_words(*, incident_id: int, today: dt.date | None = None) -> list[st
         if flight in seen_flights:
             continue
         seen_flights.add(flight)
-        for award in statutory_for(impact, today=on):
+        for award in statutory_for(impact):
             statutory[award.regulation].append(award)
+        not_in_force.update(statutory_not_in_force(impact))
     sentences = [rule_in_words(rule) for rule in rules if not impacts or rule.id in used]
     if not sentences:
         sentences.append("No goodwill voucher applies to this disruption under the current policy.")
     sentences.extend(_regulation_sentence(code, awards) for code, awards in statutory.items())
     if not statutory and impacts:
         sentences.append("No regulation requires a refund or compensation for this disruption's flights.")
+    sentences.extend(f"{REGULATION_NAMES[code]}: {why}." for code, why in not_in_force.items())
     return sentences
 
 

@@ -3,16 +3,13 @@ customers in all, and the first customers with their statutory and goodwill line
 
 from __future__ import annotations
 
-import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.utils import timezone
-
 from incidents.models import AffectedCustomer
 from vouchers.law import StatutoryAward
-from vouchers.policy import statutory_for
+from vouchers.policy import statutory_for, statutory_not_in_force
 from vouchers.selectors.entitlements import REGULATION_NAMES, EntitlementLine, customer_entitlements
 from vouchers.selectors.rules import impacts_for
 
@@ -28,9 +25,9 @@ class StatutorySummary:
     totals: dict[str, Decimal]
 
 
-def incident_statutory_summary(*, incident_id: int, today: dt.date | None = None) -> list[StatutorySummary]:
-    """What the law owes the incident's customers, refund first: one query, one evaluation per distinct flight."""
-    on = today or timezone.localdate()
+def incident_statutory_summary(*, incident_id: int) -> list[StatutorySummary]:
+    """What the law owes the incident's customers by their flights' dates, refund first: one query, one
+    evaluation per distinct flight."""
     by_flight: dict[tuple[object, ...], list[StatutoryAward]] = {}
     customers: dict[str, int] = defaultdict(int)
     totals: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
@@ -38,7 +35,7 @@ def incident_statutory_summary(*, incident_id: int, today: dt.date | None = None
     for impact in impacts_for(incident_id=incident_id):
         key = impact.flight_key
         if key not in by_flight:
-            by_flight[key] = statutory_for(impact, today=on)
+            by_flight[key] = statutory_for(impact)
         for award in by_flight[key]:
             customers[award.regulation] += 1
             kinds[award.regulation] = award.kind
@@ -53,6 +50,23 @@ def incident_statutory_summary(*, incident_id: int, today: dt.date | None = None
             totals=dict(totals[code]),
         )
         for code, count in sorted(customers.items(), key=lambda item: (kinds[item[0]] != "refund", item[0]))
+    ]
+
+
+def incident_statutory_not_in_force(*, incident_id: int) -> list[str]:
+    """Why a regulation that would owe the incident's customers something owes them nothing, with how many:
+    "US DOT refund rule: not in force for flights before 28 October 2024 (12 customers)". One query."""
+    by_flight: dict[tuple[object, ...], list[tuple[str, str]]] = {}
+    customers: dict[tuple[str, str], int] = defaultdict(int)
+    for impact in impacts_for(incident_id=incident_id):
+        key = impact.flight_key
+        if key not in by_flight:
+            by_flight[key] = statutory_not_in_force(impact)
+        for line in by_flight[key]:
+            customers[line] += 1
+    return [
+        f"{REGULATION_NAMES.get(code, code)}: {why} ({count:,} customer{'s' if count != 1 else ''})"
+        for (code, why), count in customers.items()
     ]
 
 

@@ -229,7 +229,7 @@ def voucher_issue_in_lieu(
     affected = AffectedCustomer.objects.select_related("incident", "customer").filter(pk=affected_id).first()
     if affected is None:
         raise DomainError("That affected customer does not exist.")
-    owed = {award.regulation: award for award in statutory_for(Impact.of(affected), today=moment.date())}
+    owed = {award.regulation: award for award in statutory_for(Impact.of(affected))}
     name = REGULATION_NAMES.get(regulation, regulation)
     award = owed.get(regulation)
     if award is None:

@@ -95,10 +95,25 @@ class Letter(models.Model):
     # The personal-letter check: None until rendered; False holds the letter as a draft.
     check_passed = models.BooleanField("personal-letter check passed", null=True, blank=True)
     check_reasons = models.JSONField(default=list, blank=True)
+    # One stream per customer (care.correspondence.streams): a letter whose place another letter to the same
+    # customer takes, because that one covers this incident too. Such a letter is CANCELLED, never rendered,
+    # and holds its (affected, kind, sequence) so that no second letter is written for it; the other letter's
+    # delivery counts as this customer's contact on this incident too.
+    combined_into = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="combined_letters",
+        db_index=False,  # the partial index below: almost every letter has none
+    )
     template = models.ForeignKey(
         "care.LetterTemplate", null=True, blank=True, on_delete=models.SET_NULL, related_name="letters"
     )
     template_version = models.PositiveIntegerField(null=True, blank=True)
+    # The impact whose variant of the coordinator's paragraphs the letter carries (incidents.variants.Impact),
+    # set when it is rendered; "" for the incident's general paragraphs, or a letter that carries none.
+    paragraph_variant = models.CharField(max_length=20, blank=True, default="", editable=False)
     approved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -121,6 +136,9 @@ class Letter(models.Model):
             models.Index(fields=["status", "kind"], name="letter_status_kind_idx"),
             models.Index(fields=["incident", "status"], name="letter_incident_status_idx"),
             models.Index(fields=["esp_message_id"], name="letter_esp_message_idx"),
+            models.Index(
+                fields=["combined_into"], condition=Q(combined_into__isnull=False), name="letter_combined_into_idx"
+            ),
         ]
         constraints = [
             models.UniqueConstraint(

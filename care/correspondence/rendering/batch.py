@@ -16,17 +16,31 @@ from django.db.models import Q
 from django.utils import timezone
 
 from care.core.errors import DomainError
-from care.correspondence.letter_check import personal_letter_reasons, recycled_paragraph_reasons
+from care.correspondence.letter_check import (
+    combined_flight_reasons,
+    personal_letter_reasons,
+    recycled_paragraph_reasons,
+)
 from care.correspondence.models.letters import LetterKind
 from care.correspondence.models.templates import LetterTemplate
 from care.correspondence.phrases import letter_language
 from care.correspondence.rendering.choice import no_template_error, template_pick
 from care.correspondence.rendering.context import letter_context
 from care.correspondence.rendering.formatting import FormatMemo
-from care.correspondence.rendering.incident_texts import incident_texts, incident_translations, latest_news
+from care.correspondence.rendering.incident_texts import (
+    Translations,
+    Variants,
+    incident_texts,
+    incident_translations,
+    latest_news,
+    paragraph_variants,
+    variant_texts,
+)
 from care.correspondence.rendering.kinds import KINDS_WITH_APOLOGY
 from care.correspondence.rendering.letter import LetterRenderError, render_letter
 from care.correspondence.rendering.sections.entitlements import letter_entitlements
+from care.correspondence.rendering.sections.stream import CoveredFlight, StreamFacts
+from care.correspondence.streams import Stream
 from incidents.models import AffectedCustomer, Incident, IncidentTranslation
 from vouchers.models import Voucher, VoucherStatus
 
@@ -38,6 +52,7 @@ FAILED_FIELDS: dict[str, Any] = {
     "parts": {},
     "template": None,
     "template_version": None,
+    "paragraph_variant": "",
     "check_passed": False,
 }
 
@@ -51,6 +66,7 @@ class SharedInputs:
     others: dict[int, list[AffectedCustomer]]
     news: dict[int, str]
     translations: dict[tuple[int, str], IncidentTranslation]
+    variants: Variants  # the coordinator's paragraphs per impact
     active: list[LetterTemplate]
     recycled: Mapping[int, str | None]
     now: dt.datetime
@@ -65,10 +81,12 @@ def shared_inputs(
     incidents: Iterable[Incident],
     kinds: set[str],
     languages: set[str],
+    also_incident_ids: Iterable[int] = (),
 ) -> SharedInputs:
-    """Vouchers, the customers' other incidents, news, translations, templates and the paragraph check:
-    a fixed number of queries however many letters share them."""
-    incident_ids = {incident.pk for incident in incidents}
+    """Vouchers, the customers' other incidents, news, translations, paragraphs per impact, templates and the
+    paragraph check: a fixed number of queries however many letters share them. ``also_incident_ids``: the other
+    incidents the letters cover (care.correspondence.streams), whose news and translations they need too."""
+    incident_ids = {incident.pk for incident in incidents} | set(also_incident_ids)
     vouchers: dict[int, list[Voucher]] = defaultdict(list)
     # An apology acknowledges every incident the customer was affected by (also_incidents), so it carries
     # the vouchers of all of them: a combined apology must not drop the codes of the incident it absorbed.
@@ -95,6 +113,7 @@ def shared_inputs(
         others=others,
         news=latest_news(incident_ids) if LetterKind.UPDATE in kinds else {},
         translations=incident_translations(incident_ids, languages),
+        variants=paragraph_variants(incident_ids, languages),
         active=list(LetterTemplate.objects.filter(is_active=True, kind__in=kinds, language__in=languages)),
         recycled=recycled_paragraph_reasons(incidents=checked) if checked else {},
         now=timezone.now(),
@@ -110,8 +129,11 @@ class RenderOutcome:
     reasons: list[str]
 
 
-def render_one(shared: SharedInputs, *, affected: AffectedCustomer, kind: str, sequence: int) -> RenderOutcome:
-    """Render and check the letter of ``kind`` for ``affected`` (its customer and incident already set)."""
+def render_one(
+    shared: SharedInputs, *, affected: AffectedCustomer, kind: str, sequence: int, stream: Stream | None = None
+) -> RenderOutcome:
+    """Render and check the letter of ``kind`` for ``affected`` (its customer and incident already set);
+    ``stream``: the customer's other open incidents the letter covers or mentions (care.correspondence.streams)."""
     customer = affected.customer
     key = (kind, letter_language(customer.language))
     if key not in shared.chosen:
@@ -122,6 +144,14 @@ def render_one(shared: SharedInputs, *, affected: AffectedCustomer, kind: str, s
             raise no_template_error(*key)
         texts, untranslated = incident_texts(
             affected.incident, language=template.language, translations=shared.translations
+        )
+        texts, variant = variant_texts(
+            texts,
+            incident_id=affected.incident_id,
+            facts=affected,
+            language=template.language,
+            kind=kind,
+            variants=shared.variants,
         )
         context = letter_context(
             affected=affected,
@@ -141,6 +171,14 @@ def render_one(shared: SharedInputs, *, affected: AffectedCustomer, kind: str, s
             now=shared.now,
             texts=texts,
             formats=shared.formats,
+            stream=stream_facts(
+                stream,
+                language=template.language,
+                kind=kind,
+                translations=shared.translations,
+                variants=shared.variants,
+                news=shared.news,
+            ),
         )
         rendered = render_letter(template=template, context=context)
     except DomainError as exc:
@@ -149,6 +187,7 @@ def render_one(shared: SharedInputs, *, affected: AffectedCustomer, kind: str, s
         message = str(exc) if isinstance(exc, LetterRenderError) else failure_message(customer, reasons)
         return RenderOutcome(fields=fields, outcome="failed", reasons=[message])
     reasons = personal_letter_reasons(rendered=rendered, context=context, kind=kind)
+    reasons += combined_flight_reasons(rendered=rendered, context=context)
     if kind in KINDS_WITH_APOLOGY and (paragraph := shared.recycled.get(affected.incident_id)):
         reasons.append(paragraph)
     if kind in KINDS_WITH_APOLOGY and untranslated:
@@ -160,11 +199,36 @@ def render_one(shared: SharedInputs, *, affected: AffectedCustomer, kind: str, s
         "parts": rendered.parts,
         "template": template,
         "template_version": rendered.template_version,
+        "paragraph_variant": variant,
         "to_address": customer.email,
         "check_passed": not reasons,
         "check_reasons": reasons,
     }
     return RenderOutcome(fields=fields, outcome="held" if reasons else "rendered", reasons=reasons)
+
+
+def stream_facts(
+    stream: Stream | None,
+    *,
+    language: str,
+    kind: str,
+    translations: Translations,
+    variants: Variants,
+    news: Mapping[int, str],
+) -> StreamFacts | None:
+    """The other incidents' words for the flights a letter covers (care.correspondence.streams), chosen as their own
+    letters would choose them: the translation, then the paragraphs for the customer's impact on that flight."""
+    if stream is None:
+        return None
+    covered = []
+    for row in stream.covered:
+        texts, _untranslated = incident_texts(row.incident, language=language, translations=translations)
+        texts, _variant = variant_texts(
+            texts, incident_id=row.incident_id, facts=row, language=language, kind=kind, variants=variants
+        )
+        said = news.get(row.incident_id, "") if kind == LetterKind.UPDATE else ""
+        covered.append(CoveredFlight(affected=row, explanation=texts["explanation"], news=said))
+    return StreamFacts(covered=tuple(covered), mentioned=stream.mentioned, number=stream.number)
 
 
 def failure_message(customer: Any, reasons: list[str]) -> str:

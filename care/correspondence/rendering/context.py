@@ -11,6 +11,7 @@ from typing import Any
 
 from django.utils import timezone, translation
 
+from care.correspondence.models.letters import LetterKind
 from care.correspondence.phrases import letter_language
 from care.correspondence.rendering.formatting import FormatMemo, LetterFormats, zone_named
 from care.correspondence.rendering.incident_texts import incident_texts
@@ -20,6 +21,7 @@ from care.correspondence.rendering.sections.flight import flight_section
 from care.correspondence.rendering.sections.impact import also_section, impact_section
 from care.correspondence.rendering.sections.incident import incident_section, news_section, promise_section
 from care.correspondence.rendering.sections.signature import signature_section
+from care.correspondence.rendering.sections.stream import NO_STREAM, StreamFacts, stream_promise, stream_section
 from care.correspondence.rendering.sections.vouchers import voucher_section
 from incidents.models import AffectedCustomer, Incident
 from vouchers.law import Entitlement
@@ -39,6 +41,7 @@ def letter_context(  # noqa: PLR0913 - the facts of one letter, keyword-only, pr
     now: dt.datetime | None = None,
     texts: Mapping[str, str] | None = None,
     formats: FormatMemo | None = None,
+    stream: StreamFacts | None = None,
 ) -> dict[str, Any]:
     """Everything a letter template may use about this customer's disruption, as plain data.
 
@@ -47,8 +50,12 @@ def letter_context(  # noqa: PLR0913 - the facts of one letter, keyword-only, pr
     the latest customer-facing timeline entry (for updates). A promised next update already past is left
     out: a letter never promises a time that has gone. ``formats`` is a memo of formatted dates and moments
     that a caller rendering many letters shares between them (many letters share a flight date or a
-    promised next update); the text is the same with or without it.
+    promised next update); the text is the same with or without it. ``stream`` is what a notice or update to a
+    customer on several open incidents covers besides this one (care.correspondence.streams): a combined update
+    is numbered for the customer (``sequence``) and a combined notice promises the earliest next update.
     """
+    stream = stream or NO_STREAM
+    moment = now or timezone.now()
     customer = affected.customer
     incident: Incident = affected.incident
     lang = letter_language(language or customer.language)
@@ -58,7 +65,11 @@ def letter_context(  # noqa: PLR0913 - the facts of one letter, keyword-only, pr
     with translation.override(lang):
         flight = flight_section(affected, formats=letter_formats)
         impact = impact_section(affected, language=lang, flight=flight)
-        next_update = promise_section(incident, formats=letter_formats, now=now or timezone.now())
+        next_update = promise_section(incident, formats=letter_formats, now=moment)
+        earliest = stream_promise(affected, stream=stream, formats=letter_formats, now=moment)
+        if kind == LetterKind.INITIAL_NOTICE and earliest is not None:
+            next_update = earliest
+        streamed = stream_section(affected, stream=stream, flight=flight, formats=letter_formats)
         voucher_rows = voucher_section(vouchers, formats=letter_formats)
         entitlement_rows = entitlement_section(entitlements, label=flight["label"], language=lang)
         also = also_section(affected, also_affected=also_affected, language=lang)
@@ -66,7 +77,7 @@ def letter_context(  # noqa: PLR0913 - the facts of one letter, keyword-only, pr
         texts = incident_texts(incident, language=lang, translations={})[0]
     return {
         "kind": kind,
-        "sequence": sequence,
+        "sequence": stream.number or sequence,
         "language": lang,
         "customer": customer_section(customer, language=lang, zone=customer_zone),
         "flight": flight,
@@ -77,5 +88,6 @@ def letter_context(  # noqa: PLR0913 - the facts of one letter, keyword-only, pr
         "vouchers": voucher_rows,
         "entitlements": entitlement_rows,
         "also_incidents": also,
+        **streamed,
         **signature_section(incident, language=lang),
     }

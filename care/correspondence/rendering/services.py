@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 
+from care.core.actors import Actor
 from care.core.bulk import rows_update
 from care.core.errors import DomainError
 from care.core.lifecycle import record_status_changes
@@ -28,6 +29,16 @@ from care.correspondence.rendering.batch import (
     render_one,
     shared_inputs,
 )
+from care.correspondence.streams import (
+    STREAM_KINDS,
+    StreamPlan,
+    affected_rows_share,
+    customers_lock,
+    in_stream,
+    letter_streams,
+    markers_write,
+    stream_plan,
+)
 from incidents.models import AffectedCustomer, Incident
 
 RENDERABLE_STATUSES = (LetterStatus.DRAFT, LetterStatus.APPROVED)
@@ -40,6 +51,7 @@ _RENDERED_FIELDS = [
     "parts",
     "template",
     "template_version",
+    "paragraph_variant",
     "to_address",
     "check_passed",
     "check_reasons",
@@ -62,7 +74,7 @@ def letters_render(*, letter_ids: Sequence[int]) -> RenderSummary:
     Only drafts and approved letters are rendered; the others are counted as skipped. A letter that cannot
     be rendered keeps an empty text, ``check_passed=False`` and the reasons; the rest of the batch goes on.
     The queries do not grow with the letters: letters, vouchers, the customers' other incidents, news,
-    templates, the paragraph check (two), and one UPDATE per 500 letters.
+    translations, paragraphs per impact, templates, the paragraph check (two), and one UPDATE per 500 letters.
     """
     wanted = sorted(set(letter_ids))
     if not wanted:
@@ -84,12 +96,15 @@ def letters_render(*, letter_ids: Sequence[int]) -> RenderSummary:
         for letter in letters:
             if letter.incident_id:
                 letter.incident = incidents[letter.incident_id]
+        # What the customers' notices and updates cover of their other open incidents (care.correspondence.streams).
+        streams = letter_streams(letters)
         shared = shared_inputs(
             affected_ids={letter.affected_id for letter in letters if letter.affected_id},
             customer_ids={letter.customer_id for letter in letters},
             incidents=[incident for incident in incidents.values() if incident is not None],
             kinds={letter.kind for letter in letters},
             languages={letter_language(letter.customer.language) for letter in letters},
+            also_incident_ids={pk for stream in streams.values() for pk in stream.incident_ids},
         )
         counts = {"rendered": 0, "held": 0, "failed": 0}
         errors: list[str] = []
@@ -103,7 +118,13 @@ def letters_render(*, letter_ids: Sequence[int]) -> RenderSummary:
                     reasons=[failure_message(letter.customer, [str(exc)])],
                 )
             else:
-                result = render_one(shared, affected=affected, kind=letter.kind, sequence=letter.sequence)
+                result = render_one(
+                    shared,
+                    affected=affected,
+                    kind=letter.kind,
+                    sequence=letter.sequence,
+                    stream=streams.get(letter.pk),
+                )
             for name, value in result.fields.items():
                 setattr(letter, name, value)
             letter.updated_at = shared.now
@@ -118,6 +139,7 @@ def letters_render(*, letter_ids: Sequence[int]) -> RenderSummary:
 class CreatedLetters:
     summary: RenderSummary
     queued_ids: list[int]  # inserted already QUEUED (see letters_create_rendered)
+    combined: int = 0  # markers written: other incidents' letters whose place these letters take (streams)
 
 
 def letters_create_rendered(
@@ -129,6 +151,7 @@ def letters_create_rendered(
     affected_ids: Sequence[int],
     queue_ready: bool = False,
     actor_label: str = "",
+    actor: Actor | None = None,
 ) -> CreatedLetters:
     """Create the letters these affected customers do not have yet, rendered and checked as they are written.
 
@@ -139,8 +162,20 @@ def letters_create_rendered(
     and never waits for the customer's morning; an incident that sends without approval) is written
     QUEUED with its audit row, exactly as ``care.correspondence.sending.letters_queue`` would have moved it; the caller
     enqueues ``queued_ids`` for sending after commit. The others are written as drafts.
+
+    Notices and updates to a customer on other open incidents too follow care.correspondence.streams: their
+    customers are locked first, a letter covers the other incidents (which get its markers, written here too), or
+    a notice is combined into another incident's draft notice, rendered again here.
     Call inside a transaction.
     """
+    joins_streams = kind in STREAM_KINDS and in_stream(incident)
+    if joins_streams:
+        # Before their letters are read: two chunks decide a customer's letters one after the other.
+        customers_lock(
+            AffectedCustomer.objects.filter(pk__in=list(affected_ids), incident_id=incident.pk).values_list(
+                "customer_id", flat=True
+            )
+        )
     existing = Letter.objects.filter(affected_id=OuterRef("pk"), kind=kind, sequence=sequence)
     rows = list(
         AffectedCustomer.objects.select_related("customer")
@@ -152,12 +187,19 @@ def letters_create_rendered(
         return CreatedLetters(summary=RenderSummary(), queued_ids=[])
     for affected in rows:
         affected.incident = incident
+    plan = stream_plan(incident=incident, kind=kind, rows=rows) if joins_streams else StreamPlan()
+    if plan.claims or plan.into:
+        # The rows that get a letter or a marker, locked as their inserts would, but all at once in id order.
+        affected_rows_share([*(affected.pk for affected in rows), *plan.other_rows])
+    # Rows combined into another incident's draft get its marker instead of a letter of their own.
+    rows = [affected for affected in rows if affected.pk not in plan.into]
     shared = shared_inputs(
         affected_ids={affected.pk for affected in rows},
         customer_ids={affected.customer_id for affected in rows},
         incidents=[incident],
         kinds={kind},
         languages={letter_language(affected.customer.language) for affected in rows},
+        also_incident_ids=plan.incident_ids,
     )
     may_queue = (
         queue_ready
@@ -169,7 +211,9 @@ def letters_create_rendered(
     errors: list[str] = []
     letters: list[Letter] = []
     for affected in rows:
-        result = render_one(shared, affected=affected, kind=kind, sequence=sequence)
+        result = render_one(
+            shared, affected=affected, kind=kind, sequence=sequence, stream=plan.streams.get(affected.pk)
+        )
         counts[result.outcome] += 1
         if result.outcome == "failed" and len(errors) < ERRORS_KEPT:
             errors.extend(result.reasons)
@@ -214,9 +258,24 @@ def letters_create_rendered(
             note="queued for sending",
             at=shared.now,
         )
+    combined: list[int] = []
+    if plan.claims or plan.into:
+        combined = markers_write(
+            plan=plan,
+            incident=incident,
+            kind=kind,
+            sequence=sequence,
+            now=shared.now,
+            actor=actor,
+            actor_label=actor_label,
+        )
+    if plan.into:
+        # The drafts now cover these rows' incidents too (their markers): rendered again to say so.
+        letters_render(letter_ids=sorted({into.letter_id for into in plan.into.values()}))
     return CreatedLetters(
         summary=RenderSummary(**counts, errors=tuple(errors)),
         queued_ids=queued_ids,
+        combined=len(combined),
     )
 
 

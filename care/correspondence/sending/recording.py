@@ -12,13 +12,16 @@ from care.core.bulk import rows_update
 from care.correspondence.models.letters import Letter, LetterStatus
 from care.correspondence.sending.outcomes import FAILED, REQUEUE, SENT, UNCONFIRMED, Outcome, SendSummary
 from care.correspondence.sending.rows import record_moves
+from care.correspondence.streams import covered_rows
 from incidents.counters import affected_record_contact
 
 
-def letters_record_contact(*, affected_ids: Iterable[int], at: datetime) -> None:
+def letters_record_contact(*, affected_ids: Iterable[int], at: datetime, letter_ids: Iterable[int] = ()) -> None:
     """Record that letters reached these affected customers at ``at``: their first and last contact, and their
-    incidents' counters (incidents.counters.affected_record_contact)."""
-    affected_record_contact(affected_ids=affected_ids, at=at)
+    incidents' counters (incidents.counters.affected_record_contact). ``letter_ids``: the letters that reached
+    them; a letter covering the customer's other incidents too (care.correspondence.streams) reached them on
+    those incidents as well, and their rows are recorded with these."""
+    affected_record_contact(affected_ids=[*affected_ids, *covered_rows(letter_ids)], at=at)
 
 
 def _record(outcomes: dict[int, Outcome], summary: SendSummary) -> None:
@@ -74,7 +77,9 @@ def _record(outcomes: dict[int, Outcome], summary: SendSummary) -> None:
                 fields=["esp_message_id"],
             )
         contacted = [pk for pk, o in outcomes.items() if o.kind == SENT and pk in rows]
-        letters_record_contact(affected_ids=[rows[pk][2] for pk in contacted if rows[pk][2]], at=now)
+        letters_record_contact(
+            affected_ids=[rows[pk][2] for pk in contacted if rows[pk][2]], at=now, letter_ids=contacted
+        )
         for kind, target, note in (
             (FAILED, LetterStatus.FAILED, "refused by the email provider"),
             (REQUEUE, LetterStatus.QUEUED, "not taken by the email provider this time; will retry"),

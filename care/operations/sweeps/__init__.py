@@ -5,7 +5,9 @@ everything that is due and not done, so a beat that fires twice, late, or across
 same state, and a run that finds nothing to do changes nothing. Exactly-once comes from the database: the
 unique (affected, kind, sequence) letter constraint with ``bulk_create(ignore_conflicts=True)``, the
 unique (incident, kind, sequence) batch constraint, a row lock on the incident before an update is
-numbered, and ``letters_queue`` moving only DRAFT/APPROVED letters under a status guard.
+numbered, and ``letters_queue`` moving only DRAFT/APPROVED letters under a status guard. A customer on several
+open incidents gets one notice and one update at a time, covering them all (care.correspondence.streams: the
+chunk locks its customers, and the other incidents' rows get markers that hold their letters' places).
 
 Work for many customers is fanned out in chunks of ``settings.CARE_SWEEP_CHUNK`` affected ids per task,
 published after commit; never one message per customer.

@@ -36,8 +36,8 @@ def _follow_up_chunk(*, incident_id: int, affected_ids: list[int], now: datetime
     for another incident, created within settings.CARE_COMBINE_WINDOW, gets no second letter. That draft
     is rendered again instead, and the rendering names every incident the customer was affected by
     (``also_incidents``), so it acknowledges this one too. This incident's row is marked done with a
-    CANCELLED apology that says which letter covers it, so that no later run (after the draft is sent)
-    writes a second apology. A sent or approved apology is never reopened: past the window, or once the
+    CANCELLED apology that says which letter covers it (``combined_into``), so that no later run (after the draft
+    is sent) writes a second apology. A sent or approved apology is never reopened: past the window, or once the
     other letter has gone, the customer gets a letter of their own.
     The customers are locked first, so two sweeps cannot both decide a customer has no letter yet.
     """
@@ -77,6 +77,7 @@ def _follow_up_chunk(*, incident_id: int, affected_ids: list[int], now: datetime
                         affected_id=pk,
                         kind=LetterKind.APOLOGY,
                         status=LetterStatus.CANCELLED,
+                        combined_into_id=other_drafts[customer_id],
                         check_reasons=[
                             (
                                 f"Combined into the apology L-{other_drafts[customer_id]}, "

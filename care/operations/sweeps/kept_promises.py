@@ -9,13 +9,14 @@ chunk's work. An incident whose promise cannot be kept raises a PROMISE_BROKEN a
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from care.core.background import enqueue_on_commit
+from care.core.station_time import station_time
 from care.correspondence.models.letters import Letter, LetterBatch, LetterKind
 from care.operations.sweeps.letters import letters_prepare_and_queue
 from care.operations.sweeps.runs import record_error, sweep_chunks
@@ -28,8 +29,9 @@ RESUME_AFTER = timedelta(minutes=5)
 # The timeline entry for a promised update that falls due without news. English, as the timeline is the
 # coordinators'; each customer's letter says "no news yet" in their own language (the update template).
 # It is marked ``no_news``, so care.correspondence.rendering.incident_texts.latest_news gives the letters no news.
+# ``due`` is the new promise on the station's clock with UTC beside it (care.core.station_time), as staff read it.
 NO_NEWS_PREFIX = "No news yet:"
-NO_NEWS_TEXT = NO_NEWS_PREFIX + " we are still working on it. Our next update will follow by {due:%d %b %Y %H:%M} UTC."
+NO_NEWS_TEXT = NO_NEWS_PREFIX + " we are still working on it. Our next update will follow by {due}."
 
 
 def _raise_alert(*, incident_id: int, kind: str, message: str, now: datetime) -> None:
@@ -77,7 +79,7 @@ def _keep_promise(*, incident_id: int, now: datetime) -> int | None:
             incident_post_update(
                 incident=incident,
                 audience=Audience.CUSTOMERS,
-                text=NO_NEWS_TEXT.format(due=promise.astimezone(UTC)),
+                text=NO_NEWS_TEXT.format(due=station_time(promise, incident, utc=True)),
                 next_update_due_at=promise,
                 posted_at=now,
                 no_news=True,

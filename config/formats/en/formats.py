@@ -1,6 +1,6 @@
 # An operations desk reads a 24-hour clock and day-month-year, whatever the browser's locale.
 DATE_FORMAT = "j M Y"
-DATETIME_FORMAT = "j M Y, H:i"
+DATETIME_FORMAT = "j M Y, H:i T"  # with the zone it is told in: "8 Feb 2013, 11:00 EST"
 SHORT_DATE_FORMAT = "d/m/Y"
 SHORT_DATETIME_FORMAT = "d/m/Y H:i"
 TIME_FORMAT = "H:i"

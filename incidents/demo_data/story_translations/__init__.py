@@ -1,7 +1,8 @@
 """The coordinators' paragraphs in the other customer languages (Spanish, French and German).
 
 Each language module holds the six apologies and six prevention paragraphs, written by hand as a native
-care coordinator would write them (formal address: usted, vous, Sie), and an explanation built from the
+care coordinator would write them (formal address: usted, vous, Sie), the apologies per impact
+(``APOLOGY_VARIANTS``, read through ``incidents.demo_data.apology_variants``), and an explanation built from the
 same flight facts as the English one, so the counts and clock times cannot differ between languages.
 """
 

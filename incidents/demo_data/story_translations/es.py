@@ -54,45 +54,221 @@ def explanation(facts: StationFacts) -> str:
 
 APOLOGIES = {
     ("EWR", FRIDAY): (
-        "Lo sentimos de verdad. El viernes 8 de febrero usted contaba con nosotros para salir de Newark, y durante "
-        "la mayor parte de la tarde y de la noche no lo conseguimos. La tormenta de nieve escapaba al control de "
-        "cualquiera, pero remediar las horas que muchos pasajeros pasaron en la puerta de embarque o esperando al "
-        "teléfono, sin saber si su vuelo llegaría a salir, sí nos correspondía a nosotros, y no estuvimos a la "
-        "altura. Gracias por su paciencia con nuestro equipo de Newark, que trabajó durante toda la tormenta para "
-        "cuidar de usted."
+        "Lo sentimos de verdad. El viernes 8 de febrero usted contaba con nosotros para salir de Newark, y su viaje "
+        "no salió como lo había planeado. Nadie podía controlar la tormenta de nieve, pero remediar las horas que "
+        "pasó en la puerta de embarque o esperando al teléfono, sin saber qué pasaría con su vuelo, sí nos "
+        "correspondía a nosotros, y no estuvimos a la altura. Gracias por su paciencia con nuestro equipo de Newark, "
+        "que trabajó durante toda la tormenta para cuidar de usted."
     ),
     ("JFK", FRIDAY): (
-        "Lamentamos que su viernes en el aeropuerto Kennedy terminara con un vuelo cancelado o con un gran retraso. "
-        "Algunos pasajeros volvían a casa, otros iban a reunirse con su familia y otros a un trabajo que no podía "
-        "esperar, y la tormenta les arrebató esa noche. No podemos detener la nieve, pero debimos informarle antes "
-        "de lo que estaba pasando con su vuelo, y con muchos pasajeros no lo hicimos. Le rogamos que acepte "
-        "nuestras más sinceras disculpas."
+        "Lamentamos que su viernes en el aeropuerto Kennedy no terminara como lo había planeado. Quizá volvía a casa, "
+        "iba a reunirse con su familia o a un trabajo que no podía esperar, y la tormenta le arrebató esa tarde. No "
+        "podemos detener la nieve, pero debimos informarle antes de lo que estaba pasando con su vuelo, y no lo "
+        "hicimos. Le rogamos que acepte nuestras más sinceras disculpas."
     ),
     ("LGA", FRIDAY): (
         "Le debemos una disculpa por el viernes 8 de febrero en LaGuardia. Los vuelos siguieron saliendo hasta "
-        "entrada la tarde y después se detuvieron, y algunos pasajeros no supieron que su vuelo estaba cancelado "
-        "hasta que llegaron a la puerta de embarque. No queremos que nadie se entere así. El temporal escapaba a "
-        "nuestro control; la rapidez y la claridad con que le informamos, no. Lamentamos la noche que esto le costó "
-        "y la incertidumbre que vino con ella."
+        "entrada la tarde y después se detuvieron, y lo que eso significaba para su vuelo debió llegarle antes y con "
+        "más claridad. El temporal escapaba a nuestro control; la rapidez y la claridad con que le informamos, no. "
+        "Lamentamos la tarde que esto le costó y la incertidumbre que vino con ella."
     ),
     ("EWR", SATURDAY): (
-        "Lamentamos que el sábado trajera más decepciones en Newark. Tras la tormenta del viernes, ningún vuelo pudo "
-        "salir de Newark hasta la tarde, y para algunos pasajeros fue la segunda cancelación en dos días, cuando ya "
-        "les habíamos cambiado el vuelo una vez. Que a uno le fallen dos veces es duro, y entenderíamos que se le "
-        "hubiera agotado la paciencia. Le agradecemos la que ha tenido, y lamentamos haber necesitado tanta."
+        "Lamentamos que el sábado le trajera más decepciones en Newark. Tras la tormenta del viernes, ningún vuelo "
+        "pudo salir de Newark hasta la tarde, y sabemos lo que supone un segundo día pendiente de nosotros. "
+        "Entenderíamos que se le hubiera agotado la paciencia. Le agradecemos la que ha tenido, y lamentamos haber "
+        "necesitado tanta."
     ),
     ("JFK", SATURDAY): (
-        "El sábado en el aeropuerto Kennedy tendría que haber sido el día de la vuelta a la normalidad, y para "
-        "muchos pasajeros no lo fue: su vuelo se canceló o salió con horas de retraso mientras en el aeropuerto se "
-        "retiraba la nieve de la tormenta. Lamentamos el día perdido, las colas en los mostradores de cambio de "
-        "reserva y cada novedad que tuvo que reclamarnos en lugar de recibirla de nuestra parte."
+        "El sábado en el aeropuerto Kennedy, mientras se retiraba la nieve de la tormenta, tendría que haber sido "
+        "para usted el día de la vuelta a la normalidad, y no lo fue. Lamentamos el día perdido, las colas en los "
+        "mostradores de cambio de reserva y cada novedad que tuvo que reclamarnos en lugar de recibirla de nuestra "
+        "parte."
     ),
     ("LGA", SATURDAY): (
-        "Le pedimos disculpas por el sábado 9 de febrero en LaGuardia, donde se cancelaron los vuelos de la mañana "
-        "mientras el aeropuerto se recuperaba de la tormenta de nieve. Muchos pasajeros ya venían de un largo "
-        "viernes. Un segundo día de interrupciones supone perderse fines de semana, eventos y tiempo con las "
-        "personas que le importan, y lo sentimos mucho."
+        "Le pedimos disculpas por el sábado 9 de febrero en LaGuardia, donde hubo interrupciones en las salidas "
+        "mientras el aeropuerto se recuperaba de la tormenta de nieve. Un segundo día de interrupciones tras la "
+        "tormenta del viernes supone perderse un fin de semana, un evento o tiempo con las personas que le importan, "
+        "y lo sentimos mucho."
     ),
+}
+
+# Per impact (incidents.variants), as the English in incidents/demo_data/apology_variants.py.
+APOLOGY_VARIANTS = {
+    ("EWR", FRIDAY): {
+        "overnight_stay": (
+            "Lamentamos de verdad que el viernes 8 de febrero le costara una noche fuera de casa. Cuando la tormenta "
+            "de nieve detuvo las salidas de Newark, tuvo que buscar dónde dormir en lugar de llegar a su destino, y "
+            "remediar las horas que pasó en la puerta de embarque o al teléfono antes de saber qué significaba para "
+            "usted nos correspondía a nosotros. No estuvimos a la altura, y le agradecemos su paciencia con nuestro "
+            "equipo de Newark."
+        ),
+        "cancelled": (
+            "Lamentamos de verdad que su vuelo desde Newark del viernes 8 de febrero fuera cancelado. Usted contaba "
+            "con nosotros para llegar a su destino, y no pudimos llevarle. Nadie podía controlar la tormenta de "
+            "nieve, pero remediar las horas que pasó en la puerta de embarque o al teléfono antes de saber qué "
+            "significaba para usted nos correspondía a nosotros, y no estuvimos a la altura. Gracias por su paciencia "
+            "con nuestro equipo de Newark, que trabajó durante toda la tormenta para encontrarle otra forma de viajar."
+        ),
+        "diverted": (
+            "Lamentamos de verdad que su vuelo desde Newark del viernes 8 de febrero tuviera que aterrizar en otro "
+            "aeropuerto. La tormenta no dejó a la tripulación otra opción segura, pero usted terminó el día en un "
+            "lugar donde no pensaba estar, y debería haber sabido por nosotros enseguida cómo y cuándo le llevaríamos "
+            "a su destino. Gracias por su paciencia con nuestro equipo de Newark."
+        ),
+        "missed_connection": (
+            "Lamentamos de verdad que su vuelo desde Newark del viernes 8 de febrero saliera con retraso y que "
+            "perdiera su vuelo de conexión. Una salida con retraso es una cosa; perder la conexión que debía llevarle "
+            "hasta el final de su viaje es otra, y es lo que más lamentamos. La tormenta de nieve no fue culpa de "
+            "nadie, pero buscarle enseguida una nueva conexión era tarea nuestra, y deberíamos haberlo hecho antes."
+        ),
+        "delayed": (
+            "Lamentamos de verdad que su vuelo desde Newark del viernes 8 de febrero saliera con retraso. Usted "
+            "contaba con que cumpliéramos el horario de su billete, y la tormenta de nieve lo hizo imposible. Lo que "
+            "sí podíamos haber hecho mejor era decirle antes y con más claridad qué suponía la tormenta para su "
+            "vuelo, para que la espera en la puerta de embarque no le tomara por sorpresa. Gracias por su paciencia "
+            "con nuestro equipo de Newark."
+        ),
+    },
+    ("JFK", FRIDAY): {
+        "overnight_stay": (
+            "Lamentamos que su viernes en el aeropuerto Kennedy terminara con una noche fuera de casa que no tenía "
+            "prevista. Volviera a casa, fuera a reunirse con su familia o a un trabajo que no podía esperar, la "
+            "tormenta le arrebató esa tarde y esa noche. No podemos detener la nieve, pero debimos informarle antes "
+            "de lo que estaba pasando con su vuelo y tenerle preparada una habitación sin que tuviera que pedirla. Le "
+            "rogamos que acepte nuestras más sinceras disculpas."
+        ),
+        "cancelled": (
+            "Lamentamos que su vuelo desde el aeropuerto Kennedy del viernes 8 de febrero fuera cancelado. Volviera a "
+            "casa, fuera a reunirse con su familia o a un trabajo que no podía esperar, la tormenta le arrebató esa "
+            "tarde. No podemos detener la nieve, pero debimos decirle antes que su vuelo no iba a salir, y no lo "
+            "hicimos. Le rogamos que acepte nuestras más sinceras disculpas."
+        ),
+        "missed_connection": (
+            "Lamentamos que su vuelo desde el aeropuerto Kennedy del viernes 8 de febrero saliera con retraso y que "
+            "perdiera su conexión. Volviera a casa, fuera a reunirse con su familia o a un trabajo que no podía "
+            "esperar, la salida con retraso rompió el viaje que había planeado. No podemos detener la nieve, pero "
+            "debimos decirle antes cuánto se retrasaría su vuelo y ayudarle a conseguir una nueva conexión sin que "
+            "tuviera que pedirlo. Le rogamos que acepte nuestras más sinceras disculpas."
+        ),
+        "delayed": (
+            "Lamentamos que su vuelo desde el aeropuerto Kennedy del viernes 8 de febrero saliera con retraso. "
+            "Volviera a casa, fuera a reunirse con su familia o a un trabajo que no podía esperar, llegó más tarde de "
+            "lo que tenía todo el derecho a esperar. No podemos detener la nieve, pero debimos decirle antes cuánto "
+            "se retrasaría su vuelo, y no lo hicimos. Le rogamos que acepte nuestras más sinceras disculpas."
+        ),
+    },
+    ("LGA", FRIDAY): {
+        "overnight_stay": (
+            "Le debemos una disculpa por el viernes 8 de febrero en LaGuardia, y por la noche fuera de casa que le "
+            "costó. Los vuelos siguieron saliendo hasta entrada la tarde y después se detuvieron, y usted debió saber "
+            "por nosotros qué significaba eso para usted, y dónde podía alojarse, mucho antes de tener que "
+            "preguntarlo. El temporal escapaba a nuestro control; la rapidez y la claridad con que le informamos, no. "
+            "Lamentamos la tarde y la noche que le arrebató."
+        ),
+        "cancelled": (
+            "Le debemos una disculpa por el viernes 8 de febrero en LaGuardia. Los vuelos siguieron saliendo hasta "
+            "entrada la tarde y después se detuvieron, y usted debió saber por nosotros que su vuelo estaba "
+            "cancelado mucho antes de llegar a la puerta de embarque. El temporal escapaba a nuestro control; la "
+            "rapidez y la claridad con que le informamos, no. Lamentamos la tarde que esto le costó y la "
+            "incertidumbre que vino con ella."
+        ),
+        "diverted": (
+            "Le debemos una disculpa por el viernes 8 de febrero en LaGuardia, donde su vuelo despegó en plena "
+            "tormenta y tuvo que aterrizar en otro aeropuerto. El tiempo no dejó a la tripulación otra opción segura, "
+            "pero usted debió saber por nosotros enseguida cómo le llevaríamos a su destino. La rapidez y la claridad "
+            "con que le informamos sí estaban en nuestras manos, y lamentamos la incertidumbre en que le dejamos."
+        ),
+        "missed_connection": (
+            "Le debemos una disculpa por el viernes 8 de febrero en LaGuardia, donde su vuelo salió con retraso y "
+            "usted perdió su conexión. Debió saber por nosotros cuánto se retrasaría mientras aún tenía tiempo de "
+            "cambiar sus planes, y encontrar una nueva conexión esperándole. El temporal escapaba a nuestro control; "
+            "la rapidez y la claridad con que le informamos, no. Lamentamos el viaje que esto le rompió."
+        ),
+        "delayed": (
+            "Le debemos una disculpa por el viernes 8 de febrero en LaGuardia, donde su vuelo salió con retraso "
+            "mientras se echaba encima la tormenta. Debió saber por nosotros cuánto se retrasaría antes de llegar a la "
+            "puerta de embarque, no una vez allí. El temporal escapaba a nuestro control; la rapidez y la claridad con "
+            "que le informamos, no. Lamentamos la espera que esto le costó y la incertidumbre que vino con ella."
+        ),
+    },
+    ("EWR", SATURDAY): {
+        "overnight_stay": (
+            "Lamentamos que el sábado 9 de febrero en Newark terminara con una noche fuera de casa que no tenía "
+            "prevista. Tras la tormenta del viernes, ningún vuelo pudo salir de Newark hasta la tarde, y al caer la "
+            "noche usted no debería haber tenido que preguntarse dónde iba a dormir. Entenderíamos que se le hubiera "
+            "agotado la paciencia. Le agradecemos la que ha tenido, y lamentamos haber necesitado tanta."
+        ),
+        "cancelled": (
+            "Lamentamos que su vuelo desde Newark del sábado 9 de febrero fuera cancelado. Tras la tormenta del "
+            "viernes, ningún vuelo pudo salir de Newark hasta la tarde, y una cancelación el día en que todo debía "
+            "volver a la normalidad es difícil de aceptar, más aún si ya le habíamos cambiado el vuelo una vez. "
+            "Entenderíamos que se le hubiera agotado la paciencia. Le agradecemos la que ha tenido, y lamentamos "
+            "haber necesitado tanta."
+        ),
+        "missed_connection": (
+            "Lamentamos que su vuelo desde Newark del sábado 9 de febrero saliera con retraso y que perdiera su "
+            "conexión. Tras la tormenta del viernes, ningún vuelo pudo salir de Newark hasta la tarde, y una salida "
+            "con retraso el día en que todo debía volver a la normalidad le costó el resto del viaje tal como lo había "
+            "planeado. Le agradecemos su paciencia, y lamentamos haber necesitado tanta."
+        ),
+        "delayed": (
+            "Lamentamos que su vuelo desde Newark del sábado 9 de febrero saliera con retraso. Tras la tormenta del "
+            "viernes, ningún vuelo pudo salir de Newark hasta la tarde, y los vuelos que sí salieron lo hicieron "
+            "fuera de horario mientras el aeropuerto se ponía al día. Le agradecemos su paciencia, y lamentamos haber "
+            "necesitado tanta."
+        ),
+    },
+    ("JFK", SATURDAY): {
+        "overnight_stay": (
+            "El sábado en el aeropuerto Kennedy tendría que haber sido para usted el día de la vuelta a la "
+            "normalidad, y en cambio terminó con una noche fuera de casa que no tenía prevista. Lamentamos el día y "
+            "la noche perdidos, las colas en los mostradores de cambio de reserva y cada novedad que tuvo que "
+            "reclamarnos en lugar de recibirla de nuestra parte."
+        ),
+        "cancelled": (
+            "El sábado en el aeropuerto Kennedy tendría que haber sido para usted el día de la vuelta a la "
+            "normalidad, y en cambio su vuelo fue cancelado mientras se retiraba la nieve de la tormenta. Lamentamos "
+            "el día perdido, las colas en los mostradores de cambio de reserva y cada novedad que tuvo que "
+            "reclamarnos en lugar de recibirla de nuestra parte."
+        ),
+        "missed_connection": (
+            "El sábado en el aeropuerto Kennedy tendría que haber sido para usted el día de la vuelta a la "
+            "normalidad, y en cambio su vuelo salió con retraso y perdió su conexión mientras se retiraba la nieve de "
+            "la tormenta. Lamentamos el viaje interrumpido, las colas en los mostradores de tránsito y cada novedad "
+            "que tuvo que reclamarnos en lugar de recibirla de nuestra parte."
+        ),
+        "delayed": (
+            "El sábado en el aeropuerto Kennedy tendría que haber sido para usted el día de la vuelta a la "
+            "normalidad, y en cambio su vuelo salió con retraso mientras se retiraba la nieve de la tormenta. "
+            "Lamentamos el tiempo que le costó, la espera en la puerta de embarque y cada novedad que tuvo que "
+            "reclamarnos en lugar de recibirla de nuestra parte."
+        ),
+    },
+    ("LGA", SATURDAY): {
+        "overnight_stay": (
+            "Le pedimos disculpas por el sábado 9 de febrero en LaGuardia, y por la noche fuera de casa que le costó "
+            "mientras el aeropuerto se recuperaba de la tormenta de nieve. Una noche imprevista, el día después de la "
+            "tormenta, supone perderse un fin de semana, un evento o tiempo con las personas que le importan, y lo "
+            "sentimos mucho."
+        ),
+        "cancelled": (
+            "Le pedimos disculpas por el sábado 9 de febrero en LaGuardia, donde su vuelo fue cancelado mientras el "
+            "aeropuerto se recuperaba de la tormenta de nieve. Un vuelo cancelado el día después de la tormenta "
+            "supone perderse un fin de semana, un evento o tiempo con las personas que le importan, y lo sentimos "
+            "mucho."
+        ),
+        "missed_connection": (
+            "Le pedimos disculpas por el sábado 9 de febrero en LaGuardia, donde su vuelo salió con retraso y usted "
+            "perdió su conexión mientras el aeropuerto se recuperaba de la tormenta de nieve. Un viaje interrumpido "
+            "el día después de la tormenta supone perderse un fin de semana, un evento o tiempo con las personas que "
+            "le importan, y lo sentimos mucho."
+        ),
+        "delayed": (
+            "Le pedimos disculpas por el sábado 9 de febrero en LaGuardia, donde su vuelo salió con retraso mientras "
+            "el aeropuerto se recuperaba de la tormenta de nieve. El tiempo perdido el día después de la tormenta es "
+            "tiempo que se le quita a su fin de semana y a las personas que le importan, y lo sentimos mucho."
+        ),
+    },
 }
 
 PREVENTION = {

@@ -53,46 +53,234 @@ def explanation(facts: StationFacts) -> str:
 APOLOGIES = {
     ("EWR", FRIDAY): (
         "Nous sommes sincèrement désolés. Le vendredi 8 février, vous comptiez sur nous pour partir de Newark, et "
-        "pendant la plus grande partie de l'après-midi et de la soirée, nous n'y sommes pas parvenus. Personne ne "
-        "pouvait maîtriser le blizzard, mais les heures que beaucoup d'entre vous ont passées à la porte "
-        "d'embarquement ou en attente au téléphone, sans savoir si votre vol partirait, c'était à nous d'y "
-        "remédier, et nous n'avons pas été à la hauteur. Merci pour la patience dont vous avez fait preuve envers "
-        "notre équipe de Newark, qui a travaillé pendant toute la tempête pour prendre soin de vous."
+        "votre voyage ne s'est pas déroulé comme vous l'aviez prévu. Personne ne pouvait maîtriser le blizzard, mais "
+        "les heures que vous avez passées à la porte d'embarquement ou en attente au téléphone, sans savoir ce qu'il "
+        "adviendrait de votre vol, c'était à nous d'y remédier, et nous n'avons pas été à la hauteur. Merci pour la "
+        "patience dont vous avez fait preuve envers notre équipe de Newark, qui a travaillé pendant toute la tempête "
+        "pour prendre soin de vous."
     ),
     ("JFK", FRIDAY): (
-        "Nous sommes désolés que votre vendredi à l'aéroport Kennedy se soit terminé par un vol annulé ou lourdement "
-        "retardé. Certains d'entre vous rentraient chez eux, d'autres allaient retrouver leur famille, d'autres "
-        "encore partaient pour un travail qui ne pouvait pas attendre, et la tempête vous a pris cette soirée. Nous "
-        "ne pouvons pas arrêter la neige, mais nous aurions dû vous dire plus tôt ce qui arrivait à votre vol, et "
-        "pour beaucoup d'entre vous, nous ne l'avons pas fait. Nous vous prions d'accepter nos sincères excuses."
+        "Nous sommes désolés que votre vendredi à l'aéroport Kennedy ne se soit pas terminé comme vous l'aviez "
+        "prévu. Vous rentriez peut-être chez vous, alliez retrouver votre famille ou partiez pour un travail qui ne "
+        "pouvait pas attendre, et la tempête vous a pris cette soirée. Nous ne pouvons pas arrêter la neige, mais "
+        "nous aurions dû vous dire plus tôt ce qui arrivait à votre vol, et nous ne l'avons pas fait. Nous vous "
+        "prions d'accepter nos sincères excuses."
     ),
     ("LGA", FRIDAY): (
         "Nous vous devons des excuses pour le vendredi 8 février à LaGuardia. Les vols ont continué à partir "
-        "jusque dans l'après-midi, puis plus aucun n'est parti, et certains d'entre vous n'ont appris l'annulation "
-        "de leur vol qu'en arrivant à la porte d'embarquement. Ce n'est pas ainsi que nous voulons que nos clients "
-        "l'apprennent. La météo ne dépendait pas de nous ; la rapidité et la clarté de nos informations, si. Nous "
-        "sommes désolés pour la soirée que vous avez perdue et pour l'incertitude qui l'a accompagnée."
+        "jusque dans l'après-midi, puis plus aucun n'est parti, et ce que cela signifiait pour votre vol aurait dû "
+        "vous parvenir plus tôt et plus clairement. La météo ne dépendait pas de nous ; la rapidité et la clarté de "
+        "nos informations, si. Nous sommes désolés pour la soirée que vous avez perdue et pour l'incertitude qui l'a "
+        "accompagnée."
     ),
     ("EWR", SATURDAY): (
-        "Nous sommes désolés que ce samedi ait apporté de nouvelles déceptions à Newark. Après la tempête de "
-        "vendredi, aucun vol n'a pu quitter Newark avant l'après-midi, et pour certains d'entre vous, c'était la "
-        "deuxième annulation en deux jours, alors que nous avions déjà modifié votre réservation une fois. Être "
-        "déçu deux fois, c'est dur, et nous comprendrions que votre patience se soit épuisée. Nous vous remercions "
-        "de celle dont vous avez fait preuve, et regrettons d'en avoir eu autant besoin."
+        "Nous sommes désolés que ce samedi vous ait apporté de nouvelles déceptions à Newark. Après la tempête de "
+        "vendredi, aucun vol n'a pu quitter Newark avant l'après-midi, et nous savons ce que représente une deuxième "
+        "journée passée à attendre de nos nouvelles. Nous comprendrions que votre patience se soit épuisée. Nous vous "
+        "remercions de celle dont vous avez fait preuve, et regrettons d'en avoir eu autant besoin."
     ),
     ("JFK", SATURDAY): (
-        "Ce samedi-là, à l'aéroport Kennedy, aurait dû être le jour du retour à la normale, et pour beaucoup "
-        "d'entre vous, il n'en a rien été : votre vol a été annulé ou est parti avec des heures de retard pendant "
-        "que l'aéroport se dégageait de la neige du blizzard. Nous sommes désolés pour cette journée perdue, pour "
-        "les files d'attente aux comptoirs de modification des réservations, et pour chaque information que vous "
-        "avez dû réclamer au lieu de la recevoir de notre part."
+        "Ce samedi-là, à l'aéroport Kennedy, pendant que les pistes étaient dégagées de la neige du blizzard, "
+        "aurait dû être pour vous le jour du retour à la normale, et il n'en a rien été. Nous sommes désolés pour "
+        "cette journée perdue, pour les files d'attente aux comptoirs de modification des réservations, et pour "
+        "chaque information que vous avez dû réclamer au lieu de la recevoir de notre part."
     ),
     ("LGA", SATURDAY): (
-        "Nous vous présentons nos excuses pour le samedi 9 février à LaGuardia, où les départs du matin ont été "
-        "annulés pendant que l'aéroport se remettait du blizzard. Beaucoup d'entre vous avaient déjà vécu un long "
-        "vendredi. Une deuxième journée perturbée, ce sont des week-ends perdus, des événements manqués et du temps "
-        "en moins avec les personnes qui comptent pour vous, et nous en sommes désolés."
+        "Nous vous présentons nos excuses pour le samedi 9 février à LaGuardia, où les départs ont été perturbés "
+        "pendant que l'aéroport se remettait du blizzard. Une deuxième journée perturbée après la tempête de "
+        "vendredi, c'est un week-end perdu, un événement manqué ou du temps en moins avec les personnes qui comptent "
+        "pour vous, et nous en sommes désolés."
     ),
+}
+
+# Per impact (incidents.variants), as the English in incidents/demo_data/apology_variants.py.
+APOLOGY_VARIANTS = {
+    ("EWR", FRIDAY): {
+        "overnight_stay": (
+            "Nous sommes sincèrement désolés que le vendredi 8 février vous ait coûté une nuit loin de chez vous. "
+            "Quand le blizzard a interrompu les départs de Newark, vous avez dû chercher où dormir au lieu d'arriver "
+            "à destination, et les heures passées à la porte d'embarquement ou au téléphone avant de savoir ce que "
+            "cela signifiait pour vous, c'était à nous d'y remédier. Nous n'avons pas été à la hauteur, et nous vous "
+            "remercions de votre patience envers notre équipe de Newark."
+        ),
+        "cancelled": (
+            "Nous sommes sincèrement désolés que votre vol au départ de Newark du vendredi 8 février ait été annulé. "
+            "Vous comptiez sur nous pour arriver à destination, et nous n'y sommes pas parvenus. Personne ne pouvait "
+            "maîtriser le blizzard, mais les heures passées à la porte d'embarquement ou au téléphone avant de savoir "
+            "ce que cela signifiait pour vous, c'était à nous d'y remédier, et nous n'avons pas été à la hauteur. "
+            "Merci pour votre patience envers notre équipe de Newark, qui a travaillé pendant toute la tempête pour "
+            "vous trouver une autre solution."
+        ),
+        "diverted": (
+            "Nous sommes sincèrement désolés que votre vol au départ de Newark du vendredi 8 février ait dû se poser "
+            "sur un autre aéroport. Le blizzard n'a laissé aucun autre choix sûr à l'équipage, mais vous avez fini la "
+            "journée là où vous ne comptiez pas être, et vous auriez dû apprendre aussitôt de notre part comment et "
+            "quand nous allions vous conduire à destination. Merci pour votre patience envers notre équipe de Newark."
+        ),
+        "missed_connection": (
+            "Nous sommes sincèrement désolés que votre vol au départ de Newark du vendredi 8 février soit parti en "
+            "retard et que vous ayez manqué votre correspondance. Un départ en retard est une chose ; perdre la "
+            "correspondance qui devait vous mener au bout de votre voyage en est une autre, et c'est ce que nous "
+            "regrettons le plus. Le blizzard n'était la faute de personne, mais vous trouver aussitôt une nouvelle "
+            "correspondance, c'était notre travail, et nous aurions dû le faire plus tôt."
+        ),
+        "delayed": (
+            "Nous sommes sincèrement désolés que votre vol au départ de Newark du vendredi 8 février soit parti en "
+            "retard. Vous comptiez sur nous pour respecter l'horaire de votre billet, et le blizzard l'a rendu "
+            "impossible. Ce que nous aurions pu mieux faire, c'est vous dire plus tôt et plus clairement ce que la "
+            "tempête signifiait pour votre vol, pour que l'attente à la porte d'embarquement ne vous prenne pas par "
+            "surprise. Merci pour votre patience envers notre équipe de Newark."
+        ),
+    },
+    ("JFK", FRIDAY): {
+        "overnight_stay": (
+            "Nous sommes désolés que votre vendredi à l'aéroport Kennedy se soit terminé par une nuit imprévue loin "
+            "de chez vous. Que vous rentriez chez vous, alliez retrouver votre famille ou partiez pour un travail qui "
+            "ne pouvait pas attendre, la tempête vous a pris cette soirée et cette nuit. Nous ne pouvons pas arrêter "
+            "la neige, mais nous aurions dû vous dire plus tôt ce qui arrivait à votre vol, et vous avoir réservé une "
+            "chambre sans que vous ayez à la demander. Nous vous prions d'accepter nos sincères excuses."
+        ),
+        "cancelled": (
+            "Nous sommes désolés que votre vol au départ de l'aéroport Kennedy du vendredi 8 février ait été annulé. "
+            "Que vous rentriez chez vous, alliez retrouver votre famille ou partiez pour un travail qui ne pouvait "
+            "pas attendre, la tempête vous a pris cette soirée. Nous ne pouvons pas arrêter la neige, mais nous "
+            "aurions dû vous dire plus tôt que votre vol ne partirait pas, et nous ne l'avons pas fait. Nous vous "
+            "prions d'accepter nos sincères excuses."
+        ),
+        "missed_connection": (
+            "Nous sommes désolés que votre vol au départ de l'aéroport Kennedy du vendredi 8 février soit parti en "
+            "retard et que vous ayez manqué votre correspondance. Que vous rentriez chez vous, alliez retrouver votre "
+            "famille ou partiez pour un travail qui ne pouvait pas attendre, ce retard a interrompu le voyage que vous "
+            "aviez prévu. Nous ne pouvons pas arrêter la neige, mais nous aurions dû vous dire plus tôt quel retard "
+            "aurait votre vol, et vous aider à trouver une nouvelle correspondance avant que vous ayez à le demander. "
+            "Nous vous prions d'accepter nos sincères excuses."
+        ),
+        "delayed": (
+            "Nous sommes désolés que votre vol au départ de l'aéroport Kennedy du vendredi 8 février soit parti en "
+            "retard. Que vous rentriez chez vous, alliez retrouver votre famille ou partiez pour un travail qui ne "
+            "pouvait pas attendre, vous avez atteint votre destination plus tard que vous étiez en droit de "
+            "l'attendre. Nous ne pouvons pas arrêter la neige, mais nous aurions dû vous dire plus tôt quel retard "
+            "aurait votre vol, et nous ne l'avons pas fait. Nous vous prions d'accepter nos sincères excuses."
+        ),
+    },
+    ("LGA", FRIDAY): {
+        "overnight_stay": (
+            "Nous vous devons des excuses pour le vendredi 8 février à LaGuardia, et pour la nuit loin de chez vous "
+            "qu'il vous a coûtée. Les vols ont continué à partir jusque dans l'après-midi, puis plus aucun n'est "
+            "parti, et vous auriez dû apprendre de notre part ce que cela signifiait pour vous, et où dormir, bien "
+            "avant d'avoir à le demander. La météo ne dépendait pas de nous ; la rapidité et la clarté de nos "
+            "informations, si. Nous sommes désolés pour la soirée et la nuit qu'il vous a prises."
+        ),
+        "cancelled": (
+            "Nous vous devons des excuses pour le vendredi 8 février à LaGuardia. Les vols ont continué à partir "
+            "jusque dans l'après-midi, puis plus aucun n'est parti, et vous auriez dû apprendre de notre part que "
+            "votre vol était annulé bien avant d'arriver à la porte d'embarquement. La météo ne dépendait pas de "
+            "nous ; la rapidité et la clarté de nos informations, si. Nous sommes désolés pour la soirée que vous "
+            "avez perdue et pour l'incertitude qui l'a accompagnée."
+        ),
+        "diverted": (
+            "Nous vous devons des excuses pour le vendredi 8 février à LaGuardia, d'où votre vol a décollé en pleine "
+            "tempête avant de devoir se poser sur un autre aéroport. La météo n'a laissé aucun autre choix sûr à "
+            "l'équipage, mais vous auriez dû apprendre aussitôt de notre part comment nous allions vous conduire à "
+            "destination. La rapidité et la clarté de nos informations dépendaient de nous, et nous sommes désolés de "
+            "l'incertitude que nous vous avons laissée."
+        ),
+        "missed_connection": (
+            "Nous vous devons des excuses pour le vendredi 8 février à LaGuardia, où votre vol est parti en retard et "
+            "où vous avez manqué votre correspondance. Vous auriez dû apprendre de notre part l'ampleur du retard "
+            "pendant qu'il était encore temps de changer vos projets, et trouver une nouvelle correspondance qui vous "
+            "attendait. La météo ne dépendait pas de nous ; la rapidité et la clarté de nos informations, si. Nous "
+            "sommes désolés pour le voyage que cela a interrompu."
+        ),
+        "delayed": (
+            "Nous vous devons des excuses pour le vendredi 8 février à LaGuardia, où votre vol est parti en retard "
+            "alors que la tempête approchait. Vous auriez dû apprendre de notre part l'ampleur du retard avant "
+            "d'arriver à la porte d'embarquement, et non une fois sur place. La météo ne dépendait pas de nous ; la "
+            "rapidité et la clarté de nos informations, si. Nous sommes désolés pour l'attente que cela vous a coûtée "
+            "et pour l'incertitude qui l'a accompagnée."
+        ),
+    },
+    ("EWR", SATURDAY): {
+        "overnight_stay": (
+            "Nous sommes désolés que le samedi 9 février à Newark se soit terminé par une nuit imprévue loin de chez "
+            "vous. Après la tempête de vendredi, aucun vol n'a pu quitter Newark avant l'après-midi, et le soir venu, "
+            "vous n'auriez pas dû avoir à vous demander où dormir. Nous comprendrions que votre patience se soit "
+            "épuisée. Nous vous remercions de celle dont vous avez fait preuve, et regrettons d'en avoir eu autant "
+            "besoin."
+        ),
+        "cancelled": (
+            "Nous sommes désolés que votre vol au départ de Newark du samedi 9 février ait été annulé. Après la "
+            "tempête de vendredi, aucun vol n'a pu quitter Newark avant l'après-midi, et une annulation le jour où "
+            "tout devait rentrer dans l'ordre est difficile à accepter, plus encore si nous avions déjà modifié votre "
+            "réservation une fois. Nous comprendrions que votre patience se soit épuisée. Nous vous remercions de "
+            "celle dont vous avez fait preuve, et regrettons d'en avoir eu autant besoin."
+        ),
+        "missed_connection": (
+            "Nous sommes désolés que votre vol au départ de Newark du samedi 9 février soit parti en retard et que "
+            "vous ayez manqué votre correspondance. Après la tempête de vendredi, aucun vol n'a pu quitter Newark "
+            "avant l'après-midi, et un départ en retard le jour où tout devait rentrer dans l'ordre vous a coûté la "
+            "suite du voyage tel que vous l'aviez prévu. Nous vous remercions de votre patience, et regrettons d'en "
+            "avoir eu autant besoin."
+        ),
+        "delayed": (
+            "Nous sommes désolés que votre vol au départ de Newark du samedi 9 février soit parti en retard. Après la "
+            "tempête de vendredi, aucun vol n'a pu quitter Newark avant l'après-midi, et les vols qui sont partis "
+            "l'ont fait en retard pendant que l'aéroport rattrapait son programme. Nous vous remercions de votre "
+            "patience, et regrettons d'en avoir eu autant besoin."
+        ),
+    },
+    ("JFK", SATURDAY): {
+        "overnight_stay": (
+            "Ce samedi-là, à l'aéroport Kennedy, aurait dû être pour vous le jour du retour à la normale ; il s'est "
+            "terminé au contraire par une nuit imprévue loin de chez vous. Nous sommes désolés pour cette journée et "
+            "cette nuit perdues, pour les files d'attente aux comptoirs de modification des réservations, et pour "
+            "chaque information que vous avez dû réclamer au lieu de la recevoir de notre part."
+        ),
+        "cancelled": (
+            "Ce samedi-là, à l'aéroport Kennedy, aurait dû être pour vous le jour du retour à la normale ; au lieu de "
+            "cela, votre vol a été annulé pendant que l'aéroport se dégageait de la neige du blizzard. Nous sommes "
+            "désolés pour cette journée perdue, pour les files d'attente aux comptoirs de modification des "
+            "réservations, et pour chaque information que vous avez dû réclamer au lieu de la recevoir de notre part."
+        ),
+        "missed_connection": (
+            "Ce samedi-là, à l'aéroport Kennedy, aurait dû être pour vous le jour du retour à la normale ; au lieu de "
+            "cela, votre vol est parti en retard et vous avez manqué votre correspondance pendant que l'aéroport se "
+            "dégageait de la neige du blizzard. Nous sommes désolés pour ce voyage interrompu, pour les files "
+            "d'attente aux comptoirs de transit, et pour chaque information que vous avez dû réclamer au lieu de la "
+            "recevoir de notre part."
+        ),
+        "delayed": (
+            "Ce samedi-là, à l'aéroport Kennedy, aurait dû être pour vous le jour du retour à la normale ; au lieu de "
+            "cela, votre vol est parti en retard pendant que l'aéroport se dégageait de la neige du blizzard. Nous "
+            "sommes désolés pour le temps que cela vous a coûté, pour l'attente à la porte d'embarquement, et pour "
+            "chaque information que vous avez dû réclamer au lieu de la recevoir de notre part."
+        ),
+    },
+    ("LGA", SATURDAY): {
+        "overnight_stay": (
+            "Nous vous présentons nos excuses pour le samedi 9 février à LaGuardia, et pour la nuit loin de chez vous "
+            "qu'il vous a coûtée pendant que l'aéroport se remettait du blizzard. Une nuit imprévue, au lendemain de "
+            "la tempête, c'est un week-end perdu, un événement manqué ou du temps en moins avec les personnes qui "
+            "comptent pour vous, et nous en sommes désolés."
+        ),
+        "cancelled": (
+            "Nous vous présentons nos excuses pour le samedi 9 février à LaGuardia, où votre vol a été annulé pendant "
+            "que l'aéroport se remettait du blizzard. Un vol annulé au lendemain de la tempête, c'est un week-end "
+            "perdu, un événement manqué ou du temps en moins avec les personnes qui comptent pour vous, et nous en "
+            "sommes désolés."
+        ),
+        "missed_connection": (
+            "Nous vous présentons nos excuses pour le samedi 9 février à LaGuardia, où votre vol est parti en retard "
+            "et où vous avez manqué votre correspondance pendant que l'aéroport se remettait du blizzard. Un voyage "
+            "interrompu au lendemain de la tempête, c'est un week-end perdu, un événement manqué ou du temps en moins "
+            "avec les personnes qui comptent pour vous, et nous en sommes désolés."
+        ),
+        "delayed": (
+            "Nous vous présentons nos excuses pour le samedi 9 février à LaGuardia, où votre vol est parti en retard "
+            "pendant que l'aéroport se remettait du blizzard. Le temps perdu au lendemain de la tempête, c'est du "
+            "temps pris sur votre week-end et sur les personnes qui comptent pour vous, et nous en sommes désolés."
+        ),
+    },
 }
 
 PREVENTION = {
