@@ -175,6 +175,7 @@ class LetterAdmin(StationClockAdminMixin, CustomerIncidentColumns, WorkbenchAdmi
         "approved_by",
         "approved_at",
         "queued_at",
+        "handover_at",
         "sent_at",
         "delivered_at",
         "esp_message_id",
@@ -197,7 +198,17 @@ class LetterAdmin(StationClockAdminMixin, CustomerIncidentColumns, WorkbenchAdmi
         ("Approval", {"fields": ("approved_by", "approved_at")}),
         (
             "Delivery",
-            {"fields": ("queued_at", "sent_at", "delivered_at", "esp_message_id", "attempts", "last_error")},
+            {
+                "fields": (
+                    "queued_at",
+                    "handover_at",
+                    "sent_at",
+                    "delivered_at",
+                    "esp_message_id",
+                    "attempts",
+                    "last_error",
+                )
+            },
         ),
         ("Record", {"fields": ("created_at", "updated_at")}),
     )

@@ -264,6 +264,18 @@ ANYMAIL = {
 ANYMAIL_WEBHOOK_SECRET_FROM_ENV = bool(env.str("ANYMAIL_WEBHOOK_SECRET", default=""))
 # Letters per send_letters task (and so at most per ESP batch call).
 CARE_SEND_CHUNK = env.int("CARE_SEND_CHUNK", default=100)
+# The send task's own time limits. It starts no ESP call after half its soft limit (care.tasks.SEND_TIME_BUDGET)
+# and a chunk takes seconds, so it needs far less than the five minutes other tasks may take; its hard limit
+# bounds how long the letters of a crashed run wait before they are reconciled (below).
+CARE_SEND_SOFT_TIME_LIMIT = env.int("CARE_SEND_SOFT_TIME_LIMIT", default=min(120, CELERY_TASK_SOFT_TIME_LIMIT))
+CARE_SEND_TIME_LIMIT = env.int("CARE_SEND_TIME_LIMIT", default=min(150, CELERY_TASK_TIME_LIMIT))
+_SEND_SOFT_TIME_LIMIT_MIN = 20  # twice the smallest budget care.tasks gives a run (10 s)
+if not _SEND_SOFT_TIME_LIMIT_MIN <= CARE_SEND_SOFT_TIME_LIMIT < CARE_SEND_TIME_LIMIT:
+    raise ImproperlyConfigured("CARE_SEND_SOFT_TIME_LIMIT must be at least 20 s and below CARE_SEND_TIME_LIMIT.")
+# A letter still SENDING this long after its run last wrote it belongs to no live run: prefork kills a send run
+# CARE_SEND_TIME_LIMIT seconds after it started, and every write a run makes comes after its start. The margin
+# absorbs clock differences between the worker hosts. care.correspondence.sending.reconcile takes such letters.
+CARE_SENDING_STALE_AFTER = timedelta(seconds=CARE_SEND_TIME_LIMIT + 30)
 # Letters approved one by one from the changelist; a bigger batch goes through the sample review.
 CARE_MAX_INDIVIDUAL_APPROVALS = env.int("CARE_MAX_INDIVIDUAL_APPROVALS", default=25)
 # How many letters of a batch the coordinator reads before approving it.

@@ -3,6 +3,10 @@
 Created when missing and never overwritten, so a coordinator's change in the admin
 (django-celery-beat's Periodic tasks) survives restarts. Beat runs in UTC; every
 sweep is level-triggered, so a late, skipped or doubled run ends in the same state.
+
+One exception: when a release changes a schedule's interval, a row still at an interval it shipped
+with before (``Schedule.earlier_defaults``) was never changed by anyone, and moves to the new one;
+any other interval is a coordinator's choice and stays.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ class Schedule:
     task: str
     every_seconds: int
     description: str
+    # Intervals this schedule shipped with before: a row still at one of them is moved to every_seconds.
+    earlier_defaults: tuple[int, ...] = ()
 
 
 SCHEDULES = (
@@ -50,11 +56,23 @@ SCHEDULES = (
     Schedule(
         "Queued letters",
         "care.tasks.sweep_queued_letters",
-        300,
-        "Re-sends what a lost message or a quiet-hours wait left queued.",
+        60,
+        "Re-sends, within a minute or two, what a lost message or a quiet-hours wait left queued.",
+        earlier_defaults=(300,),
     ),
     Schedule(
-        "Tracking events", "care.tasks.sweep_letter_events", 300, "Applies tracking events stored but not processed."
+        "Letters left sending",
+        "care.tasks.sweep_sending_letters",
+        60,
+        "Letters a crashed send run left “sending”: sent again if the email provider never got them, marked sent "
+        "if it has them.",
+    ),
+    Schedule(
+        "Tracking events",
+        "care.tasks.sweep_letter_events",
+        60,
+        "Applies tracking events stored but not processed.",
+        earlier_defaults=(300,),
     ),
     Schedule(
         "Voucher expiry", "vouchers.tasks.vouchers_expire_task", 3600, "Marks issued vouchers past expiry as expired."
@@ -62,8 +80,9 @@ SCHEDULES = (
     Schedule(
         "Stuck imports",
         "incidents.tasks.sweep_stuck_imports_task",
-        300,
+        60,
         "Imports of affected customers whose message was lost or whose worker died are started again.",
+        earlier_defaults=(300,),
     ),
     Schedule(
         "Refused import files",
@@ -75,7 +94,8 @@ SCHEDULES = (
 
 
 def schedules_ensure(apps: Any | None = None) -> int:
-    """Create the missing periodic tasks; return how many were created."""
+    """Create the missing periodic tasks, and move those still at an earlier default interval to the current one;
+    return how many were created."""
     if apps is None:
         apps = global_apps
     interval_model = apps.get_model("django_celery_beat", "IntervalSchedule")
@@ -83,9 +103,19 @@ def schedules_ensure(apps: Any | None = None) -> int:
     created = 0
     for schedule in SCHEDULES:
         interval, _ = interval_model.objects.get_or_create(every=schedule.every_seconds, period="seconds")
-        _, made = task_model.objects.get_or_create(
+        task, made = task_model.objects.get_or_create(
             name=schedule.name,
             defaults={"task": schedule.task, "interval": interval, "description": schedule.description},
         )
         created += made
+        if (
+            not made
+            and task.task == schedule.task
+            and task.interval is not None
+            and task.interval.period == "seconds"
+            and task.interval.every in schedule.earlier_defaults
+        ):
+            # save(), not update(): django-celery-beat's save signal tells a running beat to reload its schedule.
+            task.interval = interval
+            task.save(update_fields=["interval"])
     return created

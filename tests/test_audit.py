@@ -87,7 +87,9 @@ SERVICE_MODULES = (
     "care.correspondence.sending.handover",
     "care.correspondence.sending.messages",
     "care.correspondence.sending.outcomes",
+    "care.correspondence.sending.lookup",
     "care.correspondence.sending.queue",
+    "care.correspondence.sending.reconcile",
     "care.correspondence.sending.recording",
     "care.correspondence.sending.rows",
     "care.correspondence.sending.send",
@@ -111,6 +113,8 @@ READ_ONLY = {
     "it leads to are written (and audited) by their callers",
     "care.correspondence.streams.letter_streams": "reads what stored letters cover, to render them again",
     "care.correspondence.streams.covered_rows": "reads which rows a letter's markers hold",
+    "care.correspondence.sending.lookup.backend_can_tell": "tells whether the email backend can be asked",
+    "care.correspondence.sending.lookup.letters_held": "asks the email backend which letters it has",
 }
 
 NOT_A_WRITE = {
@@ -601,6 +605,20 @@ def s_letters_queue(who: Any) -> Expect:
     )
 
 
+def s_letters_reconcile_sending(who: Any) -> Expect:
+    from care.correspondence.sending.reconcile import RECONCILER, letters_reconcile_sending
+
+    left = LetterFactory.create(status=LetterStatus.SENDING)  # claimed, never handed over, its run long dead
+    Letter.objects.filter(pk=left.pk).update(updated_at=timezone.now() - dt.timedelta(hours=1))
+    assert letters_reconcile_sending().requeued == 1
+    return Expect(
+        "letters.reconcile",
+        RECONCILER.label,
+        ("care.letter", None),
+        details={"count": 1, "ids": [left.pk], "requeued": [left.pk], "sent": [], "unconfirmed": []},
+    )
+
+
 def _template() -> LetterTemplate:
     return LetterTemplate.objects.filter(kind=LetterKind.APOLOGY, language="en", is_active=True).get()
 
@@ -755,6 +773,7 @@ SCENARIOS: dict[str, Callable[[Any], Expect]] = {
     "care.correspondence.services.letters_approve": s_letters_approve,
     "care.correspondence.services.letters_cancel": s_letters_cancel,
     "care.correspondence.sending.queue.letters_queue": s_letters_queue,
+    "care.correspondence.sending.reconcile.letters_reconcile_sending": s_letters_reconcile_sending,
     "care.correspondence.services.letter_template_revise": s_letter_template_revise,
     "care.correspondence.services.letter_template_save": s_letter_template_save,
     "care.correspondence.services.letter_template_delete": s_letter_template_delete,

@@ -3,7 +3,8 @@
 Guarantees proven here (issue "Scheduled sweeps"):
 - two sweeps running at once send each affected customer exactly one initial notice, handed to the ESP once;
 - a worker killed (SIGKILL) in the middle of the work leaves nothing that a rerun duplicates or forgets, and
-  letters it left in SENDING stay visible in SENDING instead of being sent again.
+  letters it left in SENDING stay visible in SENDING instead of being sent again, until the reconciliation
+  (past its bound) settles each of them from what the ESP has: every customer then has their notice once.
 """
 
 from __future__ import annotations
@@ -18,11 +19,14 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.test import override_settings
+from django.utils import timezone
 
 from care.correspondence.models.letters import LetterStatus, OutboxMessage
 from care.correspondence.sending.queue import letters_send_stale_queued
+from care.correspondence.sending.reconcile import letters_reconcile_sending
 from tests.sweep_harness import (
     OUTBOX_BACKEND,
     captured_fan_out,
@@ -184,3 +188,10 @@ def test_a_worker_killed_mid_sweep_leaves_no_duplicate_no_gap_and_no_resend() ->
     assert {pk for pk, status in statuses.items() if status != LetterStatus.SENT} == left_sending
     handed_after = outbox_count_per_letter()
     assert {pk: handed_after[pk] for pk in left_sending} == {pk: handed_before[pk] for pk in left_sending}
+
+    # Past the bound (no live run can hold them) the reconciliation asks the outbox about each one left SENDING.
+    with eager_celery():
+        letters_reconcile_sending(now=timezone.now() + settings.CARE_SENDING_STALE_AFTER + timedelta(seconds=1))
+    statuses = assert_one_notice_each_handed_over_once(incident, affected_ids)
+    assert set(statuses.values()) == {LetterStatus.SENT}
+    assert outbox_count_per_letter() == dict.fromkeys(statuses, 1)

@@ -73,6 +73,7 @@ AUDIT_ACTIONS = (
     "letters.combine",
     "letters.prepare",
     "letters.queue",
+    "letters.reconcile",
     "voucher.issue_in_lieu",
     "voucher.redeem",
     "voucher.void",

@@ -29,6 +29,9 @@ logger = logging.getLogger(__name__)
 PROMISE_HEADS_UP = dt.timedelta(minutes=10)
 PROMISE_GRACE = dt.timedelta(minutes=5)
 ERRORS_SHOWN = 3  # a sweep's first errors in its alert; the rest are on the sweep run
+# The longer bound for letters left "sending": the reconciliation (care.correspondence.sending.reconcile) settles
+# every letter it can once it has been sending CARE_SENDING_STALE_AFTER (3 min by default); what is still sending
+# this long after was handed to an ESP that cannot be asked and sent no tracking event: a person must look.
 STUCK_SENDING_AFTER = dt.timedelta(minutes=15)
 
 
@@ -99,8 +102,8 @@ def _stuck_sending(now: dt.datetime) -> list[Condition]:
             AlertKind.STUCK_SENDING,
             f"incident:{row['incident_id']}",
             f"{row['incident__reference'] or 'No incident'}: {row['n']:,} letters have been “sending” for more than "
-            f"{int(STUCK_SENDING_AFTER.total_seconds() // 60)} minutes. The email provider may have them: check its "
-            "log before resending.",
+            f"{int(STUCK_SENDING_AFTER.total_seconds() // 60)} minutes. The email provider may have them (they were "
+            "handed over, but neither its answer nor a tracking event came back): check its log before resending.",
             row["incident_id"],
         )
         for row in rows

@@ -134,11 +134,16 @@ def import_job_enqueue(job: ImportJob) -> None:
 
 
 # A queued job older than this lost its message (the publish after commit, or the broker); it is sent again.
-QUEUED_GRACE = timedelta(minutes=5)
+# A job is published right after its commit and a worker takes it within seconds, so a minute is ample; a second
+# message for a job that was only slow to be picked up does nothing (``_claim`` is a guarded UPDATE).
+QUEUED_GRACE = timedelta(minutes=1)
 
 
 def imports_resume_stuck(*, now: Any = None) -> int:
     """Publish again every stored import still queued after the grace, or running on a lost worker.
+
+    A running job is taken over only STALE_AFTER (35 min) after it started: past the import task's hard time
+    limit (31 min), so a live import is never second-guessed; a job has no heartbeat that would tell sooner.
 
     Level-triggered and safe to run twice: a job claimed by a live worker (or done) is left alone by
     ``import_job_run``, so a second message for it does nothing.

@@ -47,7 +47,8 @@ LETTER_LIFECYCLE = Lifecycle(
         S.DRAFT: frozenset({S.APPROVED, S.QUEUED, S.CANCELLED}),
         S.APPROVED: frozenset({S.QUEUED, S.CANCELLED}),
         S.QUEUED: frozenset({S.SENDING, S.SUPPRESSED, S.CANCELLED}),
-        # Back to queued only for a transient ESP error that will be retried.
+        # Back to queued for a transient ESP error that will be retried, or when the reconciliation of a dead
+        # send run finds the ESP never got the letter (care.correspondence.sending.reconcile).
         S.SENDING: frozenset({S.SENT, S.FAILED, S.QUEUED, S.SUPPRESSED}),
         S.SENT: frozenset({S.DELIVERED, S.BOUNCED, S.COMPLAINED}),
         S.DELIVERED: frozenset({S.BOUNCED, S.COMPLAINED}),
@@ -121,6 +122,10 @@ class Letter(models.Model):
     queued_at = models.DateTimeField(null=True, blank=True)
     # Quiet hours: a non-urgent letter queued at night waits for the customer's local morning.
     send_after = models.DateTimeField(null=True, blank=True)
+    # Written, and committed, just before the ESP call that carries the letter; cleared when the letter is
+    # claimed. A letter left SENDING without it was never handed over, so it can be sent again safely; with
+    # it, the ESP may have it (care.correspondence.sending.reconcile).
+    handover_at = models.DateTimeField("handed to the email provider at", null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
     esp_message_id = models.CharField("ESP message id", max_length=255, blank=True)

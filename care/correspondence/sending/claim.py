@@ -98,7 +98,12 @@ def _claim(letter_ids: Sequence[int]) -> tuple[list[Outgoing], int]:
             )
         if going:
             Letter.objects.filter(pk__in=[outgoing.letter_id for outgoing in going], status=LetterStatus.QUEUED).update(
-                status=LetterStatus.SENDING, attempts=F("attempts") + 1, last_error="", updated_at=now
+                status=LetterStatus.SENDING,
+                attempts=F("attempts") + 1,
+                last_error="",
+                # Not handed over in this attempt yet: the mark is written just before its ESP call.
+                handover_at=None,
+                updated_at=now,
             )
             # Keep on the letter the address it is sent to, for the coordinator and for matching bounces.
             if unaddressed:

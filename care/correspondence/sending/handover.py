@@ -22,6 +22,7 @@ from care.correspondence.sending.outcomes import (
     SendSummary,
     _Delivery,
 )
+from care.correspondence.sending.recording import _mark_handed_over
 
 # One logger for the package: its lines keep the name they are filtered on.
 logger = logging.getLogger(__package__)
@@ -128,6 +129,10 @@ def _hand_over(letters: list[Outgoing], delivery: _Delivery, summary: SendSummar
                 # Stop before the task's time limit kills the worker mid-call: the rest go back to the queue.
                 _not_attempted(calls[position:], delivery, "Not attempted: this run ran out of time; retried.")
                 return False
+            # Committed before the call: a crash from here on leaves letters the reconciliation asks the ESP about.
+            if not _mark_handed_over([outgoing.letter_id for outgoing in carried]):
+                logger.warning("letters_send skipped a call: its %d letters are no longer this run's", len(carried))
+                continue
             summary.api_calls += 1
             if not _send_one_message(delivery, message, carried):
                 # The ESP said "not now": the letters not yet attempted go back to the queue with them.

@@ -15,6 +15,7 @@ from django.core.mail import EmailMultiAlternatives
 
 from care.correspondence.esp_formats import HTML_KEY, SUBJECT_KEY, TEXT_KEY, MergeFormat, max_tags
 from care.correspondence.sending.claim import Outgoing
+from care.correspondence.sending.lookup import LETTER_HEADER
 from care.correspondence.sending.outcomes import FAILED, Outcome, _Delivery
 
 
@@ -39,8 +40,10 @@ def _single_message(outgoing: Outgoing, delivery: _Delivery) -> EmailMultiAltern
         message.attach_alternative(outgoing.body_html, "text/html")
     metadata, tags = _metadata_and_tags(outgoing, delivery.esp_name)
     if delivery.esp_name is None:
-        # Not an anymail backend: our own Message-ID is the only id we will ever have for it.
+        # Not an anymail backend: our own Message-ID is the only id we will ever have for it, and a header ties
+        # the message to its letter (care.correspondence.sending.lookup reads it back from Django's locmem outbox).
         message.extra_headers["Message-ID"] = make_msgid(domain="care.local")
+        message.extra_headers[LETTER_HEADER] = str(outgoing.letter_id)
         return message
     # A message with one recipient: the letter id goes in its metadata directly. (merge_metadata would make
     # it a "batch", which e.g. Amazon SES cannot send without a stored template.)

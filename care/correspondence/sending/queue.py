@@ -113,11 +113,35 @@ def enqueue_sending(letter_ids: Sequence[int]) -> None:
         enqueue_on_commit("care.tasks.send_letters", chunk)
 
 
-def letters_send_stale_queued(*, older_than: timedelta = timedelta(minutes=15), now: datetime | None = None) -> int:
-    """The sweep: enqueue sending again for email letters QUEUED longer than ``older_than``.
+# Letters published again per run at most (in send tasks of CARE_SEND_CHUNK: 500 messages). A run republishes
+# letters whose publish is overdue, and while a large queue is being drained some of those are not lost but still
+# waiting in the broker: their second message is a no-op (the claim is exclusive, so it finds them taken or takes
+# them first and the original finds nothing), but it is a message. The bound keeps that to 500 messages a minute
+# whatever the backlog, while a real loss of the demo's 5,724 letters (or of 50,000) is republished in one run.
+REPUBLISH_PER_RUN = 50_000
 
-    Covers a publish lost between commit and broker and a task that ran out of retries. Claiming is
-    exclusive, so a letter enqueued twice is still handed to the ESP once.
+
+def letters_send_stale_queued(
+    *,
+    older_than: timedelta = timedelta(minutes=1),
+    retry_older_than: timedelta = timedelta(minutes=15),
+    now: datetime | None = None,
+    limit: int = REPUBLISH_PER_RUN,
+) -> int:
+    """The sweep: publish sending again for email letters left QUEUED whose publish is overdue.
+
+    Two kinds of QUEUED letter, told apart by ``last_error``:
+
+    - queued for a first publish (``letters_queue``, the sweeps' chunks, or the reconciliation of a lost send run),
+      with no error: overdue ``older_than`` after ``queued_at``. This covers a publish lost between commit and
+      broker, and a broker that lost its messages (down, flushed, restarted empty).
+    - queued again by the sender for a retry (the ESP said "not now", or the run ran out of time), which always
+      says why in ``last_error``: the task's retry waits in the broker for up to its backoff
+      (care.tasks.SEND_RETRY_BACKOFF_MAX), so these are overdue only ``retry_older_than`` after that requeue.
+      Publishing them sooner would start a second chain of retries against an ESP that asked us to slow down.
+
+    Claiming is exclusive, so a letter published twice is still handed to the ESP once. At most ``limit`` letters
+    per run, in id order (see REPUBLISH_PER_RUN).
 
     It also releases the letters that waited for the customer's morning (``send_after``): nothing was
     published for them when they were queued, so they are enqueued on every run from their release time
@@ -127,14 +151,14 @@ def letters_send_stale_queued(*, older_than: timedelta = timedelta(minutes=15), 
     now = now or timezone.now()
     cutoff = now - older_than
     just_released = Q(send_after__lte=now, send_after__gt=cutoff)
-    stale = (Q(send_after__isnull=True) | Q(send_after__lte=cutoff)) & (
-        Q(queued_at__lt=cutoff) | Q(queued_at__isnull=True)
-    )
+    first_publish_overdue = Q(last_error="") & (Q(queued_at__lt=cutoff) | Q(queued_at__isnull=True))
+    retry_overdue = ~Q(last_error="") & Q(updated_at__lt=now - retry_older_than)
+    stale = (Q(send_after__isnull=True) | Q(send_after__lte=cutoff)) & (first_publish_overdue | retry_overdue)
     due = list(
         Letter.objects.filter(status=LetterStatus.QUEUED, channel=Channel.EMAIL)
         .filter(just_released | stale)
         .order_by("pk")
-        .values_list("pk", flat=True)[:50_000]
+        .values_list("pk", flat=True)[:limit]
     )
     if due:
         with transaction.atomic():

@@ -1,4 +1,5 @@
-"""Recording what the ESP answered: each letter's outcome in one transaction, and the customers it reached."""
+"""Recording a hand-over: that letters are being handed to the ESP, committed before its call; and after the
+call what the ESP answered, each letter's outcome in one transaction, and the customers it reached."""
 
 from __future__ import annotations
 
@@ -22,6 +23,28 @@ def letters_record_contact(*, affected_ids: Iterable[int], at: datetime, letter_
     them; a letter covering the customer's other incidents too (care.correspondence.streams) reached them on
     those incidents as well, and their rows are recorded with these."""
     affected_record_contact(affected_ids=[*affected_ids, *covered_rows(letter_ids)], at=at)
+
+
+def _mark_handed_over(letter_ids: list[int]) -> bool:
+    """Mark these letters as handed over now, committed before the ESP call that carries them.
+
+    A crash during or after the call then leaves them SENDING with ``handover_at`` set, and the reconciliation
+    (care.correspondence.sending.reconcile) asks whether the ESP has them before anything is sent again; a
+    letter left SENDING without the mark was never handed over and is safely sent again.
+
+    Returns False, writing nothing, when any of them is no longer this run's to send (not SENDING, or already
+    marked by another run): the caller then skips the call. That happens only to a run that outlived its time
+    limit, whose letters were meanwhile reconciled and claimed again; the run that holds them sends them.
+    One UPDATE per ESP call, not per letter.
+    """
+    with transaction.atomic():
+        marked = Letter.objects.filter(pk__in=letter_ids, status=LetterStatus.SENDING, handover_at__isnull=True).update(
+            handover_at=timezone.now()
+        )
+        if marked != len(set(letter_ids)):
+            transaction.set_rollback(True)
+            return False
+    return True
 
 
 def _record(outcomes: dict[int, Outcome], summary: SendSummary) -> None:
@@ -80,6 +103,8 @@ def _record(outcomes: dict[int, Outcome], summary: SendSummary) -> None:
         letters_record_contact(
             affected_ids=[rows[pk][2] for pk in contacted if rows[pk][2]], at=now, letter_ids=contacted
         )
+        # A letter queued again keeps its reason in last_error, never empty: that also tells the queued-letters
+        # sweep (sending.queue) that its retry waits in the broker, so it is not published again before then.
         for kind, target, note in (
             (FAILED, LetterStatus.FAILED, "refused by the email provider"),
             (REQUEUE, LetterStatus.QUEUED, "not taken by the email provider this time; will retry"),
