@@ -296,6 +296,8 @@ CARE_COMBINE_WINDOW = timedelta(days=env.int("CARE_COMBINE_WINDOW_DAYS", default
 CARE_SURVEY_AFTER = timedelta(hours=env.int("CARE_SURVEY_AFTER_HOURS", default=72))
 # A refused import file (bad header, unreadable) is kept this long for a look, then deleted (personal data).
 CARE_REFUSED_IMPORT_RETENTION = timedelta(days=env.int("CARE_REFUSED_IMPORT_RETENTION_DAYS", default=7))
+# A promise of the next update must lie ahead and within this horizon (a typo of a year would reach every letter).
+CARE_PROMISE_HORIZON = timedelta(hours=env.int("CARE_PROMISE_HORIZON_HOURS", default=24))
 ONCALL_COORDINATOR_EMAIL = env.str("ONCALL_COORDINATOR_EMAIL", default="oncall-coordinator@example.com")
 
 # --- REST API -------------------------------------------------------------------

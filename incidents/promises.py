@@ -15,6 +15,8 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from django.conf import settings
+
 from care.core.station_time import clock_of, station_time
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
@@ -82,4 +84,23 @@ def promise_contradiction(*, text: str, promise: dt.datetime | None, place: obje
                 f"The text says the next update comes by {time.words}, but its promise is "
                 f"{station_time(promise, place, utc=True)}: make the text and the promise agree."
             )
+    return None
+
+
+def promise_out_of_reach(due: dt.datetime, *, now: dt.datetime) -> str | None:
+    """Why ``due`` cannot be promised to customers at ``now``, or None when it can.
+
+    A promise in the past is broken the moment it is made; one beyond ``settings.CARE_PROMISE_HORIZON``
+    (24 h unless configured) is not a promise anyone can hold us to, and a typo such as 2030 for 2013 would
+    put it on every letter. The coordinator renews a promise instead.
+    """
+    if due <= now:
+        return f"The next update must be promised for a time ahead; {station_time(due, None)} has passed."
+    horizon = settings.CARE_PROMISE_HORIZON
+    if due > now + horizon:
+        hours = int(horizon.total_seconds() // 3600)
+        return (
+            f"A next update on {station_time(due, None)} is more than {hours} hours ahead: promise one within "
+            f"{hours} hours, and renew the promise when it falls due."
+        )
     return None

@@ -24,7 +24,7 @@ from incidents.models import (
     IncidentTranslation,
     IncidentUpdate,
 )
-from incidents.promises import promise_contradiction
+from incidents.promises import promise_contradiction, promise_out_of_reach
 from incidents.selectors import affected_counts_subqueries
 from incidents.variants import Impact, ParagraphVariant
 
@@ -50,6 +50,7 @@ def _next_reference(day: datetime) -> str:
 def incident_create(*, actor: Actor | None = None, actor_label: str = "", **fields: Any) -> Incident:
     """Create a draft incident with the next free reference for its start day (INC-YYYYMMDD-NNNN)."""
     started_at = fields.setdefault("started_at", timezone.now())
+    _refuse_out_of_reach(fields.get("next_update_due_at"))
     user, label = status_change_actor(actor, actor_label)
     for _attempt in range(5):
         try:
@@ -144,6 +145,10 @@ def incident_post_update(
     moment = posted_at or timezone.now()
     if next_update_due_at is not None and next_update_due_at <= moment:
         raise DomainError("The next update must be promised for a time after this update.")
+    if next_update_due_at is not None and next_update_due_at > timezone.now():
+        # A backdated entry (a timeline loaded from history) may keep its own past promise; a live one must be
+        # within reach.
+        _refuse_out_of_reach(next_update_due_at)
     with transaction.atomic():
         # The caller's copy may predate a colleague closing the incident: decide on the locked row.
         current_status, promised, stations = (
@@ -230,6 +235,8 @@ def incident_update(
             setattr(locked, name, value)
         locked.full_clean(exclude=["reference"])
         changes = changes_between(before, locked, sorted(fields))
+        if "next_update_due_at" in changes:
+            _refuse_out_of_reach(locked.next_update_due_at)
         if changes:
             locked.save(update_fields=sorted(changes))
             audit_record(actor=acting(actor, actor_label), action="incident.update", target=locked, changes=changes)
@@ -335,6 +342,12 @@ def incident_variant_delete(*, incident_id: int, language: str, impact: str, act
             target=incident,
             changes={f"{language}.{impact}.{name}": [before[name], None] for name in VARIANT_FIELDS},
         )
+
+
+def _refuse_out_of_reach(due: datetime | None) -> None:
+    problem = None if due is None else promise_out_of_reach(due, now=timezone.now())
+    if problem:
+        raise DomainError(problem)
 
 
 def _unclosed(incident_id: int) -> Incident:

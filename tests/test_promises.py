@@ -229,3 +229,87 @@ def test_every_demo_update_names_the_time_of_its_own_promise_on_the_stations_clo
                 assert said.endswith(" EST")
                 checked += 1
     assert checked == 12
+
+
+def _api_headers() -> dict[str, str]:
+    from care.core.api.tokens import api_token_create
+
+    _, raw = api_token_create(name="OCC", scopes=["ingest", "read"])
+    return {"Authorization": f"Bearer {raw}"}
+
+
+@pytest.mark.django_db
+def test_a_promise_in_the_past_or_beyond_the_horizon_is_refused_with_a_clear_400(
+    client: Any, clock: Clock, settings: Any
+) -> None:
+    """The documented example once promised 1 January 2030 and every first notice carried it."""
+    import json
+
+    settings.CARE_PROMISE_HORIZON = dt.timedelta(hours=24)
+    now = clock.at(dt.datetime(2026, 6, 10, 14, 0, tzinfo=dt.UTC))
+    headers = _api_headers()
+    body = {
+        "title": "Blizzard at JFK",
+        "kind": "cancellation",
+        "cause": "weather",
+        "severity": 4,
+        "stations": "JFK",
+        "explanation": "A blizzard closed the runways.",
+    }
+
+    def create(due: dt.datetime) -> Any:
+        payload = {**body, "next_update_due_at": due.isoformat()}
+        return client.post(
+            "/api/v1/incidents/", data=json.dumps(payload), content_type="application/json", headers=headers
+        )
+
+    far = create(dt.datetime(2030, 1, 1, 12, 0, tzinfo=dt.UTC))
+    assert far.status_code == 400, far.content
+    assert "more than 24 hours ahead" in far.content.decode()
+    past = create(now - dt.timedelta(minutes=1))
+    assert past.status_code == 400
+    assert "has passed" in past.content.decode()
+    from incidents.models import Incident
+
+    assert not Incident.objects.exists()  # nothing half-written
+    made = create(now + dt.timedelta(hours=23))
+    assert made.status_code == 201, made.content
+    incident_id = made.json()["id"]
+
+    patched = client.patch(
+        f"/api/v1/incidents/{incident_id}/",
+        data=json.dumps({"next_update_due_at": (now + dt.timedelta(days=3)).isoformat()}),
+        content_type="application/json",
+        headers=headers,
+    )
+    assert patched.status_code == 400
+    assert Incident.objects.get(pk=incident_id).next_update_due_at == now + dt.timedelta(hours=23)
+
+
+@pytest.mark.django_db
+def test_a_timeline_entry_promises_within_the_horizon(clock: Clock, settings: Any) -> None:
+    settings.CARE_PROMISE_HORIZON = dt.timedelta(hours=6)
+    now = clock.at(dt.datetime(2026, 6, 10, 14, 0, tzinfo=dt.UTC))
+    incident = IncidentFactory.create(status=IncidentStatus.OPEN, stations="JFK")
+    with pytest.raises(DomainError, match="more than 6 hours ahead"):
+        incident_post_update(
+            incident=incident,
+            audience=Audience.CUSTOMERS,
+            text="Runways are being cleared.",
+            next_update_due_at=now + dt.timedelta(hours=7),
+        )
+    assert not IncidentUpdate.objects.filter(incident=incident).exists()
+    incident_post_update(
+        incident=incident,
+        audience=Audience.CUSTOMERS,
+        text="Runways are being cleared.",
+        next_update_due_at=now + dt.timedelta(hours=5),
+    )
+    # A timeline loaded from history keeps its own promises, long past.
+    incident_post_update(
+        incident=incident,
+        audience=Audience.CUSTOMERS,
+        text="Flights are suspended.",
+        posted_at=dt.datetime(2013, 2, 8, 15, 0, tzinfo=dt.UTC),
+        next_update_due_at=dt.datetime(2013, 2, 8, 17, 0, tzinfo=dt.UTC),
+    )

@@ -7,11 +7,13 @@ Writes go through incidents.services. ``incident_or_404`` finds the incident of 
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import django_filters
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import generics, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -23,6 +25,7 @@ from care.core.api.filters import ApiFilterSet, DateTimeFilter
 from care.core.api.input import StrictSerializerMixin, actor_of, model_errors_as_400
 from incidents.ingest.validate import reference_data
 from incidents.models import Audience, Incident, IncidentStatus, IncidentUpdate
+from incidents.promises import promise_out_of_reach
 from incidents.services import (
     INCIDENT_EDITABLE_FIELDS,
     TRANSITION_VERBS,
@@ -91,6 +94,17 @@ class IncidentWriteSerializer(StrictSerializerMixin, serializers.ModelSerializer
         if unknown:
             raise ValidationError(f"Unknown station code(s): {', '.join(unknown[:10])}.")
         return " ".join(codes)
+
+    def validate_next_update_due_at(self, value: datetime | None) -> datetime | None:
+        return _within_reach(value)
+
+
+def _within_reach(value: datetime | None) -> datetime | None:
+    """A promise is input like any other: one in the past or beyond the horizon is a 400, not a conflict."""
+    problem = None if value is None else promise_out_of_reach(value, now=timezone.now())
+    if problem:
+        raise ValidationError(problem)
+    return value
 
 
 class IncidentFilter(ApiFilterSet):
@@ -188,6 +202,9 @@ class IncidentUpdateSerializer(StrictSerializerMixin, serializers.ModelSerialize
         model = IncidentUpdate
         fields = ("id", "incident", "audience", "text", "posted_at", "next_update_due_at")
         read_only_fields = ("id", "incident", "posted_at")
+
+    def validate_next_update_due_at(self, value: datetime | None) -> datetime | None:
+        return _within_reach(value)
 
 
 class IncidentUpdateFilter(ApiFilterSet):
