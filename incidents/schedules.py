@@ -43,8 +43,11 @@ SCHEDULES = (
     Schedule(
         "Follow-up letters",
         "incidents.tasks.sweep_follow_ups_task",
-        600,
+        # Every minute, so CARE_FOLLOW_UP_AFTER_MINUTES means what it says (to the minute); a run with nothing
+        # due reads one short list of resolved incidents.
+        60,
         "After resolution, apology letters (with their vouchers) are prepared for the coordinator's approval.",
+        earlier_defaults=(600,),
     ),
     Schedule("Surveys", "incidents.tasks.sweep_surveys_task", 3600, "A short survey a few days after the follow-up."),
     Schedule(

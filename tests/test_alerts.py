@@ -164,3 +164,17 @@ def test_a_sweep_error_is_logged_without_the_exceptions_text(caplog: Any) -> Non
     assert "ValueError" in caplog.text
     assert "in leaky" in caplog.text  # where it failed is kept
     assert "ann.smith@example.com" not in caplog.text
+
+
+def test_the_follow_up_delay_means_what_it_says(settings: Any) -> None:
+    """CARE_FOLLOW_UP_AFTER_MINUTES=2 took 12 minutes while the sweep ran every 10: it runs every minute, also on
+    an installation still at the old interval."""
+    from django_celery_beat.models import IntervalSchedule
+
+    follow_ups = next(schedule for schedule in SCHEDULES if schedule.task == "incidents.tasks.sweep_follow_ups_task")
+    assert follow_ups.every_seconds <= 60
+    schedules_ensure()
+    ten_minutes, _ = IntervalSchedule.objects.get_or_create(every=600, period=IntervalSchedule.SECONDS)
+    PeriodicTask.objects.filter(name=follow_ups.name).update(interval=ten_minutes)
+    schedules_ensure()
+    assert PeriodicTask.objects.get(name=follow_ups.name).interval.every == follow_ups.every_seconds
