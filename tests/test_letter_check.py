@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
 from care.correspondence.letter_check import (
     COPIED_COVERAGE,
@@ -151,8 +153,12 @@ def test_a_letter_that_leaves_out_the_voucher_or_the_refund_is_held() -> None:
 # --- the coordinator's paragraph -----------------------------------------------------------------------------
 
 
+def _days_ago(days: int) -> dt.datetime:
+    return timezone.now() - dt.timedelta(days=days)
+
+
 def test_a_paragraph_copied_from_an_earlier_incident_is_held() -> None:
-    earlier = storm_incident(apology=EWR_FRIDAY)
+    earlier = storm_incident(apology=EWR_FRIDAY, started_at=_days_ago(7))  # another disruption
     later = IncidentFactory.create(apology=EWR_FRIDAY_EDITED, next_update_due_at=earlier.next_update_due_at)
     first, second = render_now([letter_for(passenger(earlier)), letter_for(passenger(later))])
     assert first.check_passed is True
@@ -166,7 +172,7 @@ def test_a_paragraph_copied_from_an_earlier_incident_is_held() -> None:
 
 
 def test_a_paragraph_is_judged_against_earlier_incidents_only() -> None:
-    later_written = storm_incident(apology=EWR_FRIDAY)
+    later_written = storm_incident(apology=EWR_FRIDAY, started_at=_days_ago(7))
     assert recycled_paragraph_reason(incident=later_written) is None
     copy = IncidentFactory.create(apology=EWR_FRIDAY)
     assert recycled_paragraph_reason(incident=later_written) is None
@@ -177,7 +183,7 @@ def test_a_paragraph_with_its_sentences_reordered_is_still_a_copy() -> None:
     sentences = [sentence.strip() + "." for sentence in EWR_FRIDAY.split(".") if sentence.strip()]
     reordered = " ".join(reversed(sentences))
     assert copied_share(reordered, EWR_FRIDAY) >= 0.9
-    storm_incident(apology=EWR_FRIDAY)
+    storm_incident(apology=EWR_FRIDAY, started_at=_days_ago(7))
     assert "the same as" in (recycled_paragraph_reason(incident=IncidentFactory.create(apology=reordered)) or "")
 
 
@@ -217,11 +223,32 @@ def test_a_new_paragraph_passes_even_after_many_incidents() -> None:
 
 
 def test_the_paragraph_check_is_two_queries_whatever_the_incidents(django_assert_num_queries: Any) -> None:
-    incidents = [storm_incident(apology=f"{OWN_APOLOGY} Incident number {n}.") for n in range(12)]
+    # Twelve disruptions two days apart, so none is part of another's event.
+    incidents = [
+        storm_incident(apology=f"{OWN_APOLOGY} Incident number {n}.", started_at=_days_ago(2 * (12 - n)))
+        for n in range(12)
+    ]
     with django_assert_num_queries(2):
         reasons = recycled_paragraph_reasons(incidents=incidents)
     assert reasons[incidents[0].pk] is None
     assert all(reasons[incident.pk] for incident in incidents[1:])  # each copies the first
+
+
+def test_incidents_of_one_event_may_share_their_apology() -> None:
+    """One storm, three stations: the coordinator writes one apology for the event. The check is for form letters
+    across unrelated disruptions, so an incident of the same cause within a day of another may share its text;
+    another cause on the same day, or the same cause a week later, may not."""
+    from incidents.models import Cause
+
+    newark = storm_incident(apology=EWR_FRIDAY, started_at=_days_ago(1))
+    kennedy = storm_incident(apology=EWR_FRIDAY, started_at=newark.started_at + dt.timedelta(hours=3))
+    outage = storm_incident(apology=EWR_FRIDAY, started_at=kennedy.started_at, cause=Cause.IT)
+    next_week = storm_incident(apology=EWR_FRIDAY, started_at=newark.started_at + dt.timedelta(days=7))
+    reasons = recycled_paragraph_reasons(incidents=[newark, kennedy, outage, next_week])
+    assert reasons[newark.pk] is None
+    assert reasons[kennedy.pk] is None
+    assert f"100% the same as {newark.reference}'s" in (reasons[outage.pk] or "")
+    assert "100% the same as" in (reasons[next_week.pk] or "")
 
 
 def test_copied_share_measures_the_covered_words() -> None:

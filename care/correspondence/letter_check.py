@@ -21,6 +21,7 @@ independent paragraphs on the same storm score near zero. It is linear in the te
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
@@ -35,6 +36,8 @@ from incidents.models import Incident
 SHINGLE_WORDS = 8
 COPIED_COVERAGE = 0.6
 MIN_APOLOGY_CHARS = 120
+# Incidents of one cause that began within this of each other are one event and may share their apology.
+SAME_EVENT_WITHIN = dt.timedelta(hours=24)
 
 # Which facts each kind of letter must state.
 NAME, FLIGHT, IMPACT, EXPLANATION, APOLOGY, OFFER = "name", "flight", "impact", "explanation", "apology", "offer"
@@ -226,7 +229,7 @@ def recycled_paragraph_reasons(*, incidents: Collection[Incident]) -> dict[int, 
         Incident.objects.filter(created_at__lte=latest)
         .exclude(apology="")
         .order_by("created_at", "pk")
-        .values_list("pk", "reference", "created_at", "apology")
+        .values_list("pk", "reference", "created_at", "apology", "cause", "started_at")
     )
     incident_shingles: dict[int, set[tuple[str, ...]]] = {}
     templates = _template_sources()
@@ -235,13 +238,19 @@ def recycled_paragraph_reasons(*, incidents: Collection[Incident]) -> dict[int, 
         sources: Iterable[_Source] = [
             *(
                 _Source(f"{reference}'s", incident_shingles.setdefault(pk, _shingles(_words(text), SHINGLE_WORDS)))
-                for pk, reference, created_at, text in earlier
-                if (created_at, pk) < own
+                for pk, reference, created_at, text, cause, started_at in earlier
+                if (created_at, pk) < own and not _same_event(incident, cause=cause, started_at=started_at)
             ),
             *templates,
         ]
         results[incident.pk] = _copied_reason(paragraph, sources)
     return results
+
+
+def _same_event(incident: Incident, *, cause: str, started_at: dt.datetime) -> bool:
+    """One storm at three stations is one event: incidents of the same cause that began within a day of each
+    other may share their apology (the check is for form letters across unrelated disruptions)."""
+    return cause == incident.cause and abs(started_at - incident.started_at) < SAME_EVENT_WITHIN
 
 
 def _copied_reason(paragraph: str, sources: Iterable[_Source]) -> str | None:
