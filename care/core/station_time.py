@@ -42,7 +42,8 @@ UTC_CLOCK = StationClock(zone=dt.UTC)
 
 
 @cache
-def _zone(name: str) -> zoneinfo.ZoneInfo | None:
+def zone_named(name: str | None) -> zoneinfo.ZoneInfo | None:
+    """The time zone of this IANA name, or None for an empty or unknown name (the caller picks a fallback)."""
     if not name:
         return None
     try:
@@ -56,7 +57,7 @@ def stations_clock(codes: str) -> StationClock:
     """The clock of the first of these IATA codes whose zone is known; UTC when none is."""
     listed = codes.upper().split()
     for code in listed:
-        zone = _zone(station(code).time_zone or "")
+        zone = zone_named(station(code).time_zone or "")
         if zone is not None:
             return StationClock(zone=zone, station=code, named=len(set(listed)) > 1)
     return UTC_CLOCK
@@ -73,7 +74,7 @@ def clock_of(place: object) -> StationClock:
     stations = getattr(place, "stations", None)
     if isinstance(stations, str):
         return stations_clock(stations)
-    zone = _zone(str(getattr(place, "time_zone", "") or ""))
+    zone = zone_named(str(getattr(place, "time_zone", "") or ""))
     return StationClock(zone=zone) if zone is not None else UTC_CLOCK
 
 

@@ -11,23 +11,14 @@ Redis redelivers a message held longer than its visibility timeout.
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
-from functools import cache
 
+from care.core.station_time import zone_named
 from care.correspondence.models.letters import LetterKind
 
 QUIET_START = dt.time(21)
 QUIET_END = dt.time(8)
 # Kinds that wait for the morning when queued at night; every other kind goes at once.
 KINDS_THAT_WAIT = frozenset({LetterKind.APOLOGY, LetterKind.SURVEY, LetterKind.VOUCHER})
-
-
-@cache
-def _zone(name: str) -> dt.tzinfo:
-    try:
-        return zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return dt.UTC
 
 
 def _is_night(clock: dt.time, start: dt.time, end: dt.time) -> bool:
@@ -49,7 +40,7 @@ def release_time(
     """
     if now.tzinfo is None:
         raise ValueError("release_time needs an aware datetime.")
-    zone = _zone(time_zone)
+    zone = zone_named(time_zone) or dt.UTC
     local = now.astimezone(zone)
     clock = local.time().replace(tzinfo=None)
     if not _is_night(clock, start, end):

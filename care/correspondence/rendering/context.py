@@ -11,9 +11,10 @@ from typing import Any
 
 from django.utils import timezone, translation
 
+from care.core.station_time import zone_named
 from care.correspondence.models.letters import LetterKind
 from care.correspondence.phrases import letter_language
-from care.correspondence.rendering.formatting import FormatMemo, LetterFormats, zone_named
+from care.correspondence.rendering.formatting import FormatMemo, LetterFormats
 from care.correspondence.rendering.incident_texts import incident_texts
 from care.correspondence.rendering.sections.customer import customer_section
 from care.correspondence.rendering.sections.entitlements import entitlement_section

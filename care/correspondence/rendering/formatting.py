@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import cache
 from typing import Any
 
 from django.utils.formats import date_format, number_format
@@ -15,17 +13,6 @@ from care.correspondence.phrases import phrases_for
 
 # A memo of formatted dates and moments, keyed by what was formatted and how.
 FormatMemo = dict[tuple[Any, ...], str]
-
-
-@cache
-def zone_named(name: str | None) -> zoneinfo.ZoneInfo | None:
-    """The time zone of this IANA name, or None for an empty or unknown name (the caller picks a fallback)."""
-    if not name:
-        return None
-    try:
-        return zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return None
 
 
 def date_text(value: dt.date, language: str) -> str:

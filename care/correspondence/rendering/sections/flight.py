@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from care.core.station_time import zone_named
 from care.core.stations import station
 from care.correspondence.phrases import phrases_for
 from care.correspondence.rendering.formatting import (
@@ -12,7 +13,6 @@ from care.correspondence.rendering.formatting import (
     moment_text,
     time_text,
     zone_abbreviation,
-    zone_named,
 )
 from incidents.models import AffectedCustomer
 
