@@ -33,7 +33,6 @@ from care.core.api.tokens import api_token_create, api_tokens_revoke
 from care.core.audit import AUDIT_ACTIONS, MASK, AuditEntry, audit_record, changes_between
 from care.core.errors import DomainError
 from care.core.roles import COORDINATORS, FRONTLINE_REPS
-from care.core.station_time import clock_of
 from care.correspondence.default_templates import default_templates_install
 from care.correspondence.models.letters import BatchStatus, Letter, LetterBatch, LetterKind, LetterStatus
 from care.correspondence.models.templates import LetterTemplate
@@ -49,6 +48,7 @@ from incidents.models import (
     IncidentStatus,
     IncidentTranslation,
 )
+from tests.admin_forms import incident_change_form
 from tests.factories import (
     AffectedCustomerFactory,
     CompensationRuleFactory,
@@ -944,34 +944,8 @@ def test_secrets_are_masked_wherever_they_appear(coordinator: Any) -> None:
 
 
 def _incident_form(incident: Incident, **changes: str) -> dict[str, str]:
-    data = {
-        "title": incident.title,
-        "kind": incident.kind,
-        "cause": incident.cause,
-        "severity": str(incident.severity),
-        "owner": "",
-        "stations": incident.stations,
-        "flights": incident.flights,
-        # As the form shows it: on the station's clock (care.core.station_time), where it is typed back.
-        "started_at_0": incident.started_at.astimezone(clock_of(incident).zone).strftime("%Y-%m-%d"),
-        "started_at_1": incident.started_at.astimezone(clock_of(incident).zone).strftime("%H:%M:%S"),
-        "next_update_due_at_0": "",
-        "next_update_due_at_1": "",
-        "first_contact_target_minutes": str(incident.first_contact_target_minutes),
-        "auto_send_notices": "on",
-        "explanation": incident.explanation,
-        "apology": incident.apology,
-        "prevention": incident.prevention,
-        "translations-TOTAL_FORMS": "0",
-        "translations-INITIAL_FORMS": "0",
-        "paragraph_variants-TOTAL_FORMS": "0",
-        "paragraph_variants-INITIAL_FORMS": "0",
-        "updates-TOTAL_FORMS": "0",
-        "updates-INITIAL_FORMS": "0",
-        "status_changes-TOTAL_FORMS": "0",
-        "status_changes-INITIAL_FORMS": "0",
-    }
-    return data | changes
+    # The form as it was posted before a promise was set: its promise fields empty.
+    return incident_change_form(incident) | {"next_update_due_at_0": "", "next_update_due_at_1": "", **changes}
 
 
 def test_the_incident_change_form_goes_through_incident_update(coordinator_client: Any, coordinator: Any) -> None:

@@ -19,6 +19,7 @@ from incidents.demo_data.story import FRIDAY, SATURDAY, StationFacts, story_for
 from incidents.models import Audience, IncidentStatus, IncidentUpdate
 from incidents.promises import promise_contradiction
 from incidents.services import incident_post_update
+from tests.admin_forms import incident_change_form
 from tests.clock import Clock
 from tests.factories import IncidentFactory
 
@@ -107,39 +108,8 @@ def test_the_service_refuses_a_customer_update_whose_words_contradict_its_promis
 
 
 def incident_form(incident: Any, **changes: str) -> dict[str, str]:
-    """The incident's change form as the browser posts it back: its times as the form showed them, on the
-    station's clock (America/New_York for EWR)."""
-    started = incident.started_at.astimezone(station_zone(incident))
-    data = {
-        "title": incident.title,
-        "kind": incident.kind,
-        "cause": incident.cause,
-        "severity": str(incident.severity),
-        "owner": "",
-        "stations": incident.stations,
-        "flights": incident.flights,
-        "started_at_0": started.strftime("%Y-%m-%d"),
-        "started_at_1": started.strftime("%H:%M:%S"),
-        "next_update_due_at_0": "",
-        "next_update_due_at_1": "",
-        "first_contact_target_minutes": str(incident.first_contact_target_minutes),
-        "auto_send_notices": "on",
-        "explanation": incident.explanation,
-        "apology": incident.apology,
-        "prevention": incident.prevention,
-        "translations-TOTAL_FORMS": "0",
-        "translations-INITIAL_FORMS": "0",
-        "paragraph_variants-TOTAL_FORMS": "0",
-        "paragraph_variants-INITIAL_FORMS": "0",
-        "updates-TOTAL_FORMS": "1",
-        "updates-INITIAL_FORMS": "0",
-        "status_changes-TOTAL_FORMS": "0",
-        "status_changes-INITIAL_FORMS": "0",
-    }
-    if incident.next_update_due_at is not None:
-        due = incident.next_update_due_at.astimezone(station_zone(incident))
-        data |= {"next_update_due_at_0": due.strftime("%Y-%m-%d"), "next_update_due_at_1": due.strftime("%H:%M:%S")}
-    return data | changes
+    """The incident's change form as the browser posts it back, with one timeline row to fill in."""
+    return incident_change_form(incident, timeline_rows=1, **changes)
 
 
 def station_zone(incident: Any) -> dt.tzinfo:
