@@ -212,7 +212,7 @@ class IncidentUpdate(models.Model):
 
 
 class AffectedCustomer(models.Model):
-    """One customer's real experience of one incident."""
+    """One customer's real experience of one flight of one incident (a customer may have several)."""
 
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="affected")
     customer = models.ForeignKey("care.Customer", on_delete=models.PROTECT, related_name="affected")
@@ -240,10 +240,12 @@ class AffectedCustomer(models.Model):
         verbose_name = "affected customer"
         ordering = ("-id",)
         constraints = [
+            # A customer may have several flights in one incident (booking legs: rebooked from a cancelled flight
+            # onto one that is disrupted too); each flight once. One letter covers them all (correspondence.legs).
             models.UniqueConstraint(
-                fields=["incident", "customer"],
-                name="affected_unique_customer_per_incident",
-                violation_error_message="This customer is already recorded as affected by this incident.",
+                fields=["incident", "customer", "carrier", "flight_number", "flight_date"],
+                name="affected_unique_flight_per_customer",
+                violation_error_message="This customer is already recorded on this flight for this incident.",
             ),
             models.CheckConstraint(condition=Q(delay_minutes__lte=MAX_DELAY_MINUTES), name="affected_delay_plausible"),
         ]
@@ -409,6 +411,8 @@ class ImportJob(models.Model):
     rows_rejected = models.PositiveIntegerField(default=0)
     customers_created = models.PositiveIntegerField(default=0)
     customers_updated = models.PositiveIntegerField(default=0)
+    # Several rows may name one customer (one per flight: booking legs), so rows do not count customers.
+    customers_in_file = models.PositiveIntegerField("customers in the file", default=0)
     affected_created = models.PositiveIntegerField("affected customers added", default=0)
     affected_existing = models.PositiveIntegerField("already recorded", default=0)
     error = models.TextField(blank=True, help_text="Why the whole file was refused (a bad header, an unreadable file).")
@@ -433,7 +437,9 @@ class ImportJob(models.Model):
     def customers_known(self) -> int:
         """Customers of the file's rows who were in the database already, whether the file changed them
         (``customers_updated``) or not: with ``customers_created`` they are every customer of the file."""
-        return max(0, self.affected_created + self.affected_existing - self.customers_created)
+        if not self.customers_in_file:  # an import finished before the file's customers were counted
+            return max(0, self.affected_created + self.affected_existing - self.customers_created)
+        return max(0, self.customers_in_file - self.customers_created)
 
     @property
     def fraction_done(self) -> float:

@@ -199,13 +199,29 @@ def test_voucher_expiring_a_second_after_issue_is_accepted() -> None:
 # --- Affected customers and customers --------------------------------------------------------------
 
 
-def test_same_customer_twice_on_one_incident_is_refused() -> None:
+def test_same_customer_twice_on_one_flight_of_an_incident_is_refused() -> None:
     first = AffectedCustomerFactory.create()
 
     with pytest.raises(IntegrityError), transaction.atomic():
-        AffectedCustomerFactory.create(incident=first.incident, customer=first.customer)
+        AffectedCustomerFactory.create(
+            incident=first.incident,
+            customer=first.customer,
+            carrier=first.carrier,
+            flight_number=first.flight_number,
+            flight_date=first.flight_date,
+        )
 
     assert list(AffectedCustomer.objects.values_list("pk", flat=True)) == [first.pk]
+
+
+def test_same_customer_on_two_flights_of_an_incident_is_accepted() -> None:
+    """Booking legs (issue 18): rebooked from a cancelled flight onto another that was disrupted too."""
+    first = AffectedCustomerFactory.create(flight_number="10")
+
+    second = AffectedCustomerFactory.create(incident=first.incident, customer=first.customer, flight_number="20")
+
+    assert AffectedCustomer.objects.filter(incident=first.incident, customer=first.customer).count() == 2
+    assert second.pk != first.pk
 
 
 def test_same_customer_on_two_incidents_is_accepted() -> None:

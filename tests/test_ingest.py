@@ -147,9 +147,39 @@ def test_a_bad_row_is_rejected_with_its_row_number_and_the_good_rows_go_in(
 def test_a_duplicate_row_in_the_same_file_is_rejected_naming_the_first(method: str) -> None:
     incident = IncidentFactory.create()
     job = run(incident, csv_bytes([row(1), row(2), row(1, delay_minutes="5")]), method=method)
-    assert rejections(job) == [(4, "duplicate: customer_ref C000001 is already on row 2")]
+    assert rejections(job) == [
+        (4, "duplicate: customer_ref C000001 on flight B6 101 of 2013-02-08 is already on row 2")
+    ]
     assert job.affected_created == 2
     assert AffectedCustomer.objects.get(incident=incident, customer__external_ref="C000001").delay_minutes == 1
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_a_customer_on_two_flights_keeps_both_legs_and_is_one_customer(method: str) -> None:
+    """Issue 18: rebooked from a cancelled flight onto one that was delayed too, the passenger has two rows; the
+    second was rejected as a duplicate and their second flight lost. Their details come from their first row."""
+    incident = IncidentFactory.create()
+    first = row(1, cancelled="true", delay_minutes="0")
+    second = row(1, flight_number="777", delay_minutes="95", name="Someone Else", email="other@example.com")
+    job = run(incident, csv_bytes([first, row(2), second, row(1, cancelled="true")]), method=method)
+    assert job.status == ImportStatus.DONE
+    assert rejections(job) == [
+        (5, "duplicate: customer_ref C000001 on flight B6 101 of 2013-02-08 is already on row 2")
+    ]
+    assert (job.affected_created, job.customers_created, job.customers_updated) == (3, 2, 0)
+    legs = AffectedCustomer.objects.filter(incident=incident, customer__external_ref="C000001").order_by(
+        "flight_number"
+    )
+    assert [(leg.flight_number, leg.cancelled, leg.delay_minutes) for leg in legs] == [
+        ("101", True, 0),
+        ("777", False, 95),
+    ]
+    customer = Customer.objects.get(external_ref="C000001")
+    assert (customer.name, customer.email) == ("Passenger 1", "p1@example.com")
+    incident.refresh_from_db()
+    assert incident.affected_count == 3
+    again = run(incident, csv_bytes([first, second]), method=method)
+    assert (again.affected_created, again.affected_existing, again.customers_updated) == (0, 2, 0)
 
 
 @pytest.mark.parametrize("method", METHODS)

@@ -8,6 +8,7 @@ from statistics import median
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
+from care.correspondence.legs import with_other_legs
 from care.correspondence.letter_check import (
     combined_flight_reasons,
     personal_letter_reasons,
@@ -82,6 +83,7 @@ def letter_preview(
     )
     # As a letter written now: a notice or update covers the customer's other open incidents (streams).
     stream = stream_plan(incident=affected.incident, kind=kind, rows=[affected], lock=False).streams.get(affected.pk)
+    stream = with_other_legs(stream, affected=affected, kind=kind)  # and their other flights here (legs)
     covered = stream.incident_ids if stream is not None else set()
     context = letter_context(
         affected=affected,

@@ -121,10 +121,13 @@ class Claim:
 
 @dataclass(frozen=True)
 class Into:
-    """A draft notice of another incident that this row's notice is combined into, instead of a letter of its own."""
+    """A draft notice of another incident that this row's notice is combined into, instead of a letter of its own
+    (or, for a customer's later leg in one incident, the draft of any kind on their first leg: correspondence.legs)."""
 
     letter_id: int
     reference: str  # the draft's incident
+    kind: str = LetterKind.INITIAL_NOTICE
+    sequence: int = 1
 
 
 @dataclass
@@ -304,7 +307,12 @@ def _plan_notices(
 
 
 def _what(kind: str, sequence: int) -> str:
-    return "the initial notice" if kind == LetterKind.INITIAL_NOTICE else f"update #{sequence}"
+    if kind == LetterKind.INITIAL_NOTICE:
+        return "the initial notice"
+    if kind == LetterKind.UPDATE:
+        return f"update #{sequence}"
+    names: dict[str, str] = {LetterKind.APOLOGY: "the apology", LetterKind.VOUCHER: "the voucher letter"}
+    return names.get(kind, f"the {kind} letter")
 
 
 def markers_write(
@@ -333,18 +341,22 @@ def markers_write(
         carrier = carriers.get(owner)
         if carrier is None:
             continue  # its letter could not be written: nothing covers the others, which keep their own
-        reason = (
-            f"Combined into {_what(kind, sequence)} L-{carrier} for {incident.reference}, which covers this "
-            "disruption too."
-        )
-        markers += [_marker(claim.affected, claim.kind, claim.sequence, carrier, reason, now) for claim in claims]
+        for claim in claims:
+            # Another flight of this incident (a leg, care.correspondence.legs), or another disruption.
+            what = "flight" if claim.affected.incident_id == incident.pk else "disruption"
+            reason = (
+                f"Combined into {_what(kind, sequence)} L-{carrier} for {incident.reference}, which covers this "
+                f"{what} too."
+            )
+            markers.append(_marker(claim.affected, claim.kind, claim.sequence, carrier, reason, now))
     rows = {row.pk: row for row in AffectedCustomer.objects.filter(pk__in=list(plan.into))}
     for pk, into in plan.into.items():
+        what = "flight" if into.reference == incident.reference else "disruption"
         reason = (
-            f"Combined into the initial notice L-{into.letter_id} for {into.reference}, which covers this "
-            "disruption too."
+            f"Combined into {_what(into.kind, into.sequence)} L-{into.letter_id} for {into.reference}, which covers "
+            f"this {what} too."
         )
-        markers.append(_marker(rows[pk], LetterKind.INITIAL_NOTICE, 1, into.letter_id, reason, now))
+        markers.append(_marker(rows[pk], into.kind, into.sequence, into.letter_id, reason, now))
     if not markers:
         return []
     Letter.objects.bulk_create(markers, ignore_conflicts=True)

@@ -79,8 +79,14 @@ def demo_scenario_plan(
     )
 
 
-def demo_scenario_load(*, passengers_per_flight: int = 6, seed: int = DEFAULT_SEED) -> DemoSummary:
-    """Create the six blizzard incidents, open them, and record every disrupted flight's passengers."""
+def demo_scenario_load(
+    *, passengers_per_flight: int = 6, seed: int = DEFAULT_SEED, passengers: bool = True
+) -> DemoSummary:
+    """Create the six blizzard incidents, open them, and record every disrupted flight's passengers.
+
+    ``passengers=False`` leaves the incidents without passengers, for them to come the way an operations system
+    sends them (files through the ingest, as tests/test_day_replay.py replays the day); their budgets are then
+    worked out again (``seed_demo_policy``) once they have passengers."""
     _refuse_if_present()  # before a second of planning; a concurrent load is caught by the unique keys below
     flights = read_flights()
     plan = demo_scenario_plan(passengers_per_flight=passengers_per_flight, seed=seed, flights=flights)
@@ -114,12 +120,13 @@ def demo_scenario_load(*, passengers_per_flight: int = 6, seed: int = DEFAULT_SE
                 for key, texts in variants.items()
                 for variant in texts
             )
-            Customer.objects.bulk_create(plan.customers, batch_size=BATCH_SIZE)
-            _fill_missing_pks(plan.customers)
-            for station_day, passenger in plan.passengers:
-                passenger.incident = incidents[station_day]
-            AffectedCustomer.objects.bulk_create([row for _, row in plan.passengers], batch_size=BATCH_SIZE)
-            incidents_refresh_counts(incident_ids=[incident.pk for incident in incidents.values()])
+            if passengers:
+                Customer.objects.bulk_create(plan.customers, batch_size=BATCH_SIZE)
+                _fill_missing_pks(plan.customers)
+                for station_day, passenger in plan.passengers:
+                    passenger.incident = incidents[station_day]
+                AffectedCustomer.objects.bulk_create([row for _, row in plan.passengers], batch_size=BATCH_SIZE)
+                incidents_refresh_counts(incident_ids=[incident.pk for incident in incidents.values()])
             _open_with_timeline(incidents, stories)
             seed_demo_policy(incidents=incidents.values())
             # After the policy: each briefing's "what we are offering" is the policy in words as published.
@@ -134,9 +141,9 @@ def demo_scenario_load(*, passengers_per_flight: int = 6, seed: int = DEFAULT_SE
         incidents=len(incidents),
         disrupted_flights=len(disrupted),
         cancelled_flights=sum(flight.cancelled for flight in disrupted),
-        customers=len(plan.customers),
-        affected_customers=len(plan.passengers),
-        customers_affected_twice=plan.customers_affected_twice,
+        customers=len(plan.customers) if passengers else 0,
+        affected_customers=len(plan.passengers) if passengers else 0,
+        customers_affected_twice=plan.customers_affected_twice if passengers else 0,
     )
 
 

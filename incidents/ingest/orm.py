@@ -25,7 +25,9 @@ class OrmSink:
     def __init__(self, *, job_id: int, incident_id: int) -> None:
         self.job_id = job_id
         self.incident_id = incident_id
-        self.first_row: dict[str, int] = {}
+        # By customer and flight: a customer's other flight is another leg, kept; the same flight again is a repeat.
+        self.first_row: dict[tuple[str, str, str, object], int] = {}
+        self.people_seen: set[str] = set()
         self.counts = {
             "duplicates": 0,
             "customers_created": 0,
@@ -38,13 +40,17 @@ class OrmSink:
         fresh: list[tuple[int, CleanRow]] = []
         duplicates: list[ImportRejection] = []
         for number, row in rows:
-            first = self.first_row.setdefault(row.customer_ref, number)
+            key = (row.customer_ref, row.carrier, row.flight_number, row.flight_date)
+            first = self.first_row.setdefault(key, number)
             if first != number:
                 duplicates.append(
                     ImportRejection(
                         job_id=self.job_id,
                         row_number=number,
-                        reason=f"duplicate: customer_ref {row.customer_ref} is already on row {first}",
+                        reason=(
+                            f"duplicate: customer_ref {row.customer_ref} on flight {row.carrier} {row.flight_number} "
+                            f"of {row.flight_date.isoformat()} is already on row {first}"
+                        ),
                         raw=_raw(row),
                     )
                 )
@@ -63,7 +69,13 @@ class OrmSink:
         now = timezone.now()
         changed: list[Customer] = []
         new: list[Customer] = []
+        # A customer's details come from their first row of the file (a customer on two flights has two rows).
+        people: dict[str, CleanRow] = {}
         for row in rows:
+            if row.customer_ref not in self.people_seen:
+                people.setdefault(row.customer_ref, row)
+        self.people_seen.update(people)
+        for row in people.values():
             customer = existing.get(row.customer_ref)
             if customer is None:
                 new.append(
@@ -94,7 +106,7 @@ class OrmSink:
         ids = dict(Customer.objects.filter(external_ref__in=refs).values_list("external_ref", "pk"))
         already = set(
             AffectedCustomer.objects.filter(incident_id=self.incident_id, customer_id__in=ids.values()).values_list(
-                "customer_id", flat=True
+                "customer_id", "carrier", "flight_number", "flight_date"
             )
         )
         affected = [
@@ -116,19 +128,20 @@ class OrmSink:
                 booking_reference=row.booking_reference,
             )
             for row in rows
-            if ids[row.customer_ref] not in already
+            if (ids[row.customer_ref], row.carrier, row.flight_number, row.flight_date) not in already
         ]
-        affected.sort(key=lambda row: row.customer_id)
+        affected.sort(key=lambda row: (row.customer_id, row.flight_date))
         AffectedCustomer.objects.bulk_create(affected, ignore_conflicts=True)
         self.counts["affected_created"] += len(affected)
         self.counts["affected_existing"] += len(rows) - len(affected)
 
     def finish(self) -> dict[str, int]:
         incidents_refresh_counts(incident_ids=[self.incident_id])
-        return dict(self.counts)
+        return {**self.counts, "customers_in_file": len(self.people_seen)}
 
     def close(self) -> None:
         self.first_row.clear()
+        self.people_seen.clear()
 
 
 def _raw(row: CleanRow) -> dict[str, str]:

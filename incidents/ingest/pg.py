@@ -3,9 +3,10 @@
 Rows are COPYed in chunks (one COPY statement per chunk, written as COPY text by hand, which is several
 times cheaper than psycopg's per-value adaptation), so the connection is free between chunks for the
 progress counters and the rejected rows. Nothing reaches the real tables until ``finish``, which in one
-transaction: rejects the repeated customer references (all but the first row of each), updates the
-customers whose details changed, inserts the new customers (``ON CONFLICT (external_ref) DO NOTHING``),
-inserts the affected customers (``ON CONFLICT (incident_id, customer_id) DO NOTHING``, so a rerun adds
+transaction: rejects the repeated rows (a customer's flight given twice: all but the first row of each), updates
+the customers whose details changed (from their first row: a customer on two flights has two rows), inserts the
+new customers (``ON CONFLICT (external_ref) DO NOTHING``), inserts one affected row per customer and flight
+(``ON CONFLICT (incident_id, customer_id, carrier, flight_number, flight_date) DO NOTHING``, so a rerun adds
 nothing) and recomputes the incident's counters.
 """
 
@@ -111,11 +112,14 @@ class CopySink:
             cursor.execute(f"SET LOCAL work_mem = '{MERGE_WORK_MEM}'")
             # No ANALYZE of the staging table: the planner sizes it from its pages, which is enough for these
             # joins, and ANALYZE cost 5% of a 100,000-row merge.
-            # Only the first row of a customer counts; the others are reported with the row they repeat.
+            # Only the first row of a customer's flight counts; the others are reported with the row they repeat.
+            # Another flight of the same customer is a leg of their journey, kept (issue 18).
             cursor.execute(
                 f"""
                 WITH firsts AS (
-                    SELECT row_no, customer_ref, min(row_no) OVER (PARTITION BY customer_ref) AS first_row
+                    SELECT row_no, customer_ref, carrier, flight_number, flight_date,
+                           min(row_no) OVER (PARTITION BY customer_ref, carrier, flight_number, flight_date)
+                               AS first_row
                     FROM {table}
                 ), gone AS (
                     DELETE FROM {table} s USING firsts f
@@ -124,7 +128,8 @@ class CopySink:
                 )
                 INSERT INTO incidents_importrejection (job_id, row_number, reason, raw)
                 SELECT %s, g.row_no,
-                       'duplicate: customer_ref ' || g.customer_ref || ' is already on row ' || g.first_row,
+                       'duplicate: customer_ref ' || g.customer_ref || ' on flight ' || g.carrier || ' '
+                           || g.flight_number || ' of ' || g.flight_date || ' is already on row ' || g.first_row,
                        to_jsonb(g) - 'row_no' - 'first_row' - 'scheduled_departure_at'
                        || jsonb_build_object('scheduled_departure', g.scheduled_departure_at)
                 FROM gone g
@@ -137,6 +142,9 @@ class CopySink:
             # Two imports at once must take their locks in one order, or each waits for the other: the rows
             # that will change are locked by id first, new customers are inserted by reference and affected
             # rows by customer id.
+            # A customer's details come from their first row (several rows when they have several flights), so
+            # every statement below sees one row per customer and the UPDATE is not left to pick one.
+            people = f"(SELECT DISTINCT ON (customer_ref) * FROM {table} ORDER BY customer_ref, row_no)"  # noqa: S608
             differs = """
                 (c.name, c.preferred_name, c.email, c.phone, c.language, c.time_zone, c.loyalty_tier)
                 IS DISTINCT FROM
@@ -145,7 +153,7 @@ class CopySink:
                  coalesce(s.time_zone, c.time_zone), coalesce(s.loyalty_tier, c.loyalty_tier))
             """
             cursor.execute(
-                f"SELECT c.id FROM care_customer c JOIN {table} s ON c.external_ref = s.customer_ref "  # noqa: S608
+                f"SELECT c.id FROM care_customer c JOIN {people} s ON c.external_ref = s.customer_ref "  # noqa: S608
                 f"WHERE {differs} ORDER BY c.id FOR UPDATE OF c"
             )
             cursor.execute(
@@ -159,12 +167,14 @@ class CopySink:
                     time_zone = coalesce(s.time_zone, c.time_zone),
                     loyalty_tier = coalesce(s.loyalty_tier, c.loyalty_tier),
                     updated_at = %(now)s
-                FROM {table} s
+                FROM {people} s
                 WHERE c.external_ref = s.customer_ref AND {differs}
                 """,  # noqa: S608
                 {"now": now},
             )
             customers_updated = cursor.rowcount
+            cursor.execute(f"SELECT count(DISTINCT customer_ref) FROM {table}")  # noqa: S608
+            (customers_in_file,) = cursor.fetchone()
             cursor.execute(
                 f"""
                 INSERT INTO care_customer (external_ref, name, preferred_name, email, phone, language, time_zone,
@@ -173,7 +183,7 @@ class CopySink:
                        coalesce(s.phone, ''), coalesce(s.language, %(language)s),
                        coalesce(s.time_zone, %(time_zone)s), coalesce(s.loyalty_tier, %(loyalty_tier)s),
                        true, '', %(now)s, %(now)s
-                FROM {table} s
+                FROM {people} s
                 WHERE NOT EXISTS (SELECT FROM care_customer c WHERE c.external_ref = s.customer_ref)
                 ORDER BY s.customer_ref
                 ON CONFLICT (external_ref) DO NOTHING
@@ -191,10 +201,12 @@ class CopySink:
                        s.scheduled_departure_at, s.booking_reference, %s
                 FROM {table} s JOIN care_customer c ON c.external_ref = s.customer_ref
                 WHERE NOT EXISTS (
-                    SELECT FROM incidents_affectedcustomer a WHERE a.incident_id = %s AND a.customer_id = c.id
+                    SELECT FROM incidents_affectedcustomer a
+                    WHERE a.incident_id = %s AND a.customer_id = c.id AND a.carrier = s.carrier
+                        AND a.flight_number = s.flight_number AND a.flight_date = s.flight_date
                 )
-                ORDER BY c.id
-                ON CONFLICT (incident_id, customer_id) DO NOTHING
+                ORDER BY c.id, s.flight_date, s.row_no
+                ON CONFLICT (incident_id, customer_id, carrier, flight_number, flight_date) DO NOTHING
                 """,  # noqa: S608
                 [self.incident_id, now, self.incident_id],
             )
@@ -204,6 +216,7 @@ class CopySink:
             "duplicates": duplicates,
             "customers_created": customers_created,
             "customers_updated": customers_updated,
+            "customers_in_file": customers_in_file,
             "affected_created": affected_created,
             "affected_existing": self.staged - duplicates - affected_created,
         }

@@ -120,6 +120,7 @@ def _audit_run(job: ImportJob) -> None:
             "rows_rejected": job.rows_rejected,
             "customers_created": job.customers_created,
             "customers_updated": job.customers_updated,
+            "customers_in_file": job.customers_in_file,
             "affected_created": job.affected_created,
             "affected_existing": job.affected_existing,
             "error": job.error,
@@ -211,6 +212,7 @@ def _claim(job_id: int) -> bool:
             rows_rejected=0,
             customers_created=0,
             customers_updated=0,
+            customers_in_file=0,
             affected_created=0,
             affected_existing=0,
         )
@@ -301,6 +303,7 @@ def import_job_run(  # noqa: PLR0915 - the import's one loop, kept whole so its 
     job.rows_rejected += counts["duplicates"]
     job.customers_created = counts["customers_created"]
     job.customers_updated = counts["customers_updated"]
+    job.customers_in_file = counts["customers_in_file"]
     job.affected_created = counts["affected_created"]
     job.affected_existing = counts["affected_existing"]
     with transaction.atomic():
@@ -313,6 +316,7 @@ def import_job_run(  # noqa: PLR0915 - the import's one loop, kept whole so its 
                 "rows_rejected",
                 "customers_created",
                 "customers_updated",
+                "customers_in_file",
                 "affected_created",
                 "affected_existing",
             ]

@@ -22,7 +22,13 @@ from care.correspondence.rendering.sections.flight import flight_section
 from care.correspondence.rendering.sections.impact import also_section, impact_section
 from care.correspondence.rendering.sections.incident import incident_section, news_section, promise_section
 from care.correspondence.rendering.sections.signature import signature_section
-from care.correspondence.rendering.sections.stream import NO_STREAM, StreamFacts, stream_promise, stream_section
+from care.correspondence.rendering.sections.stream import (
+    NO_STREAM,
+    StreamFacts,
+    said_once,
+    stream_promise,
+    stream_section,
+)
 from care.correspondence.rendering.sections.vouchers import voucher_section
 from incidents.models import AffectedCustomer, Incident
 from vouchers.law import Entitlement
@@ -76,6 +82,7 @@ def letter_context(  # noqa: PLR0913 - the facts of one letter, keyword-only, pr
         also = also_section(affected, also_affected=also_affected, language=lang)
     if texts is None:
         texts = incident_texts(incident, language=lang, translations={})[0]
+    said_once(streamed, affected=affected, flight=flight, explanation=texts["explanation"], news=news, language=lang)
     return {
         "kind": kind,
         "sequence": stream.number or sequence,

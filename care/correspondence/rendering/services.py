@@ -13,6 +13,7 @@ from care.core.actors import Actor
 from care.core.bulk import rows_update
 from care.core.errors import DomainError
 from care.core.lifecycle import record_status_changes
+from care.correspondence.legs import customers_on_several_flights, legs_into_stream_plan, legs_plan
 from care.correspondence.models.letters import (
     KINDS_NEEDING_APPROVAL,
     Channel,
@@ -169,6 +170,7 @@ def letters_create_rendered(
     Call inside a transaction.
     """
     joins_streams = kind in STREAM_KINDS and in_stream(incident)
+    several = customers_on_several_flights(incident_id=incident.pk, affected_ids=affected_ids)
     if joins_streams:
         # Before their letters are read: two chunks decide a customer's letters one after the other.
         customers_lock(
@@ -176,6 +178,8 @@ def letters_create_rendered(
                 "customer_id", flat=True
             )
         )
+    elif several:
+        customers_lock(several)  # their legs' letters are decided one chunk after the other too
     existing = Letter.objects.filter(affected_id=OuterRef("pk"), kind=kind, sequence=sequence)
     rows = list(
         AffectedCustomer.objects.select_related("customer")
@@ -187,10 +191,14 @@ def letters_create_rendered(
         return CreatedLetters(summary=RenderSummary(), queued_ids=[])
     for affected in rows:
         affected.incident = incident
+    # A customer's several flights here get one letter, on their first flight's row (care.correspondence.legs).
+    legs = legs_plan(incident=incident, kind=kind, sequence=sequence, rows=rows, customers=several)
+    rows = [affected for affected in rows if affected.pk not in legs.without_letter] + legs.leads
     plan = stream_plan(incident=incident, kind=kind, rows=rows) if joins_streams else StreamPlan()
+    legs_into_stream_plan(plan, legs, kind=kind, sequence=sequence)
     if plan.claims or plan.into:
         # The rows that get a letter or a marker, locked as their inserts would, but all at once in id order.
-        affected_rows_share([*(affected.pk for affected in rows), *plan.other_rows])
+        affected_rows_share([*(affected.pk for affected in rows), *plan.other_rows, *plan.into])
     # Rows combined into another incident's draft get its marker instead of a letter of their own.
     rows = [affected for affected in rows if affected.pk not in plan.into]
     shared = shared_inputs(

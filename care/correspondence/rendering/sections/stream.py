@@ -48,6 +48,14 @@ class StreamFacts:
 
 
 NO_STREAM = StreamFacts()
+# What a letter says of a customer's other flight in the same incident (a leg, care.correspondence.legs) when its
+# explanation or news is the one the letter has just given for their first flight: said once, not twice.
+SAID_ABOVE = {
+    "en": "the same as for your flight {label}, above.",
+    "es": "lo mismo que para su vuelo {label}, más arriba.",
+    "fr": "la même chose que pour votre vol {label}, ci-dessus.",
+    "de": "dasselbe wie für Ihren Flug {label} oben.",
+}
 
 
 def stream_section(
@@ -80,6 +88,27 @@ def stream_section(
         "also_open": also_section(affected, also_affected=stream.mentioned, language=language),
         "flight_labels": _joined(labels, language),
     }
+
+
+def said_once(
+    streamed: dict[str, Any],
+    *,
+    affected: AffectedCustomer,
+    flight: Mapping[str, Any],
+    explanation: str,
+    news: str,
+    language: str,
+) -> None:
+    """In ``streamed`` (``stream_section``'s keys), the customer's other legs of the letter's own incident point to
+    what the letter said for their first flight instead of repeating the same paragraph or news word for word."""
+    pointer = SAID_ABOVE.get(language, SAID_ABOVE["en"]).format(label=flight["label"])
+    for item in streamed["combined"]:
+        if item["reference"] != affected.incident.reference:
+            continue
+        if item["explanation"] and item["explanation"] == explanation.strip():
+            item["explanation"] = pointer
+        if item["news"] and item["news"] == news.strip():
+            item["news"] = pointer
 
 
 def stream_promise(
