@@ -28,6 +28,7 @@ from care.core.admin_base import (
     StatusChangeInline,
     WorkbenchAdmin,
     run_service,
+    station_clock_column,
     status_badge,
 )
 from care.core.errors import DomainError
@@ -365,7 +366,7 @@ class LetterAdmin(StationClockAdminMixin, CustomerIncidentColumns, WorkbenchAdmi
 
 
 @admin.register(LetterBatch)
-class LetterBatchAdmin(ActionsOnlyAdminMixin, admin.ModelAdmin):
+class LetterBatchAdmin(StationClockAdminMixin, ActionsOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
         "__str__",
         "batch_status",
@@ -373,8 +374,10 @@ class LetterBatchAdmin(ActionsOnlyAdminMixin, admin.ModelAdmin):
         "reviewed_by",
         "approved_by",
         "second_approved_by",
-        "created_at",
+        "created",
     )
+    station_lookup = "incident__stations"
+    created = station_clock_column("created_at", description="created at")
     list_filter = ("status", "kind", "incident")
     list_select_related = ("incident", "reviewed_by", "approved_by", "second_approved_by")
     ordering = ("-created_at", "-id")

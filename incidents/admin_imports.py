@@ -13,7 +13,13 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
 from care.core.actors import request_actor
-from care.core.admin_base import WorkbenchAdmin, admin_link, status_badge
+from care.core.admin_base import (
+    StationClockAdminMixin,
+    WorkbenchAdmin,
+    admin_link,
+    station_clock_column,
+    status_badge,
+)
 from care.core.errors import DomainError
 from incidents.ingest.services import (
     SYNC_MAX_BYTES,
@@ -45,7 +51,7 @@ class ImportUploadForm(forms.ModelForm):
 
 
 @admin.register(ImportJob)
-class ImportJobAdmin(WorkbenchAdmin):
+class ImportJobAdmin(StationClockAdminMixin, WorkbenchAdmin):
     list_display = (
         "id",
         "incident_link",
@@ -55,8 +61,10 @@ class ImportJobAdmin(WorkbenchAdmin):
         "rows_rejected",
         "affected_created",
         "affected_existing",
-        "created_at",
+        "created",
     )
+    station_lookup = "incident__stations"  # the progress page, on the clock of the incident it imports into
+    created = station_clock_column("created_at", description="created at")
     list_filter = ("status", "source")
     list_select_related = ("incident",)
     search_fields = ("incident__reference",)

@@ -226,7 +226,7 @@ class TestTheLoadedScenario:
     def test_the_spanish_explanation_of_newark_friday_gives_the_english_numbers(self, scenario: DemoSummary) -> None:
         incident = Incident.objects.get(reference="INC-20130208-0001")
         english = re.search(
-            r"left at (\d\d:\d\d)\. Of the (\d+) departures scheduled from Newark that day, (\d+) were cancelled",
+            r"left at (\d\d:\d\d) EST\. Of the (\d+) departures scheduled from Newark that day, (\d+) were cancelled",
             incident.explanation,
         )
         assert english is not None
@@ -242,7 +242,7 @@ class TestTheLoadedScenario:
 
         spanish = incident.translations.get(language="es").explanation
         assert "viernes 8 de febrero de 2013" in spanish
-        assert f"El último vuelo salió del aeropuerto de Newark a las {clock}." in spanish
+        assert f"El último vuelo salió del aeropuerto de Newark a las {clock} EST." in spanish
         assert f"De los {scheduled} vuelos con salida programada desde Newark ese día, {cancelled} se cancelaron" in (
             spanish
         )

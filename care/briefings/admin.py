@@ -22,7 +22,14 @@ from care.briefings.offers import offer_lines
 from care.briefings.selectors import briefing_readers
 from care.briefings.services import BRIEFING_DRAFT_FIELDS, briefing_draft_start, briefing_draft_update, briefing_publish
 from care.core.actors import request_actor
-from care.core.admin_base import ReadOnlyAdminMixin, WorkbenchAdmin, admin_link, run_service
+from care.core.admin_base import (
+    ReadOnlyAdminMixin,
+    StationClockAdminMixin,
+    WorkbenchAdmin,
+    admin_link,
+    run_service,
+    station_clock_column,
+)
 from care.core.errors import DomainError
 from incidents.models import Incident
 
@@ -79,9 +86,10 @@ class BriefingReadInline(admin.TabularInline):
 
 
 @admin.register(IncidentBriefing)
-class IncidentBriefingAdmin(WorkbenchAdmin):
+class IncidentBriefingAdmin(StationClockAdminMixin, WorkbenchAdmin):
     form = BriefingForm
-    list_display = ("incident_reference", "version_display", "change_note", "published_at", "published_by", "reads")
+    list_display = ("incident_reference", "version_display", "change_note", "published", "published_by", "reads")
+    station_lookup = "incident__stations"  # the briefing, its publication and its readers on the station's clock
     list_select_related = ("incident", "published_by")
     list_filter = (BriefingStateFilter,)
     search_fields = ("=incident__reference",)
@@ -101,6 +109,7 @@ class IncidentBriefingAdmin(WorkbenchAdmin):
         "offer_preview",
     )
     change_form_template = "admin/care/incidentbriefing/change_form.html"
+    published = station_clock_column("published_at", description="published at")
 
     class Media:
         css = {"all": ("care/admin.css",)}
@@ -251,10 +260,13 @@ class ContactNoteInline(admin.TabularInline):
     model = ContactNote
     extra = 0
     can_delete = False
-    fields = ("created_at", "author", "incident", "text", "promise", "promised_by")
+    # On the customer's page the notes of several incidents meet: each is told on its own incident's clock.
+    fields = ("created", "author", "incident", "text", "promise", "promised")
     readonly_fields = fields
     ordering = ("-created_at", "-id")
     verbose_name_plural = "contact notes from frontline reps"
+    created = station_clock_column("created_at", description="written at")
+    promised = station_clock_column("promised_by", description="promised by")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[ContactNote]:
         return super().get_queryset(request).select_related("author", "incident")
@@ -267,8 +279,12 @@ class ContactNoteInline(admin.TabularInline):
 
 
 @admin.register(ContactNote)
-class ContactNoteAdmin(ReadOnlyAdminMixin, WorkbenchAdmin):
-    list_display = ("created_at", "customer_link", "author", "incident", "promise", "promised_by")
+class ContactNoteAdmin(StationClockAdminMixin, ReadOnlyAdminMixin, WorkbenchAdmin):
+    list_display = ("created", "customer_link", "author", "incident", "promise", "promised")
+    station_lookup = "incident__stations"  # a note about no incident stays on UTC, and says so
+    readonly_fields = ("created_at",)  # not a form field (auto_now_add): shown on the note's page all the same
+    created = station_clock_column("created_at", description="written at")
+    promised = station_clock_column("promised_by", description="promised by")
     list_select_related = ("customer", "author", "incident")
     search_fields = ("=customer__external_ref",)
     search_help_text = "Customer reference."

@@ -18,7 +18,7 @@ from django.utils.functional import cached_property
 from django.utils.html import format_html
 
 from care.core.errors import DomainError
-from care.core.station_time import clock_of
+from care.core.station_time import clock_of, station_time
 
 # Up to this many rows a changelist shows the exact count; beyond it, on PostgreSQL,
 # the planner's estimate, so that no page load counts a million rows.
@@ -182,7 +182,7 @@ class StationClockAdminMixin:
 
     ``station_lookup`` leads from the model to the station codes (``"incident__stations"``). The add form, and a
     row whose stations have no known zone, stay on UTC and say so. Changelists mix stations, so their columns
-    format each row's times with ``station_time`` instead.
+    format each row's times on its own clock instead (``station_clock_column``).
     """
 
     station_lookup = "stations"
@@ -204,6 +204,27 @@ class StationClockAdminMixin:
             if callable(render):
                 render()
             return response
+
+
+def station_clock_column(field: str, *, description: str, place: str = "incident") -> Callable[[Any, Any], str]:
+    """A changelist column, or read-only field, telling the row's ``field`` on its incident's station clock with the
+    zone ("10 Jun 2026, 13:21 EDT"), or in UTC, saying so, when the row has no incident or its station no zone.
+
+    ``place`` is the dotted path from the row to what holds the stations ("incident", "affected.incident"; "" for
+    an incident itself). A changelist mixes stations, so its times cannot follow one ``timezone.override`` as a
+    change page's do (StationClockAdminMixin): put the path's relations in ``list_select_related``, so that no row
+    costs a query of its own.
+    """
+
+    @admin.display(description=description, ordering=field)
+    def column(model_admin: Any, obj: Any) -> str:
+        holder = obj
+        for name in filter(None, place.split(".")):
+            holder = getattr(holder, name, None)
+        return station_time(getattr(obj, field), holder)
+
+    column.__name__ = f"{field}_on_the_stations_clock"
+    return column
 
 
 class CustomerIncidentColumns:

@@ -23,6 +23,7 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from care.core.actors import Actor, audit_actor
+from care.core.station_time import station_time
 
 # Keys whose values are bearer secrets: masked wherever they appear in changes or details.
 SECRET_KEYS = frozenset({"code", "codes", "voucher_code", "token", "raw_token", "key", "key_digest", "secret"})
@@ -119,7 +120,9 @@ class AuditEntry(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.action} by {self.actor_label or self.actor_id or 'system'} at {self.at:%Y-%m-%d %H:%M:%S}"
+        # The log spans stations: its moments are told in UTC, and say so (care.core.station_time).
+        who = self.actor_label or self.actor_id or "system"
+        return f"{self.action} by {who} at {station_time(self.at, None, seconds=True)}"
 
     @property
     def target(self) -> str:

@@ -2,35 +2,60 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from typing import Any
 
 from django.contrib import admin
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from care.core.admin_base import ReadOnlyAdminMixin, WorkbenchAdmin
 from care.core.audit import AUDIT_ACTIONS, AuditEntry
+from care.core.station_time import station_time
 
 SUMMARY_FIELDS = 4  # fields shown in the list; the entry's page shows every one
 SUMMARY_VALUE = 60  # characters of each old and new value shown in the list
+# A moment as the log stores it (care.core.audit.plain): ISO 8601 with its offset, always UTC.
+_ISO_MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:[+-]\d{2}:\d{2}|Z)")
+
+
+def shown(value: Any) -> str:
+    """A stored value as a coordinator reads it: a moment in UTC, saying so ("10 Jun 2026, 15:31:00 UTC"; the log
+    spans stations, so it keeps one clock), lists and objects item by item, and "—" for nothing."""
+    if value in (None, "", [], {}):
+        return "—"
+    if isinstance(value, str) and _ISO_MOMENT.fullmatch(value):
+        return station_time(dt.datetime.fromisoformat(value), None, seconds=True)
+    if isinstance(value, list):
+        return "[" + ", ".join(shown(item) for item in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{key}: {shown(item)}" for key, item in value.items()) + "}"
+    return str(value)
 
 
 def _short(value: Any) -> str:
-    text = "—" if value in (None, "", [], {}) else str(value)
+    text = shown(value)
     return text if len(text) <= SUMMARY_VALUE else text[: SUMMARY_VALUE - 1] + "…"
 
 
-def changes_summary(changes: dict[str, Any]) -> str:
-    """ "field: old → new; …" for the first few fields that changed."""
-    parts = []
-    for name, pair in list(changes.items())[:SUMMARY_FIELDS]:
+def _pairs(changes: dict[str, Any]) -> list[tuple[str, Any, Any]]:
+    rows = []
+    for name, pair in changes.items():
         match pair:
             case [old, new]:
                 pass
             case _:
                 old, new = None, pair
-        parts.append(f"{name}: {_short(old)} → {_short(new)}")
+        rows.append((name, old, new))
+    return rows
+
+
+def changes_summary(changes: dict[str, Any]) -> str:
+    """ "field: old → new; …" for the first few fields that changed."""
+    parts = [f"{name}: {_short(old)} → {_short(new)}" for name, old, new in _pairs(changes)[:SUMMARY_FIELDS]]
     more = len(changes) - SUMMARY_FIELDS
     return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
 
@@ -67,7 +92,8 @@ class AuditEntryAdmin(ReadOnlyAdminMixin, WorkbenchAdmin):
     search_help_text = "The id of what was changed (an incident, voucher, letter …), or app.model:id."
     date_hierarchy = "at"
     ordering = ("-at", "-id")
-    fields = ("at", "actor", "actor_label", "action", "target_type", "target_id", "changes", "details", "note")
+    # Every change and detail in full, its moments told in UTC with the zone rather than as stored ISO text.
+    fields = ("at", "actor", "actor_label", "action", "target_type", "target_id", "all_changes", "all_details", "note")
     readonly_fields = fields
 
     def search_conditions(self, term: str) -> list[Q]:
@@ -87,6 +113,16 @@ class AuditEntryAdmin(ReadOnlyAdminMixin, WorkbenchAdmin):
     @admin.display(description="target")
     def target_display(self, obj: AuditEntry) -> str:
         return obj.target or "—"
+
+    @admin.display(description="changes")
+    def all_changes(self, obj: AuditEntry) -> str:
+        rows = [(name, shown(old), shown(new)) for name, old, new in _pairs(obj.changes or {})]
+        return format_html_join(mark_safe("<br>"), "{}: {} → {}", rows) or "—"
+
+    @admin.display(description="details")
+    def all_details(self, obj: AuditEntry) -> str:
+        rows = [(name, shown(value)) for name, value in (obj.details or {}).items()]
+        return format_html_join(mark_safe("<br>"), "{}: {}", rows) or "—"
 
     @admin.display(description="changes")
     def changes_display(self, obj: AuditEntry) -> str:

@@ -52,6 +52,13 @@ class Flight:
         return f"{self.carrier} {self.number}"
 
     @property
+    def departure_zone(self) -> str:
+        """The zone the departure time is told in ("EST"): the story names it beside every clock time it quotes."""
+        days, hhmm = divmod(self.departure or 0, MIDNIGHT)
+        day = self.date + dt.timedelta(days=days)
+        return dt.datetime.combine(day, local_time(hhmm), tzinfo=NEW_YORK).tzname() or "UTC"
+
+    @property
     def cancelled(self) -> bool:
         return self.departure is None
 

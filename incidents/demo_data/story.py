@@ -52,7 +52,8 @@ def _departure_key(flight: Flight) -> int:
 
 
 def _clock(flight: Flight) -> str:
-    return f"{local_time(flight.departure or 0):%H:%M}"
+    """15:23 EST: a time staff and customers read says whose clock it is (issue 13, one clock)."""
+    return f"{local_time(flight.departure or 0):%H:%M} {flight.departure_zone}"
 
 
 @dataclass(frozen=True)
@@ -236,7 +237,8 @@ def _friday(facts: StationFacts) -> tuple[str, tuple[Post, ...]]:
             evening,
             (
                 f"All remaining departures from {name} today are cancelled because of the blizzard. We are rebooking "
-                "everyone on these flights; if you have no new booking yet, you will have it by 07:00 on Saturday. "
+                "everyone on these flights; if you have no new booking yet, you will have it by "
+                f"{_by(_at(facts.date + dt.timedelta(days=1), 7), facts)} on Saturday. "
                 f"Hotel vouchers are available at the {name} service desk for anyone who cannot get home tonight. "
                 f"Our next update will come by {_by(by_saturday_morning, facts)} on {by_saturday_morning:%A}."
             ),

@@ -15,6 +15,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from care.core.actors import request_actor
 from care.core.admin_base import (
+    StationClockAdminMixin,
     WorkbenchAdmin,
     run_service,
 )
@@ -159,7 +160,8 @@ CUSTOMERS_SHOWN = 25  # customers listed with their awards on the compensation p
 
 
 @admin.register(IncidentCompensation)
-class IncidentCompensationAdmin(WorkbenchAdmin):
+class IncidentCompensationAdmin(StationClockAdminMixin, WorkbenchAdmin):
+    station_lookup = "incident__stations"  # its approval is read on the incident's clock
     list_display = ("incident", "budget_display", "approval_display")
     list_select_related = ("incident", "approved_by")
     raw_id_fields = ("incident",)

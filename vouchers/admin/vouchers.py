@@ -20,9 +20,11 @@ from care.core.actors import request_actor
 from care.core.admin_base import (
     ActionsOnlyAdminMixin,
     CustomerIncidentColumns,
+    StationClockAdminMixin,
     StatusChangeInline,
     WorkbenchAdmin,
     run_service,
+    station_clock_column,
     status_badge,
 )
 from care.core.csv_export import csv_lines
@@ -71,7 +73,7 @@ class VoucherStatusChangeInline(StatusChangeInline):
 
 
 @admin.register(Voucher)
-class VoucherAdmin(ActionsOnlyAdminMixin, CustomerIncidentColumns, WorkbenchAdmin):
+class VoucherAdmin(StationClockAdminMixin, ActionsOnlyAdminMixin, CustomerIncidentColumns, WorkbenchAdmin):
     list_display = (
         "code",
         "status_display",
@@ -79,10 +81,11 @@ class VoucherAdmin(ActionsOnlyAdminMixin, CustomerIncidentColumns, WorkbenchAdmi
         "customer_link",
         "incident_reference",
         "rule",
-        "issued_at",
-        "expires_at",
-        "redeemed_at",
+        "issued",
+        "expires",
+        "redeemed",
     )
+    station_lookup = "incident__stations"  # staff read a voucher's times on its incident's clock
     list_select_related = ("customer", "incident", "rule")
     list_filter = ("status", "incident", ExpiryFilter, "currency", "rule")
     search_fields = ("=code",)  # enables the search box; search_conditions does the work
@@ -115,6 +118,10 @@ class VoucherAdmin(ActionsOnlyAdminMixin, CustomerIncidentColumns, WorkbenchAdmi
     )
 
     change_list_template = "admin/vouchers/voucher/change_list.html"
+
+    issued = station_clock_column("issued_at", description="issued at")
+    expires = station_clock_column("expires_at", description="expires at")
+    redeemed = station_clock_column("redeemed_at", description="redeemed at")
 
     class Media:
         css = {"all": ("care/admin.css",)}

@@ -22,9 +22,9 @@ def _date(day: dt.date, *, year: bool = True) -> str:
 
 
 def _clock(flight: Flight) -> str:
-    """15:23 Uhr, 9:01 Uhr"""
+    """15:23 Uhr EST, 9:01 Uhr EST"""
     time = local_time(flight.departure or 0)
-    return f"{time.hour}:{time.minute:02d} Uhr"
+    return f"{time.hour}:{time.minute:02d} Uhr {flight.departure_zone}"
 
 
 def _counts(facts: StationFacts) -> str:

@@ -23,9 +23,9 @@ def _date(day: dt.date, *, year: bool = True) -> str:
 
 
 def _clock(flight: Flight) -> str:
-    """15:23, 9:01"""
+    """15:23 EST, 9:01 EST"""
     time = local_time(flight.departure or 0)
-    return f"{time.hour}:{time.minute:02d}"
+    return f"{time.hour}:{time.minute:02d} {flight.departure_zone}"
 
 
 def _counts(facts: StationFacts) -> str:

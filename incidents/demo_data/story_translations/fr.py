@@ -22,9 +22,9 @@ def _date(day: dt.date, *, year: bool = True) -> str:
 
 
 def _clock(flight: Flight) -> str:
-    """15 h 23, 9 h 01"""
+    """15 h 23 EST, 9 h 01 EST"""
     time = local_time(flight.departure or 0)
-    return f"{time.hour} h {time.minute:02d}"
+    return f"{time.hour} h {time.minute:02d} {flight.departure_zone}"
 
 
 def _counts(facts: StationFacts) -> str:
