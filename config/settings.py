@@ -298,6 +298,11 @@ CARE_SURVEY_AFTER = timedelta(hours=env.int("CARE_SURVEY_AFTER_HOURS", default=7
 CARE_REFUSED_IMPORT_RETENTION = timedelta(days=env.int("CARE_REFUSED_IMPORT_RETENTION_DAYS", default=7))
 # A promise of the next update must lie ahead and within this horizon (a typo of a year would reach every letter).
 CARE_PROMISE_HORIZON = timedelta(hours=env.int("CARE_PROMISE_HORIZON_HOURS", default=24))
+# A customer update without a customer's language holds that customer's update letter this long at most for its
+# translation; past it the news goes in English, introduced as quoted (care.correspondence.phrases).
+CARE_UNTRANSLATED_NEWS_HOLD = timedelta(minutes=env.int("CARE_UNTRANSLATED_NEWS_HOLD_MINUTES", default=20))
+if not timedelta(0) <= CARE_UNTRANSLATED_NEWS_HOLD <= timedelta(hours=2):
+    raise ImproperlyConfigured("CARE_UNTRANSLATED_NEWS_HOLD_MINUTES must be between 0 and 120.")
 ONCALL_COORDINATOR_EMAIL = env.str("ONCALL_COORDINATOR_EMAIL", default="oncall-coordinator@example.com")
 
 # --- REST API -------------------------------------------------------------------

@@ -211,6 +211,24 @@ class IncidentUpdate(models.Model):
         return f"{self.get_audience_display()} update at {station_time(self.posted_at, self.incident)}"
 
 
+class IncidentUpdateTranslation(models.Model):
+    """A customer update in another language, written by the coordinator: letters quote the customer's own
+    language, and hold the update for the others for a bounded time (care.operations.sweeps.kept_promises)."""
+
+    update = models.ForeignKey(IncidentUpdate, on_delete=models.CASCADE, related_name="translations")
+    language = models.CharField(max_length=8, choices=settings.LANGUAGES)
+    text = models.TextField()
+
+    class Meta:
+        verbose_name = "update in another language"
+        constraints = [
+            models.UniqueConstraint(fields=["update", "language"], name="update_translation_unique_language"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_language_display()} text of update {self.update_id}"
+
+
 class AffectedCustomer(models.Model):
     """One customer's real experience of one flight of one incident (a customer may have several)."""
 
@@ -336,6 +354,7 @@ class AlertKind(models.TextChoices):
     STUCK_SENDING = "stuck_sending", "Letters stuck in sending"
     SWEEP_FAILED = "sweep_failed", "A sweep failed"
     VOUCHERS_OVER_BUDGET = "vouchers_over_budget", "Vouchers over budget: approval needed"
+    NEWS_UNTRANSLATED = "news_untranslated", "Customer update waiting for a translation"
 
 
 class Alert(models.Model):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -23,9 +23,11 @@ from incidents.models import (
     IncidentStatusChange,
     IncidentTranslation,
     IncidentUpdate,
+    IncidentUpdateTranslation,
 )
 from incidents.promises import promise_contradiction, promise_out_of_reach
 from incidents.selectors import affected_counts_subqueries
+from incidents.update_translations import latest_news_update, news_alert_sync, translations_cleaned
 from incidents.variants import Impact, ParagraphVariant
 
 TRANSITION_VERBS: dict[str, str] = {
@@ -123,7 +125,7 @@ def incidents_refresh_counts(*, incident_ids: Iterable[int]) -> None:
     Incident.objects.filter(pk__in=list(incident_ids)).update(**affected_counts_subqueries())
 
 
-def incident_post_update(
+def incident_post_update(  # noqa: PLR0913 - one timeline entry's facts, keyword-only
     *,
     incident: Incident,
     audience: str,
@@ -133,15 +135,19 @@ def incident_post_update(
     posted_at: datetime | None = None,
     actor_label: str = "",
     no_news: bool = False,
+    translations: Mapping[str, str] | None = None,
 ) -> IncidentUpdate:
     """Add a timeline entry; a customer update's promise becomes the incident's next-update time.
 
     ``author`` is the person who wrote it; a process posting (the sweep's "no news yet") names itself in
     ``actor_label``. A customer update whose words name a time for the next update that is not its promise
     (its own, or the incident's when it sets none) is refused: letters would quote one time and promise another.
+    ``translations`` are the update's words in other customer languages ({"fr": "…"}); a customer update that
+    lacks some customers' language opens a NEWS_UNTRANSLATED alert (incidents.update_translations).
     """
     if not text.strip():
         raise DomainError("An update needs some text.")
+    translated = translations_cleaned(translations)
     moment = posted_at or timezone.now()
     if next_update_due_at is not None and next_update_due_at <= moment:
         raise DomainError("The next update must be promised for a time after this update.")
@@ -174,6 +180,9 @@ def incident_post_update(
             next_update_due_at=next_update_due_at,
             no_news=no_news,  # a promised update that fell due without news (the sweep's entry)
         )
+        IncidentUpdateTranslation.objects.bulk_create(
+            IncidentUpdateTranslation(update=update, language=code, text=words) for code, words in translated.items()
+        )
         changes = {}
         if audience == Audience.CUSTOMERS and next_update_due_at is not None:
             Incident.objects.filter(pk=incident.pk).update(next_update_due_at=next_update_due_at)
@@ -184,9 +193,46 @@ def incident_post_update(
             action="incident.post_update",
             target=incident,
             changes=changes,
-            details={"update_id": update.pk, "audience": audience},
+            details={"update_id": update.pk, "audience": audience, "translations": translated},
             at=moment,
         )
+        if audience == Audience.CUSTOMERS:  # the latest news is now this one, or none ("no news yet")
+            news_alert_sync(incident=incident, update=None if no_news else update, now=timezone.now())
+    return update
+
+
+def incident_update_translation_save(*, update_id: int, language: str, text: str, actor: Actor) -> IncidentUpdate:
+    """Write (or correct) a customer update's words in ``language``; a closed incident's timeline is final.
+
+    Customers held for this language get their letter at the next kept-promises sweep
+    (care.operations.sweeps.kept_promises), and the alert is resolved once nobody waits any more.
+    """
+    translated = translations_cleaned({language: text})
+    if not translated:
+        raise DomainError("Write the update's text in that language.")
+    with transaction.atomic():
+        update = IncidentUpdate.objects.select_related("incident").get(pk=update_id)
+        incident = _unclosed(update.incident_id)
+        if update.audience != Audience.CUSTOMERS or update.no_news:
+            raise DomainError("Only a customer update with news is translated: letters word the others themselves.")
+        before = (
+            IncidentUpdateTranslation.objects.filter(update=update, language=language)
+            .values_list("text", flat=True)
+            .first()
+        )
+        if before == translated[language]:
+            return update
+        IncidentUpdateTranslation.objects.update_or_create(
+            update=update, language=language, defaults={"text": translated[language]}
+        )
+        audit_record(
+            actor=actor,
+            action="incident.update_translation_save",
+            target=incident,
+            changes={f"{language}.update.{update.pk}": [before, translated[language]]},
+            details={"update_id": update.pk},
+        )
+        news_alert_sync(incident=incident, update=latest_news_update(incident.pk), now=timezone.now())
     return update
 
 

@@ -63,6 +63,18 @@ PASSENGERS_PER_FLIGHT = 1  # the smallest demo: every flight, incident and langu
 # depend on (promised update times, voucher expiry, the law's time limits) follows from it.
 START = dt.datetime(2026, 6, 10, 14, 0, tzinfo=dt.UTC)
 NEWS = "The snow has stopped. Ploughs are clearing the runways and the first departures are planned for tonight."
+# The coordinator posts the news in every customer language (issue 13: one language per letter).
+NEWS_TRANSLATIONS = {
+    "es": (
+        "Ha dejado de nevar. Las quitanieves despejan las pistas y las primeras salidas están previstas para esta "
+        "noche."
+    ),
+    "fr": "La neige a cessé. Les chasse-neige dégagent les pistes et les premiers départs sont prévus ce soir.",
+    "de": (
+        "Der Schneefall hat aufgehört. Räumfahrzeuge befreien die Pisten, die ersten Abflüge sind für heute Abend "
+        "geplant."
+    ),
+}
 # Pinned so a local .env cannot change the letters; the phone number also makes the letters' contact line appear.
 PINNED_SETTINGS = {
     "LANGUAGE_CODE": "en",
@@ -157,6 +169,7 @@ def _walk_through_the_demo(clock: Clock, *, everyone: bool) -> None:
             audience=Audience.CUSTOMERS,
             text=NEWS,
             next_update_due_at=START + dt.timedelta(minutes=70),
+            translations=NEWS_TRANSLATIONS,
         )
     now = clock.at(START + dt.timedelta(minutes=71))
     sweep_kept_promises(now=now)

@@ -291,6 +291,21 @@ def s_incident_translation_save(who: Any) -> Expect:
     )
 
 
+def s_incident_update_translation_save(who: Any) -> Expect:
+    from incidents.models import IncidentUpdate
+    from incidents.services import incident_update_translation_save
+
+    incident = IncidentFactory.create(status=IncidentStatus.OPEN)
+    update = IncidentUpdate.objects.create(incident=incident, audience=Audience.CUSTOMERS, text="The snow stopped.")
+    incident_update_translation_save(update_id=update.pk, language="fr", text="La neige a cessé.", actor=who)
+    return Expect(
+        "incident.update_translation_save",
+        who,
+        ("incidents.incident", incident.pk),
+        {f"fr.update.{update.pk}": [None, "La neige a cessé."]},
+    )
+
+
 def s_incident_translation_delete(who: Any) -> Expect:
     from incidents.services import incident_translation_delete
 
@@ -749,6 +764,7 @@ SCENARIOS: dict[str, Callable[[Any], Expect]] = {
     "incidents.services.incident_post_update": s_incident_post_update,
     "incidents.services.incident_update": s_incident_update,
     "incidents.services.incident_translation_save": s_incident_translation_save,
+    "incidents.services.incident_update_translation_save": s_incident_update_translation_save,
     "incidents.services.incident_translation_delete": s_incident_translation_delete,
     "incidents.services.incident_variant_save": s_incident_variant_save,
     "incidents.services.incident_variant_delete": s_incident_variant_delete,

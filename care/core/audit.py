@@ -57,6 +57,7 @@ AUDIT_ACTIONS = (
     "incident.transition",
     "incident.translation_delete",
     "incident.translation_save",
+    "incident.update_translation_save",
     "incident.update",
     "incident.variant_delete",
     "incident.variant_save",

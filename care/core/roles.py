@@ -31,6 +31,7 @@ _READ_ALL: dict[str, dict[str, tuple[str, ...]]] = {
         "affectedcustomer": ("view",),
         "incidentstatuschange": ("view",),
         "incidenttranslation": ("view",),
+        "incidentupdatetranslation": ("view",),
         "paragraphvariant": ("view",),
         "alert": ("view",),
         "sweeprun": ("view",),
@@ -64,6 +65,7 @@ _COORDINATOR_EXTRA: dict[str, dict[str, tuple[str, ...]]] = {
         "incident": ("add", "change", "transition"),
         "incidentupdate": ("add", "change"),
         "incidenttranslation": ("add", "change", "delete"),
+        "incidentupdatetranslation": ("add", "change"),  # the letters that quoted one are history: no delete
         "paragraphvariant": ("add", "change", "delete"),
         "alert": ("change",),
         "affectedcustomer": ("add", "change", "delete"),

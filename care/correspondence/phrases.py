@@ -39,6 +39,9 @@ class Phrases:
     entitlements: dict[str, str]
     team: str
     first_of_month: str = field(default="")  # French writes "1er février"
+    # The coordinator's words that have no translation in this language, quoted as written (in English) and
+    # introduced as such, so a letter never mixes two languages silently.
+    quoted_english: str = field(default="{text}")
 
 
 PHRASES: dict[str, Phrases] = {
@@ -151,6 +154,7 @@ PHRASES: dict[str, Phrases] = {
             "name:ca_appr": "del Reglamento canadiense de protección de los pasajeros aéreos (APPR)",
         },
         team="El equipo de Atención al Cliente",
+        quoted_english="Nuestro equipo lo redactó en inglés: «{text}»",
     ),
     "fr": Phrases(
         date_format="l j F Y",
@@ -218,6 +222,7 @@ PHRASES: dict[str, Phrases] = {
             "name:ca_appr": "Règlement canadien sur la protection des passagers aériens (RPPA)",
         },
         team="Le Service Clients",
+        quoted_english="Notre équipe l'a rédigé en anglais : « {text} »",
     ),
     "de": Phrases(
         date_format="l, j. F Y",
@@ -286,6 +291,7 @@ PHRASES: dict[str, Phrases] = {
             "name:ca_appr": "der kanadischen Fluggastrechteverordnung (APPR)",
         },
         team="Ihr Kundenservice",
+        quoted_english="Unser Team hat es auf Englisch verfasst: „{text}“",
     ),
 }
 
@@ -297,6 +303,13 @@ def phrases_for(language: str) -> Phrases:
 def letter_language(language: str) -> str:
     """The language a letter is worded in: the customer's when we have its phrases, else English."""
     return language if language in PHRASES else DEFAULT_LANGUAGE
+
+
+def quoted_english(text: str, language: str) -> str:
+    """The coordinator's English ``text`` in a letter of ``language``: as it is in English, else quoted and
+    introduced in the letter's language (fr: Notre équipe l'a rédigé en anglais : « … »)."""
+    text = text.strip()
+    return phrases_for(language).quoted_english.format(text=text) if text else ""
 
 
 def duration_text(minutes: int, language: str) -> str:

@@ -93,7 +93,7 @@ def letter_preview(
         entitlements=letter_entitlements(affected, kind=kind, also_affected=others),
         also_affected=others,
         language=chosen.language,
-        news=latest_news({affected.incident_id}).get(affected.incident_id, ""),
+        news=latest_news({affected.incident_id}, [chosen.language]).get((affected.incident_id, chosen.language), ""),
         texts=texts,
         stream=stream_facts(
             stream,
@@ -101,7 +101,7 @@ def letter_preview(
             kind=kind,
             translations=incident_translations(covered, [chosen.language]),
             variants=paragraph_variants(covered, [chosen.language]),
-            news=latest_news(covered) if covered else {},
+            news=latest_news(covered, [chosen.language]) if covered else {},
         ),
     )
     try:

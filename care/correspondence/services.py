@@ -68,7 +68,9 @@ def letters_prepare(
     for an incident that sends without approval) straight as QUEUED and enqueues them after commit;
     see ``care.correspondence.rendering.services.letters_create_rendered``. A call that created letters writes one
     audit entry for the batch with its counts (the sweeps call it per chunk of customers; a call that found
-    every letter written already writes nothing). Notices and updates keep one stream per customer
+    every letter written already writes nothing). An update batch's customers held for a translation of its
+    news (``LetterBatch.waiting_languages``) are left out until the kept-promises sweep releases them. Notices
+    and updates keep one stream per customer
     (care.correspondence.streams): a customer on other open incidents too gets one letter covering them, and
     those incidents' rows get markers (``combined`` in the entry; the markers' own entry is ``letters.combine``).
     """
@@ -78,6 +80,9 @@ def letters_prepare(
     affected = AffectedCustomer.objects.filter(incident=incident).order_by("pk")
     if affected_ids is not None:
         affected = affected.filter(pk__in=list(affected_ids))
+    if batch.waiting_languages:
+        # Held for a translation of the update's news (care.operations.sweeps.kept_promises releases them).
+        affected = affected.exclude(customer__language__in=batch.waiting_languages)
 
     created = rendered = held = queued = combined = 0
     pks = list(affected.values_list("pk", flat=True))

@@ -22,6 +22,7 @@ from care.core.audit import audit_record, batch_details
 from care.core.station_time import station_time
 from care.correspondence.models.letters import Letter, LetterStatus
 from incidents.models import ACTIVE_STATUSES, AffectedCustomer, Alert, AlertKind, Incident, SweepRun
+from incidents.update_translations import hold_ends_at, latest_news_update, waiting_for_translation, waiting_message
 
 logger = logging.getLogger(__name__)
 
@@ -110,6 +111,23 @@ def _stuck_sending(now: dt.datetime) -> list[Condition]:
     ]
 
 
+def _untranslated_news(now: dt.datetime) -> list[Condition]:
+    """An active incident whose latest news lacks some customers' languages, while they are held for it (the
+    alert incident_post_update opens at once; it holds until the translations arrive or the hold's bound)."""
+    conditions = []
+    for incident in Incident.objects.filter(status__in=ACTIVE_STATUSES).only(
+        "pk", "reference", "stations", "next_update_due_at"
+    ):
+        update = latest_news_update(incident.pk)
+        if update is None or now >= hold_ends_at(update):
+            continue
+        waiting = waiting_for_translation(update)
+        if waiting:
+            message = waiting_message(incident=incident, update=update, waiting=waiting)
+            conditions.append(Condition(AlertKind.NEWS_UNTRANSLATED, f"incident:{incident.pk}", message, incident.pk))
+    return conditions
+
+
 # The sweeps whose failures are escalated: the names incidents.tasks and incidents.alert_tasks give run_sweep.
 WATCHED_SWEEPS = ("first_notices", "kept_promises", "follow_ups", "surveys", "escalation alerts")
 
@@ -150,6 +168,7 @@ SWEPT_KINDS = (
     AlertKind.PROMISE_BROKEN,
     AlertKind.STUCK_SENDING,
     AlertKind.SWEEP_FAILED,
+    AlertKind.NEWS_UNTRANSLATED,
 )
 
 
@@ -157,6 +176,7 @@ def alerts_sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
     """Raise an alert for every condition that holds, resolve the ones that no longer do, notify new ones."""
     moment = now or timezone.now()
     conditions = _late_first_contacts(moment) + _promises(moment) + _stuck_sending(moment) + _failed_sweeps(moment)
+    conditions += _untranslated_news(moment)
     holding = {(condition.kind, condition.key) for condition in conditions}
     raised: list[int] = []
     for condition in conditions:

@@ -25,7 +25,7 @@ from incidents.demo_data import Flight, read_flights, read_time_zones
 from incidents.demo_data.apology_variants import variants_for
 from incidents.demo_data.people import DemoPlan, StationDay, plan_passengers
 from incidents.demo_data.story import FRIDAY, SATURDAY, Post, StationFacts, Story, story_for
-from incidents.demo_data.story_translations import translations_for
+from incidents.demo_data.story_translations import translations_for, update_translations_for
 from incidents.models import AffectedCustomer, Audience, Cause, Incident, IncidentKind, IncidentTranslation, Severity
 from incidents.services import (
     incident_create,
@@ -127,7 +127,7 @@ def demo_scenario_load(
                     passenger.incident = incidents[station_day]
                 AffectedCustomer.objects.bulk_create([row for _, row in plan.passengers], batch_size=BATCH_SIZE)
                 incidents_refresh_counts(incident_ids=[incident.pk for incident in incidents.values()])
-            _open_with_timeline(incidents, stories)
+            _open_with_timeline(incidents, stories, facts)
             seed_demo_policy(incidents=incidents.values())
             # After the policy: each briefing's "what we are offering" is the policy in words as published.
             seed_demo_briefings(incidents=incidents.values())
@@ -204,7 +204,9 @@ def _fill_missing_pks(customers: list[Customer]) -> None:
             missing[reference].pk = pk
 
 
-def _open_with_timeline(incidents: dict[StationDay, Incident], stories: dict[StationDay, Story]) -> None:
+def _open_with_timeline(
+    incidents: dict[StationDay, Incident], stories: dict[StationDay, Story], facts: dict[StationDay, StationFacts]
+) -> None:
     incidents_transition(
         incident_ids=[incident.pk for incident in incidents.values()], target="open", actor_label=DEMO_ACTOR
     )
@@ -215,13 +217,18 @@ def _open_with_timeline(incidents: dict[StationDay, Incident], stories: dict[Sta
         posts = list(stories[(station, day)].posts)
         last = max(index for index, post in enumerate(posts) if post.audience == Audience.CUSTOMERS)
         posts[last] = _promising(posts[last], live, station)
-        for post in posts:
+        # The customer updates in every customer language, so no letter quotes the coordinators' English.
+        said = [index for index, post in enumerate(posts) if post.audience == Audience.CUSTOMERS]
+        texts = update_translations_for(facts[(station, day)], [posts[index].next_update_due_at for index in said])
+        translated = dict(zip(said, texts, strict=True))
+        for index, post in enumerate(posts):
             incident_post_update(
                 incident=incident,
                 audience=post.audience,
                 text=post.text,
                 posted_at=post.posted_at,
                 next_update_due_at=post.next_update_due_at,
+                translations=translated.get(index),
             )
 
 

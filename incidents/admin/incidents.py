@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
@@ -30,24 +29,22 @@ from care.correspondence.selectors import customers_left_to_notify, first_notice
 from care.correspondence.services import KINDS_CARRYING_VOUCHERS, HeldOverBudget, letters_prepare_by_hand
 from care.customers.models import Customer
 from incidents.admin.paragraph_variants import ParagraphVariantInline, paragraph_variants_save
+from incidents.admin.timeline import IncidentUpdateInline, timeline_save
 from incidents.models import (
     ACTIVE_STATUSES,
     INCIDENT_LIFECYCLE,
     AffectedCustomer,
-    Audience,
     Incident,
     IncidentStatus,
     IncidentStatusChange,
     IncidentTranslation,
     IncidentUpdate,
 )
-from incidents.promises import promise_contradiction
 from incidents.services import (
     INCIDENT_UPDATABLE_FIELDS,
     TRANSITION_VERBS,
     TRANSLATED_FIELDS,
     incident_create,
-    incident_post_update,
     incident_translation_delete,
     incident_translation_save,
     incident_update,
@@ -61,67 +58,6 @@ from vouchers.models import Voucher
 def _duration(seconds: float) -> str:
     minutes, secs = divmod(round(seconds), 60)
     return f"{minutes} min {secs:02d} s" if minutes else f"{secs} s"
-
-
-class IncidentUpdateForm(forms.ModelForm):
-    """A new timeline entry; a customer update's words must not name another time than its promise."""
-
-    class Meta:
-        model = IncidentUpdate
-        fields = ("audience", "text", "next_update_due_at")
-
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean() or {}
-        incident = getattr(self.instance, "incident", None)  # the inline formset sets it, saved or not
-        if cleaned.get("audience") == Audience.CUSTOMERS and cleaned.get("text") and incident is not None:
-            # Without a promise of its own the update keeps the incident's (as incident_post_update does).
-            promise = cleaned.get("next_update_due_at") or incident.next_update_due_at
-            problem = promise_contradiction(text=cleaned["text"], promise=promise, place=incident)
-            if problem:
-                self.add_error("text", problem)
-        return cleaned
-
-
-class IncidentUpdateInline(admin.TabularInline):
-    """The timeline: past entries are history and stay as written; new ones go through the service.
-
-    Times are on the incident's station clock (the change form runs on it), the promise in UTC beside it.
-    """
-
-    model = IncidentUpdate
-    form = IncidentUpdateForm
-    extra = 1
-    fields = ("posted", "audience", "text", "next_update_due_at", "promise_in_utc", "author")
-    readonly_fields = ("posted", "promise_in_utc", "author")
-    ordering = ("-posted_at", "-id")
-    verbose_name_plural = "timeline (add an update; a customer update's promise becomes the next update due)"
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[IncidentUpdate]:
-        return super().get_queryset(request).select_related("incident")  # each row's name tells the station's time
-
-    def get_formset(self, request: HttpRequest, obj: Incident | None = None, **kwargs: Any) -> Any:
-        formset = super().get_formset(request, obj, **kwargs)
-        # The column says whose clock the promise is typed and shown on (the header of a view-only inline is
-        # the form's Meta label; the form class is made for this request, so it is ours to label).
-        label = f"next update promised by ({clock_label(obj)})"
-        formset.form._meta.labels = {**(formset.form._meta.labels or {}), "next_update_due_at": label}
-        if "next_update_due_at" in formset.form.base_fields:
-            formset.form.base_fields["next_update_due_at"].label = label
-        return formset
-
-    @admin.display(description="posted")
-    def posted(self, obj: IncidentUpdate) -> str:
-        return station_time(obj.posted_at, obj.incident) if obj.pk else "—"
-
-    @admin.display(description="promise in UTC")
-    def promise_in_utc(self, obj: IncidentUpdate) -> str:
-        return station_time(obj.next_update_due_at) if obj.pk and obj.next_update_due_at else "—"
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class IncidentTranslationInline(admin.StackedInline):
@@ -462,17 +398,7 @@ class IncidentAdmin(StationClockAdminMixin, WorkbenchAdmin):
         if formset.model is not IncidentUpdate:
             super().save_formset(request, form, formset, change)
             return
-        for entry in formset.save(commit=False):
-            try:
-                incident_post_update(
-                    incident=form.instance,
-                    audience=entry.audience,
-                    text=entry.text,
-                    author=request_actor(request),
-                    next_update_due_at=entry.next_update_due_at,
-                )
-            except DomainError as exc:
-                messages.error(request, f"Update not posted: {exc}")
+        timeline_save(request, form.instance, formset)
 
     def _save_translations(self, request: HttpRequest, incident: Incident, formset: Any) -> None:
         actor = request_actor(request)

@@ -23,6 +23,7 @@ from rest_framework.response import Response
 
 from care.core.api.filters import ApiFilterSet, DateTimeFilter
 from care.core.api.input import StrictSerializerMixin, actor_of, model_errors_as_400
+from care.core.errors import DomainError
 from incidents.ingest.validate import reference_data
 from incidents.models import Audience, Incident, IncidentStatus, IncidentUpdate
 from incidents.promises import promise_out_of_reach
@@ -34,6 +35,7 @@ from incidents.services import (
     incident_update,
     incidents_transition,
 )
+from incidents.update_translations import other_languages, translations_cleaned, waiting_for_translation
 
 
 class IncidentSerializer(serializers.ModelSerializer[Incident]):
@@ -194,17 +196,55 @@ def incident_or_404(view: Any) -> Incident:
 
 
 # --- timeline -------------------------------------------------------------------------
+@extend_schema_field(
+    {
+        "type": "object",
+        "properties": {code: {"type": "string", "maxLength": 10_000} for code in other_languages()},
+        "additionalProperties": False,
+    }
+)
+class TranslationsField(serializers.DictField):
+    """The update's words by language code, read from its translation rows."""
+
+    def get_attribute(self, instance: IncidentUpdate) -> dict[str, str]:
+        return {row.language: row.text for row in instance.translations.all()}
+
+
 class IncidentUpdateSerializer(StrictSerializerMixin, serializers.ModelSerializer[IncidentUpdate]):
     audience = serializers.ChoiceField(choices=Audience.choices)
     text = serializers.CharField(max_length=10_000)
+    translations = TranslationsField(
+        child=serializers.CharField(max_length=10_000, allow_blank=True),
+        required=False,
+        help_text='The update in other customer languages, by language code: {"fr": "…", "de": "…"}. Customers '
+        "whose language it lacks are held for a translation for a while, then get it in English, quoted.",
+    )
 
     class Meta:
         model = IncidentUpdate
-        fields = ("id", "incident", "audience", "text", "posted_at", "next_update_due_at")
+        fields = ("id", "incident", "audience", "text", "translations", "posted_at", "next_update_due_at")
         read_only_fields = ("id", "incident", "posted_at")
 
     def validate_next_update_due_at(self, value: datetime | None) -> datetime | None:
         return _within_reach(value)
+
+    def validate_translations(self, value: dict[str, str]) -> dict[str, str]:
+        try:
+            return translations_cleaned(value)
+        except DomainError as exc:
+            raise ValidationError(str(exc)) from exc
+
+
+class PostedUpdateSerializer(IncidentUpdateSerializer):
+    """The answer to posting an update: the update, and how many customers wait for a translation per language."""
+
+    waiting_for_translation = serializers.SerializerMethodField()
+
+    class Meta(IncidentUpdateSerializer.Meta):
+        fields = (*IncidentUpdateSerializer.Meta.fields, "waiting_for_translation")  # type: ignore[assignment]
+
+    def get_waiting_for_translation(self, instance: IncidentUpdate) -> dict[str, int]:
+        return waiting_for_translation(instance)
 
 
 class IncidentUpdateFilter(ApiFilterSet):
@@ -224,12 +264,13 @@ class IncidentUpdatesView(generics.ListCreateAPIView[IncidentUpdate]):
     write_scope = "ingest"
 
     def get_queryset(self) -> QuerySet[IncidentUpdate]:
-        return IncidentUpdate.objects.filter(incident=incident_or_404(self))
+        return IncidentUpdate.objects.filter(incident=incident_or_404(self)).prefetch_related("translations")
 
+    @extend_schema(request=IncidentUpdateSerializer, responses={201: PostedUpdateSerializer})
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         incident = incident_or_404(self)
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         actor, _label = actor_of(request)
         update = incident_post_update(incident=incident, author=actor, **serializer.validated_data)
-        return Response(self.get_serializer(update).data, status=status.HTTP_201_CREATED)
+        return Response(PostedUpdateSerializer(update).data, status=status.HTTP_201_CREATED)

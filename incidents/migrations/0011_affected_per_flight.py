@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("care", "0016_letter_handover_at"),
-        ("incidents", "0009_paragraph_variants"),
+        ("incidents", "0010_update_translations"),
     ]
 
     operations = [

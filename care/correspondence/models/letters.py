@@ -202,6 +202,14 @@ class LetterBatch(models.Model):
     second_approved_at = models.DateTimeField(null=True, blank=True)
     # Voucher value carried by the batch's letters, per currency: {"USD": "12300.00"}.
     voucher_totals = models.JSONField(default=dict, blank=True)
+    # An update whose news has no translation in some customers' languages holds those customers' letters
+    # (care.operations.sweeps.kept_promises): the languages still held, the news they wait for, and the bound
+    # past which they get it in English, introduced as quoted. Emptied as each language is released.
+    waiting_languages = models.JSONField(default=list, blank=True)
+    waiting_for_update = models.ForeignKey(
+        "incidents.IncidentUpdate", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    waiting_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name_plural = "letter batches"

@@ -28,6 +28,7 @@ from care.correspondence.rendering.choice import no_template_error, template_pic
 from care.correspondence.rendering.context import letter_context
 from care.correspondence.rendering.formatting import FormatMemo
 from care.correspondence.rendering.incident_texts import (
+    News,
     Translations,
     Variants,
     incident_texts,
@@ -64,7 +65,7 @@ class SharedInputs:
     vouchers: dict[int, list[Voucher]]  # by affected customer
     customer_vouchers: dict[int, list[Voucher]]  # by customer, for apologies
     others: dict[int, list[AffectedCustomer]]
-    news: dict[int, str]
+    news: News  # by (incident, language)
     translations: dict[tuple[int, str], IncidentTranslation]
     variants: Variants  # the coordinator's paragraphs per impact
     active: list[LetterTemplate]
@@ -111,7 +112,7 @@ def shared_inputs(
         vouchers=vouchers,
         customer_vouchers=customer_vouchers,
         others=others,
-        news=latest_news(incident_ids) if LetterKind.UPDATE in kinds else {},
+        news=latest_news(incident_ids, languages) if LetterKind.UPDATE in kinds else {},
         translations=incident_translations(incident_ids, languages),
         variants=paragraph_variants(incident_ids, languages),
         active=list(LetterTemplate.objects.filter(is_active=True, kind__in=kinds, language__in=languages)),
@@ -167,7 +168,7 @@ def render_one(
             ),
             also_affected=shared.others.get(affected.customer_id, ()),
             language=template.language,
-            news=shared.news.get(affected.incident_id, ""),
+            news=shared.news.get((affected.incident_id, template.language), ""),
             now=shared.now,
             texts=texts,
             formats=shared.formats,
@@ -214,7 +215,7 @@ def stream_facts(
     kind: str,
     translations: Translations,
     variants: Variants,
-    news: Mapping[int, str],
+    news: News,
 ) -> StreamFacts | None:
     """The other incidents' words for the flights a letter covers (care.correspondence.streams), chosen as their own
     letters would choose them: the translation, then the paragraphs for the customer's impact on that flight."""
@@ -226,7 +227,7 @@ def stream_facts(
         texts, _variant = variant_texts(
             texts, incident_id=row.incident_id, facts=row, language=language, kind=kind, variants=variants
         )
-        said = news.get(row.incident_id, "") if kind == LetterKind.UPDATE else ""
+        said = news.get((row.incident_id, language), "") if kind == LetterKind.UPDATE else ""
         covered.append(CoveredFlight(affected=row, explanation=texts["explanation"], news=said))
     return StreamFacts(covered=tuple(covered), mentioned=stream.mentioned, number=stream.number)
 

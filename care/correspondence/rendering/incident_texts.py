@@ -7,8 +7,9 @@ from collections.abc import Iterable, Mapping
 
 from django.conf import settings
 
+from care.correspondence.phrases import quoted_english
 from care.correspondence.rendering.kinds import KINDS_NEEDING_EXPLANATION, KINDS_WITH_APOLOGY
-from incidents.models import Audience, Incident, IncidentTranslation, IncidentUpdate
+from incidents.models import Audience, Incident, IncidentTranslation, IncidentUpdate, IncidentUpdateTranslation
 from incidents.variants import ImpactFacts, ParagraphVariant, impacts_of
 
 Translations = Mapping[tuple[int, str], IncidentTranslation]
@@ -28,8 +29,9 @@ def incident_texts(
 ) -> tuple[dict[str, str], str | None]:
     """The coordinator's explanation, apology and prevention in ``language``, and a reason when they are missing.
 
-    Without a translation the default-language text is used (a first notice must not wait for a
-    translator); the reason lets the personal-letter check hold an apology written in two languages.
+    A paragraph without a translation is the default-language text, introduced as quoted in English in the
+    letter's language (``phrases.quoted_english``): a first notice must not wait for a translator, and must not
+    mix two languages silently. The reason lets the personal-letter check hold an apology without its own words.
     """
     own = {
         "explanation": incident.explanation.strip(),
@@ -39,13 +41,17 @@ def incident_texts(
     if language == settings.LANGUAGE_CODE:
         return own, None
     translated = translations.get((incident.pk, language))
-    label = dict(settings.LANGUAGES).get(language, language)
+    texts = {
+        key: (getattr(translated, key).strip() if translated is not None else "") or quoted_english(value, language)
+        for key, value in own.items()
+    }
     if translated is None or not translated.apology.strip():
-        return own, (
+        label = dict(settings.LANGUAGES).get(language, language)
+        return texts, (
             f"The coordinator's paragraphs have no {label} version yet: add one under "
             f"“Texts in other languages” on {incident.reference}."
         )
-    return {key: (getattr(translated, key).strip() or value) for key, value in own.items()}, None
+    return texts, None
 
 
 def paragraph_variants(
@@ -78,16 +84,39 @@ def variant_texts(
     return dict(texts), ""
 
 
-def latest_news(incident_ids: set[int]) -> dict[int, str]:
-    """The latest customer-facing timeline entry of each incident; "" when it is a "no news yet" entry
-    (``IncidentUpdate.no_news``, written by care.operations.sweeps), so each letter says so in its own language
-    instead of quoting the coordinators' English."""
-    news: dict[int, str] = {}
+# By (incident, language).
+News = Mapping[tuple[int, str], str]
+
+
+def latest_news(incident_ids: set[int], languages: Iterable[str]) -> dict[tuple[int, str], str]:
+    """The latest customer-facing timeline entry of each incident in each of ``languages``: the coordinator's
+    translation, or their English introduced as quoted (``phrases.quoted_english``; the kept-promises sweep held
+    those customers for a translation first). "" when it is a "no news yet" entry (``IncidentUpdate.no_news``,
+    written by care.operations.sweeps), so each letter says so in its own language."""
+    latest: dict[int, tuple[int, str, bool]] = {}
     rows = (
         IncidentUpdate.objects.filter(incident_id__in=incident_ids, audience=Audience.CUSTOMERS)
         .order_by("incident_id", "-posted_at", "-id")
-        .values_list("incident_id", "text", "no_news")
+        .values_list("incident_id", "pk", "text", "no_news")
     )
-    for incident_id, text, no_news in rows:
-        news.setdefault(incident_id, "" if no_news else text)
+    for incident_id, pk, text, no_news in rows:
+        latest.setdefault(incident_id, (pk, text, no_news))
+    wanted = set(languages) | {settings.LANGUAGE_CODE}
+    translated = {
+        (row.update_id, row.language): row.text
+        for row in IncidentUpdateTranslation.objects.filter(
+            update_id__in=[pk for pk, _text, no_news in latest.values() if not no_news], language__in=wanted
+        )
+    }
+    news: dict[tuple[int, str], str] = {}
+    for incident_id, (pk, text, no_news) in latest.items():
+        for language in wanted:
+            if no_news:
+                news[incident_id, language] = ""
+            elif language == settings.LANGUAGE_CODE:
+                news[incident_id, language] = text
+            else:
+                news[incident_id, language] = translated.get((pk, language), "").strip() or quoted_english(
+                    text, language
+                )
     return news

@@ -4,12 +4,21 @@
 "no news yet" timeline entry when there is no news, renews the promise and publishes
 ``incidents.tasks.send_updates`` per chunk (resuming a batch whose publish was lost); ``updates_for`` is the
 chunk's work. An incident whose promise cannot be kept raises a PROMISE_BROKEN alert.
+
+One language per letter: when the update's news has no translation in some customers' languages and was posted
+less than CARE_UNTRANSLATED_NEWS_HOLD ago, the batch holds those languages (``LetterBatch.waiting_languages``)
+and their customers' letters are not written yet, while the others go. Each run releases what is due: a
+language whose translation has arrived, every language once the bound has passed (the news then goes in English,
+introduced as quoted: care.correspondence.rendering.incident_texts.latest_news), and whatever an older batch
+still holds once a newer update is numbered. The release is a conditional write on the locked batch, so one run
+fans the held customers out; the letters' unique constraint stays the last word.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
@@ -20,8 +29,18 @@ from care.core.station_time import station_time
 from care.correspondence.models.letters import Letter, LetterBatch, LetterKind
 from care.operations.sweeps.letters import letters_prepare_and_queue
 from care.operations.sweeps.runs import record_error, sweep_chunks
-from incidents.models import ACTIVE_STATUSES, AffectedCustomer, Alert, AlertKind, Audience, Incident, IncidentUpdate
+from incidents.models import (
+    ACTIVE_STATUSES,
+    AffectedCustomer,
+    Alert,
+    AlertKind,
+    Audience,
+    Incident,
+    IncidentUpdate,
+    IncidentUpdateTranslation,
+)
 from incidents.services import incident_post_update
+from incidents.update_translations import hold_ends_at, latest_news_update, waiting_for_translation
 
 # An update batch whose letters were never created (the publish after commit was lost) is fanned out
 # again once it is this old; younger ones are most likely still waiting for a worker.
@@ -73,8 +92,10 @@ def _keep_promise(*, incident_id: int, now: datetime) -> int | None:
             incident=incident, audience=Audience.CUSTOMERS, posted_at__gt=since
         ).exists()
         promise = now + timedelta(minutes=max(1, incident.update_interval_minutes))
+        hold: dict[str, object] = {}
         if has_news:
             Incident.objects.filter(pk=incident.pk).update(next_update_due_at=promise)
+            hold = _hold_for_translations(latest_news_update(incident.pk), now=now)
         else:
             incident_post_update(
                 incident=incident,
@@ -84,8 +105,67 @@ def _keep_promise(*, incident_id: int, now: datetime) -> int | None:
                 posted_at=now,
                 no_news=True,
             )
-        LetterBatch.objects.create(incident=incident, kind=LetterKind.UPDATE, sequence=sequence)
+        LetterBatch.objects.create(incident=incident, kind=LetterKind.UPDATE, sequence=sequence, **hold)
     return sequence
+
+
+def _hold_for_translations(news: IncidentUpdate | None, *, now: datetime) -> dict[str, object]:
+    """The batch's hold: the languages whose customers wait for a translation of ``news``, within the bound."""
+    if news is None or now >= hold_ends_at(news):
+        return {}
+    waiting = list(waiting_for_translation(news))
+    if not waiting:
+        return {}
+    return {"waiting_languages": waiting, "waiting_for_update": news, "waiting_until": hold_ends_at(news)}
+
+
+def _not_held(affected: Any, batch_languages: list[str]) -> Any:
+    """The affected customers (a queryset) whose update letter the batch does not hold."""
+    return affected.exclude(customer__language__in=batch_languages) if batch_languages else affected
+
+
+def _release_held_updates(*, now: datetime) -> int:
+    """Release what the update batches hold and is due (see the module's docstring); return how many held
+    customers were fanned out. Each release is a write on the locked batch, published after its commit."""
+    fanned_out = 0
+    held = list(
+        LetterBatch.objects.filter(kind=LetterKind.UPDATE, incident__status__in=ACTIVE_STATUSES)
+        .exclude(waiting_languages=[])
+        .order_by("pk")
+        .values_list("pk", "incident_id", "sequence")
+    )
+    for batch_id, incident_id, sequence in held:
+        with transaction.atomic():
+            batch = LetterBatch.objects.select_for_update().get(pk=batch_id)
+            waiting = list(batch.waiting_languages)
+            newer = LetterBatch.objects.filter(
+                incident_id=incident_id, kind=LetterKind.UPDATE, sequence__gt=sequence
+            ).exists()
+            if newer or batch.waiting_until is None or now >= batch.waiting_until:
+                released = waiting
+            else:
+                released = list(
+                    IncidentUpdateTranslation.objects.filter(
+                        update_id=batch.waiting_for_update_id, language__in=waiting
+                    ).values_list("language", flat=True)
+                )
+            if not released:
+                continue
+            LetterBatch.objects.filter(pk=batch_id).update(
+                waiting_languages=[code for code in waiting if code not in released]
+            )
+            missing = list(
+                AffectedCustomer.objects.filter(incident_id=incident_id, customer__language__in=released)
+                .filter(
+                    ~Exists(Letter.objects.filter(affected=OuterRef("pk"), kind=LetterKind.UPDATE, sequence=sequence))
+                )
+                .order_by("pk")
+                .values_list("pk", flat=True)
+            )
+            if missing:
+                _fan_out_updates(incident_id=incident_id, sequence=sequence, affected_ids=missing)
+                fanned_out += len(missing)
+    return fanned_out
 
 
 def _fan_out_updates(*, incident_id: int, sequence: int, affected_ids: list[int]) -> int:
@@ -105,14 +185,15 @@ def _unsent_latest_updates(*, now: datetime) -> Iterable[tuple[int, int, list[in
             kind=LetterKind.UPDATE, incident__status__in=ACTIVE_STATUSES, created_at__lte=now - RESUME_AFTER
         )
         .order_by("incident_id", "-sequence")
-        .values_list("incident_id", "sequence", "created_at")
+        .values_list("incident_id", "sequence", "created_at", "waiting_languages")
     )
-    latest: dict[int, tuple[int, datetime]] = {}
-    for incident_id, sequence, created_at in batches:
-        latest.setdefault(incident_id, (sequence, created_at))
-    for incident_id, (sequence, created_at) in latest.items():
+    latest: dict[int, tuple[int, datetime, list[str]]] = {}
+    for incident_id, sequence, created_at, waiting in batches:
+        latest.setdefault(incident_id, (sequence, created_at, waiting))
+    for incident_id, (sequence, created_at, waiting) in latest.items():
+        rows = AffectedCustomer.objects.filter(incident_id=incident_id, created_at__lte=created_at)
         missing = list(
-            AffectedCustomer.objects.filter(incident_id=incident_id, created_at__lte=created_at)
+            _not_held(rows, waiting)  # the customers held for a translation are not lost: they are waiting
             .filter(~Exists(Letter.objects.filter(affected=OuterRef("pk"), kind=LetterKind.UPDATE, sequence=sequence)))
             .order_by("pk")
             .values_list("pk", flat=True)
@@ -128,7 +209,7 @@ def sweep_kept_promises(*, now: datetime | None = None) -> dict[str, int]:
     incidents go on.
     """
     now = now or timezone.now()
-    counts = {"incidents": 0, "updates": 0, "chunks": 0, "resumed": 0, "errors": 0}
+    counts = {"incidents": 0, "updates": 0, "chunks": 0, "resumed": 0, "released": 0, "errors": 0}
     due = list(
         Incident.objects.filter(status__in=ACTIVE_STATUSES, next_update_due_at__lte=now)
         .order_by("next_update_due_at", "pk")
@@ -140,9 +221,11 @@ def sweep_kept_promises(*, now: datetime | None = None) -> dict[str, int]:
             sequence = _keep_promise(incident_id=incident_id, now=now)
             if sequence is None:
                 continue
-            affected_ids = list(
-                AffectedCustomer.objects.filter(incident_id=incident_id).order_by("pk").values_list("pk", flat=True)
+            waiting = LetterBatch.objects.values_list("waiting_languages", flat=True).get(
+                incident_id=incident_id, kind=LetterKind.UPDATE, sequence=sequence
             )
+            rows = _not_held(AffectedCustomer.objects.filter(incident_id=incident_id), waiting)
+            affected_ids = list(rows.order_by("pk").values_list("pk", flat=True))
             counts["chunks"] += _fan_out_updates(incident_id=incident_id, sequence=sequence, affected_ids=affected_ids)
             counts["updates"] += 1
         except Exception as exc:
@@ -154,6 +237,11 @@ def sweep_kept_promises(*, now: datetime | None = None) -> dict[str, int]:
                 message=f"The promised update could not be sent ({message}).",
                 now=now,
             )
+    try:
+        counts["released"] = _release_held_updates(now=now)
+    except Exception as exc:
+        record_error("releasing held updates", exc)
+        counts["errors"] += 1
     try:
         for incident_id, sequence, missing in _unsent_latest_updates(now=now):
             counts["chunks"] += _fan_out_updates(incident_id=incident_id, sequence=sequence, affected_ids=missing)

@@ -331,3 +331,39 @@ PREVENTION = {
         "Samstag betroffen ist."
     ),
 }
+
+
+# The customer updates of the timeline (incidents.demo_data.story), without their promise, which the loader adds
+# in ``PROMISE`` with the time the update promises: on Friday the morning and evening ones, on Saturday the
+# morning one and the restart.
+PROMISE = "Unsere nächste Information erhalten Sie bis {time}."
+
+
+def customer_updates(facts: StationFacts) -> tuple[str, str]:
+    airport = AIRPORTS[facts.code]
+    if facts.date == FRIDAY:
+        return (
+            (
+                "Für heute wird in New York ein Schneesturm mit starkem Schneefall und heftigem Wind erwartet. Abflüge "
+                f"vom {airport} am Nachmittag und am Abend können annulliert werden. Sie können kostenlos auf einen "
+                "späteren Flug umbuchen; bitte prüfen Sie den Status Ihres Fluges, bevor Sie zum Flughafen aufbrechen."
+            ),
+            (
+                f"Alle heute noch ausstehenden Abflüge vom {airport} sind wegen des Schneesturms annulliert. "
+                "Wir buchen alle Fluggäste dieser Flüge um; wer noch keine neue Buchung hat, erhält sie bis Samstag, "
+                "7:00 Uhr EST. Wer heute Abend nicht nach Hause kommt, erhält am Serviceschalter im "
+                f"{airport} einen Hotelgutschein."
+            ),
+        )
+    return (
+        (
+            f"Am {airport} wird heute Morgen noch der Schnee des Schneesturms geräumt, und Abflüge vor Mittag werden "
+            "voraussichtlich annulliert. Ist Ihr Flug betroffen, sagen wir es Ihnen, bevor Sie zum Flughafen "
+            "aufbrechen, und buchen Sie um."
+        ),
+        (
+            f"Der erste Flug vom {airport} seit Freitag ist um {_clock(facts.first_departure)} gestartet. Der "
+            "Flugbetrieb läuft schrittweise wieder an, und einige spätere Flüge haben heute noch Verspätung. Wurde Ihr "
+            "Flug annulliert, haben Sie bereits eine neue Buchung: Bitte sehen Sie in Ihren E-Mails oder SMS nach."
+        ),
+    )

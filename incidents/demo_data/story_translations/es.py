@@ -317,3 +317,39 @@ PREVENTION = {
         "cuyo vuelo del sábado se vea afectado."
     ),
 }
+
+
+# The customer updates of the timeline (incidents.demo_data.story), without their promise, which the loader adds
+# in ``PROMISE`` with the time the update promises: on Friday the morning and evening ones, on Saturday the
+# morning one and the restart.
+PROMISE = "Nuestra próxima actualización llegará antes de las {time}."
+
+
+def customer_updates(facts: StationFacts) -> tuple[str, str]:
+    airport = AIRPORTS[facts.code]
+    if facts.date == FRIDAY:
+        return (
+            (
+                "Se prevé que una ventisca traiga hoy fuertes nevadas y vientos intensos a Nueva York. Las salidas "
+                f"desde el {airport} de esta tarde y esta noche podrían cancelarse. Puede cambiar sin coste a un vuelo "
+                "posterior; compruebe el estado de su vuelo antes de salir hacia el aeropuerto."
+            ),
+            (
+                f"Todas las salidas restantes de hoy desde el {airport} se han cancelado a causa de la ventisca. "
+                "Estamos buscando un nuevo vuelo para todos los pasajeros de estos vuelos; si aún no tiene una nueva "
+                "reserva, la tendrá antes de las 7:00 EST del sábado. Quien no pueda volver a casa esta noche puede "
+                f"recoger un bono de hotel en el mostrador de atención del {airport}."
+            ),
+        )
+    return (
+        (
+            f"Esta mañana se sigue retirando la nieve de la ventisca en el {airport} y es probable que se cancelen las "
+            "salidas previstas antes del mediodía. Si su vuelo se ve afectado, se lo comunicaremos antes de que salga "
+            "hacia el aeropuerto y le buscaremos otro vuelo."
+        ),
+        (
+            f"El primer vuelo desde el {airport} desde el viernes salió a las {_clock(facts.first_departure)}. Las "
+            "salidas se reanudan poco a poco y algunos vuelos de más tarde siguen con retraso. Si su vuelo se canceló, "
+            "ya tiene una nueva reserva: consulte su correo electrónico o sus mensajes de texto."
+        ),
+    )

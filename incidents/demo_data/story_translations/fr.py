@@ -331,3 +331,41 @@ PREVENTION = {
         "du vendredi pour les clients dont le vol du samedi est touché."
     ),
 }
+
+
+# The customer updates of the timeline (incidents.demo_data.story), without their promise, which the loader adds
+# in ``PROMISE`` with the time the update promises: on Friday the morning and evening ones, on Saturday the
+# morning one and the restart.
+PROMISE = "Notre prochaine information vous parviendra d'ici {time}."
+
+
+def customer_updates(facts: StationFacts) -> tuple[str, str]:
+    airport = AIRPORTS[facts.code]
+    if facts.date == FRIDAY:
+        return (
+            (
+                "Un blizzard devrait apporter d'abondantes chutes de neige et des vents violents sur New York "
+                f"aujourd'hui. Les départs de {airport} prévus cet après-midi et ce soir pourraient être annulés. Vous "
+                "pouvez passer gratuitement sur un vol plus tardif ; merci de vérifier l'état de votre vol avant de "
+                "partir pour l'aéroport."
+            ),
+            (
+                f"Tous les départs restants de {airport} aujourd'hui sont annulés en raison du blizzard. Nous "
+                "réservons un nouveau vol à chaque passager de ces vols ; si vous n'avez pas encore de nouvelle "
+                "réservation, vous l'aurez d'ici 7 h EST samedi. Des bons d'hôtel sont disponibles au comptoir de "
+                f"service de {airport} pour celles et ceux qui ne peuvent pas rentrer chez eux ce soir."
+            ),
+        )
+    return (
+        (
+            f"La neige du blizzard est encore en cours de déblaiement à {airport} ce matin, et les départs prévus "
+            "avant midi seront probablement annulés. Si votre vol est concerné, nous vous préviendrons avant votre "
+            "départ pour l'aéroport et nous vous réserverons un autre vol."
+        ),
+        (
+            f"Le premier vol au départ de {airport} depuis vendredi a décollé à {_clock(facts.first_departure)}. Les "
+            "départs reprennent progressivement et certains vols prévus plus tard dans la journée sont encore "
+            "retardés. Si votre vol a été annulé, vous avez une nouvelle réservation : merci de consulter vos e-mails "
+            "ou vos SMS."
+        ),
+    )
