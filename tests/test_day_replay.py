@@ -16,7 +16,7 @@ import csv
 import datetime as dt
 import io
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -31,6 +31,7 @@ from incidents.ingest.services import import_job_create, import_job_run
 from incidents.models import AffectedCustomer, ImportSource, ImportStatus, Incident, IncidentStatus
 from incidents.services import incidents_transition
 from tests.clock import DAYTIME_IN_NEW_YORK, Clock
+from tests.test_streams import _eager_celery_and_outbox  # noqa: F401 - autouse: tasks inline, mail to the outbox
 from vouchers.demo import seed_demo_policy
 from vouchers.models import Voucher, VoucherStatus
 from vouchers.selectors import incident_forecast
@@ -53,17 +54,6 @@ ENTITLEMENT_WORDS = tuple(
     for text in phrases.entitlements.values()
     if len(text.split("{")[0].strip()) >= 20
 )
-
-
-@pytest.fixture(autouse=True)
-def _eager_outbox(settings: Any) -> Iterator[None]:
-    from config.celery import app
-
-    settings.EMAIL_BACKEND = "care.correspondence.outbox.OutboxEmailBackend"
-    previous = (app.conf.task_always_eager, app.conf.task_eager_propagates)
-    app.conf.task_always_eager, app.conf.task_eager_propagates = True, True
-    yield
-    app.conf.task_always_eager, app.conf.task_eager_propagates = previous
 
 
 def the_day_in_files() -> dict[str, list[dict[str, str]]]:

@@ -32,6 +32,7 @@ from incidents.services import incident_post_update, incident_update_translation
 from tests.admin_forms import incident_change_form
 from tests.clock import Clock
 from tests.factories import AffectedCustomerFactory, CustomerFactory, IncidentFactory
+from tests.sweep_harness import eager_celery
 
 pytestmark = pytest.mark.django_db
 
@@ -48,14 +49,10 @@ TRANSLATOR = SystemActor("translation desk")
 
 
 @pytest.fixture(autouse=True)
-def eager_celery() -> Iterator[None]:
+def _tasks_inline() -> Iterator[None]:
     """Tasks published after commit run inline, as a worker would run them."""
-    from config.celery import app
-
-    previous = (app.conf.task_always_eager, app.conf.task_eager_propagates)
-    app.conf.task_always_eager, app.conf.task_eager_propagates = True, True
-    yield
-    app.conf.task_always_eager, app.conf.task_eager_propagates = previous
+    with eager_celery():
+        yield
 
 
 @pytest.fixture
