@@ -42,6 +42,10 @@ SIZES: dict[str, tuple[str, str]] = {
     "BENCH_SWEEP_SIZES": ("10000,100000", "1000,5000"),
     "BENCH_PROFILE_SIZE": ("5000", "1000"),
     "BENCH_INGEST_SIZES": ("10000,100000", "2000,12000"),
+    # The flight feed: more events than one batch (5,000) in both modes, every flight moved several times.
+    "BENCH_FLIGHT_FLIGHTS": ("10000", "500"),
+    "BENCH_FLIGHT_PASSENGERS": ("10", "4"),
+    "BENCH_FLIGHT_EVENTS": ("50000", "6000"),
 }
 
 

@@ -13,6 +13,7 @@ from care.core.actors import Actor, Person, acting, status_change_actor
 from care.core.audit import audit_record, changes_between, snapshot
 from care.core.errors import DomainError
 from care.core.lifecycle import move_batch
+from incidents.flights import flights_for_affected
 from incidents.models import (
     INCIDENT_LIFECYCLE,
     STATUS_TIMESTAMP,
@@ -448,7 +449,11 @@ def affected_customer_save(*, affected_id: int | None, actor: Actor, **fields: A
         incident_ids = {affected.incident_id}
         if "incident" in changes:
             incident_ids.add(changes["incident"][0])
+        if {"carrier", "flight_number", "flight_date", "origin"} & set(changes):
+            affected.flight = None  # a corrected flight is another flight: linked (created if new) below
         affected.save()
+        flights_for_affected(incident_ids=[affected.incident_id])
+        affected.refresh_from_db(fields=["flight"])
         audit_record(
             actor=actor,
             action="affected_customer.create" if affected_id is None else "affected_customer.update",

@@ -76,6 +76,7 @@ EVERY_ENDPOINT = (
     "incidents/{incident_pk}/updates/",
     "incidents/{incident_pk}/affected/",
     "affected/{id}/",
+    "flight-events/",
     "imports/",
     "imports/{id}/",
     "imports/{id}/rejections/",
@@ -127,7 +128,7 @@ def api_data(settings: Any, clock: Clock, tmp_path: Path) -> dict[str, Any]:
     published_briefing(incident, what_happened="A blizzard closed the airports.")
     job = import_job_create(incident=incident, source=ImportSource.API, file_format=ImportFormat.JSON)
     import_job_run(job_id=job.pk, rows=json_rows([{"customer_ref": "NO-FLIGHT", "name": "Ann Example"}]))
-    _, raw = api_token_create(name="schemathesis", scopes=["read", "ingest", "redeem"])
+    _, raw = api_token_create(name="schemathesis", scopes=["read", "ingest", "redeem", "flights"])
     # The first of everything has id 1 (sequences are reset); a share of the cases use the rows that exist.
     return {"token": raw, "ids": [1], "customer_refs": [affected[0].customer.external_ref], "codes": [voucher.code]}
 

@@ -74,6 +74,7 @@ SERVICE_MODULES = (
     "care.customers.services",
     "incidents.services",
     "incidents.ingest.services",
+    "incidents.flight_feed",
     "vouchers.services.issuance",
     "vouchers.services.exports",
     "vouchers.services.compensation",
@@ -102,6 +103,7 @@ SERVICE_MODULES = (
 READ_ONLY = {
     "care.core.lifecycle.refuse_batch": "builds the refusal message",
     "incidents.ingest.services.rejection_report_lines": "streams the rejected rows as CSV",
+    "incidents.flight_feed.outcome_counts": "counts a batch's outcomes",
     "vouchers.redemption.voucher_validate": "tells what a code is worth; writes nothing",
     "care.correspondence.approval.batch_voucher_totals": "sums the batch's vouchers",
     "care.correspondence.tracking.customers_unreachable": "selects customers to phone",
@@ -356,6 +358,33 @@ def s_affected_customer_save(who: Any) -> Expect:
     affected_customer_save(affected_id=affected.pk, actor=who, delay_minutes=240)
     return Expect(
         "affected_customer.update", who, ("incidents.affectedcustomer", affected.pk), {"delay_minutes": [0, 240]}
+    )
+
+
+def s_flight_events_apply(who: Any) -> Expect:
+    from incidents.flight_feed import flight_events_apply
+    from incidents.flights import flights_for_affected
+    from incidents.models import Flight
+
+    affected = AffectedCustomerFactory.create(carrier="UA", flight_number="4242", origin="EWR", cancelled=False)
+    flights_for_affected(incident_ids=[affected.incident_id])
+    event = {
+        "event_id": "walk-1",
+        "occurred_at": "2013-02-08T12:00:00-05:00",
+        "carrier": "UA",
+        "flight_number": "4242",
+        "flight_date": affected.flight_date.isoformat(),
+        "origin": "EWR",
+        "status": "cancelled",
+    }
+    flight_events_apply(events=[event], source="walk", actor=who)
+    flight = Flight.objects.get(carrier="UA", number="4242", origin="EWR")
+    return Expect(
+        "flight.status_change",
+        who,
+        ("incidents.flight", flight.pk),
+        {"status": ["scheduled", "cancelled"]},
+        {"event_id": "walk-1", "passengers_moved": 1},
     )
 
 
@@ -770,6 +799,7 @@ SCENARIOS: dict[str, Callable[[Any], Expect]] = {
     "incidents.services.incident_variant_delete": s_incident_variant_delete,
     "incidents.services.affected_customer_save": s_affected_customer_save,
     "incidents.services.affected_customer_delete": s_affected_customer_delete,
+    "incidents.flight_feed.flight_events_apply": s_flight_events_apply,
     "incidents.ingest.services.import_job_create": s_import_job_create,
     "incidents.ingest.services.import_job_run": s_import_job_run,
     "incidents.ingest.services.imports_purge_refused_files": s_imports_purge_refused_files,

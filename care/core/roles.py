@@ -37,6 +37,8 @@ _READ_ALL: dict[str, dict[str, tuple[str, ...]]] = {
         "sweeprun": ("view",),
         "importjob": ("view",),
         "importrejection": ("view",),
+        "flight": ("view",),
+        "flightstatusevent": ("view",),
     },
     "vouchers": {
         "voucher": ("view",),
@@ -70,6 +72,8 @@ _COORDINATOR_EXTRA: dict[str, dict[str, tuple[str, ...]]] = {
         "alert": ("change",),
         "affectedcustomer": ("add", "change", "delete"),
         "importjob": ("add",),
+        # Posting status events by hand (the API, signed in): the feed decides what they change, and audits it.
+        "flightstatusevent": ("add",),
     },
     "vouchers": {
         "voucher": ("change", "issue", "void", "export"),

@@ -26,6 +26,7 @@ from incidents.demo_data.apology_variants import variants_for
 from incidents.demo_data.people import DemoPlan, StationDay, plan_passengers
 from incidents.demo_data.story import FRIDAY, SATURDAY, Post, StationFacts, Story, story_for
 from incidents.demo_data.story_translations import translations_for, update_translations_for
+from incidents.flights import flights_for_affected
 from incidents.models import AffectedCustomer, Audience, Cause, Incident, IncidentKind, IncidentTranslation, Severity
 from incidents.services import (
     incident_create,
@@ -126,6 +127,7 @@ def demo_scenario_load(
                 for station_day, passenger in plan.passengers:
                     passenger.incident = incidents[station_day]
                 AffectedCustomer.objects.bulk_create([row for _, row in plan.passengers], batch_size=BATCH_SIZE)
+                flights_for_affected(incident_ids=[incident.pk for incident in incidents.values()])
                 incidents_refresh_counts(incident_ids=[incident.pk for incident in incidents.values()])
             _open_with_timeline(incidents, stories, facts)
             seed_demo_policy(incidents=incidents.values())

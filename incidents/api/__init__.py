@@ -5,16 +5,19 @@ Tokens read with the ``read`` scope and write with ``ingest``; staff sessions fo
 permissions (a rep's session reads, a coordinator's writes).
 
 One module per resource: incidents.api.incidents (incidents, transitions, timeline), incidents.api.affected
-(affected customers and their import, the body limits) and incidents.api.imports (import jobs, rejections).
+(affected customers and their import, the body limits), incidents.api.imports (import jobs, rejections) and
+incidents.api.flights (the flight status feed, for tokens with the ``flights`` scope).
 This package re-exports the views incidents/api_urls.py routes.
 """
 
 from incidents.api.affected import AffectedDetailView, IncidentAffectedView
+from incidents.api.flights import FlightEventsView
 from incidents.api.imports import ImportJobViewSet, ImportRejectionsCsvView, ImportRejectionsView
 from incidents.api.incidents import IncidentUpdatesView, IncidentViewSet
 
 __all__ = [
     "AffectedDetailView",
+    "FlightEventsView",
     "ImportJobViewSet",
     "ImportRejectionsCsvView",
     "ImportRejectionsView",

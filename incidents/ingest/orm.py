@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from care.customers.models import Customer
+from incidents.flights import flights_for_affected
 from incidents.ingest.validate import CleanRow
 from incidents.models import AffectedCustomer, ImportRejection
 from incidents.services import incidents_refresh_counts
@@ -132,6 +133,7 @@ class OrmSink:
         ]
         affected.sort(key=lambda row: (row.customer_id, row.flight_date))
         AffectedCustomer.objects.bulk_create(affected, ignore_conflicts=True)
+        flights_for_affected(incident_ids=[self.incident_id])  # in the chunk's transaction, as the rows
         self.counts["affected_created"] += len(affected)
         self.counts["affected_existing"] += len(rows) - len(affected)
 

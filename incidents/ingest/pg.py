@@ -7,7 +7,7 @@ transaction: rejects the repeated rows (a customer's flight given twice: all but
 the customers whose details changed (from their first row: a customer on two flights has two rows), inserts the
 new customers (``ON CONFLICT (external_ref) DO NOTHING``), inserts one affected row per customer and flight
 (``ON CONFLICT (incident_id, customer_id, carrier, flight_number, flight_date) DO NOTHING``, so a rerun adds
-nothing) and recomputes the incident's counters.
+nothing), gives the new rows their flights (incidents.flights) and recomputes the incident's counters.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from care.customers.models import Customer
+from incidents.flights import flights_for_affected
 from incidents.ingest.validate import CleanRow
 from incidents.services import incidents_refresh_counts
 
@@ -211,6 +212,8 @@ class CopySink:
                 [self.incident_id, now, self.incident_id],
             )
             affected_created = cursor.rowcount
+            # The new rows' flights (INSERT … ON CONFLICT DO NOTHING, in key order), and the rows pointed at them.
+            flights_for_affected(incident_ids=[self.incident_id])
             incidents_refresh_counts(incident_ids=[self.incident_id])
         return {
             "duplicates": duplicates,

@@ -22,6 +22,7 @@ class ApiScope(models.TextChoices):
     READ = "read", "Read incidents, customers, letters, vouchers and briefings"
     INGEST = "ingest", "Open and update incidents, load affected customers"
     REDEEM = "redeem", "Validate and redeem vouchers (booking system)"
+    FLIGHTS = "flights", "Send flight status events (operations system)"
 
 
 def token_digest(raw: str) -> str:
