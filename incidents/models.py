@@ -257,7 +257,8 @@ class AffectedCustomer(models.Model):
         "incidents.Flight", null=True, blank=True, on_delete=models.PROTECT, related_name="passengers"
     )
     # When the feed last made this passenger's impact worse (a delay crossing 60, 120 or 180 minutes, a
-    # cancellation, a diversion). Nothing reads it yet but the tests: the update sweep and compensation will.
+    # cancellation, a diversion): care.correspondence.impact_told compares the impact then with what the
+    # passenger's last letter told them (Letter.impact_told), and the update sweep tells them.
     impact_changed_at = models.DateTimeField(null=True, blank=True, editable=False)
     booking_reference = models.CharField(max_length=8, blank=True)
     # Contact

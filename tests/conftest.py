@@ -17,7 +17,7 @@ import os
 import shutil
 import time
 import zoneinfo
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,7 @@ from django.contrib.auth.models import Group
 from django.db import connection
 
 from care.core.roles import COORDINATORS, FRONTLINE_REPS
-from tests.clock import Clock
+from tests.clock import DAYTIME_IN_NEW_YORK, Clock
 
 ON_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 SESSION_CLOCK = os.environ.get("CARE_TEST_CLOCK", "").strip()
@@ -221,3 +221,16 @@ def browser_page(chromium: Any, live_server: Any) -> Iterator[Any]:
 def artifacts_dir() -> Path:
     ARTIFACTS_DIR.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS_DIR
+
+
+@pytest.fixture
+def sweep(django_capture_on_commit_callbacks: Any, clock: Clock) -> Callable[..., dict[str, int]]:
+    """Run a sweep ``minutes`` after DAYTIME_IN_NEW_YORK, with everything it publishes after commit (chunks, then
+    sending). Modules with a clock of their own define their own ``sweep``."""
+
+    def run(function: Callable[..., dict[str, int]], *, minutes: int = 0) -> dict[str, int]:
+        now = clock.at(DAYTIME_IN_NEW_YORK + minutes * dt.timedelta(minutes=1))
+        with django_capture_on_commit_callbacks(execute=True):
+            return function(now=now)
+
+    return run

@@ -28,7 +28,6 @@ from tests.test_streams import (  # the streams' walk: one customer, letters and
     on,
     open_incident,
     sent_to,
-    sweep,  # noqa: F401 - a fixture (the tests' parameters of that name are it, hence their F811)
 )
 
 pytestmark = pytest.mark.django_db
@@ -47,7 +46,7 @@ def rebooked(clock: Clock, **incident: Any) -> tuple[Incident, Customer, Affecte
     return storm, customer, first, second
 
 
-def test_two_legs_get_one_first_notice_on_the_first_flight_naming_both(sweep: Any, clock: Clock) -> None:  # noqa: F811
+def test_two_legs_get_one_first_notice_on_the_first_flight_naming_both(sweep: Any, clock: Clock) -> None:
     storm, customer, first, second = rebooked(clock)
 
     sweep(sweep_first_notices)
@@ -78,7 +77,7 @@ def test_two_legs_get_one_first_notice_on_the_first_flight_naming_both(sweep: An
     assert sweep(sweep_first_notices, minutes=5)["customers"] == 0
 
 
-def test_a_chunk_holding_only_the_later_leg_writes_the_customers_letter_on_the_first(sweep: Any, clock: Clock) -> None:  # noqa: F811
+def test_a_chunk_holding_only_the_later_leg_writes_the_customers_letter_on_the_first(sweep: Any, clock: Clock) -> None:
     _storm, customer, first, second = rebooked(clock)
 
     sweep(lambda now: {"queued": first_notices_for(incident_id=first.incident_id, affected_ids=[second.pk])})
@@ -89,7 +88,7 @@ def test_a_chunk_holding_only_the_later_leg_writes_the_customers_letter_on_the_f
     assert len(sent_to(customer)) == 1
 
 
-def test_each_promise_gives_one_update_naming_both_legs(sweep: Any, clock: Clock) -> None:  # noqa: F811
+def test_each_promise_gives_one_update_naming_both_legs(sweep: Any, clock: Clock) -> None:
     storm, customer, first, second = rebooked(clock)
     sweep(sweep_first_notices)
     _news(storm, "Passengers of cancelled flights are rebooked for Saturday morning.", clock, minutes=10)

@@ -523,10 +523,11 @@ def make_letters(count: int) -> list[int]:
 @pytest.mark.parametrize("count", [5, 50])
 def test_rendering_queries_do_not_grow_with_the_letters(count: int, django_assert_max_num_queries: Any) -> None:
     ids = make_letters(count)
-    # 16: letters, incidents, vouchers, other incidents, news, translations, paragraphs per impact, templates, the
-    # paragraph check (two), the UPDATE, and the savepoint and its release; and what the updates to customers on
-    # another open incident cover (care.correspondence.streams): their markers, those incidents' rows, their letters.
-    with django_assert_max_num_queries(16):
+    # 17: letters, incidents, vouchers, other incidents, news, translations, paragraphs per impact, templates, the
+    # paragraph check (two), the UPDATE, and the savepoint and its release; what the updates to customers on
+    # another open incident cover (care.correspondence.streams): their markers, those incidents' rows, their letters;
+    # and what the updates' customers were told of their impact before (impact.change).
+    with django_assert_max_num_queries(17):
         summary = letters_render(letter_ids=ids)
     assert summary.rendered + summary.held == count
     assert Letter.objects.filter(pk__in=ids, check_passed=True).count() == count

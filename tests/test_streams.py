@@ -7,7 +7,7 @@ Concurrency (two sweeps, two chunks at once) is proven on PostgreSQL in tests/te
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 from unittest import mock
 
@@ -43,18 +43,6 @@ def _eager_celery_and_outbox(settings: Any) -> Iterator[None]:
     app.conf.task_always_eager, app.conf.task_eager_propagates = True, True
     yield
     app.conf.task_always_eager, app.conf.task_eager_propagates = previous
-
-
-@pytest.fixture
-def sweep(django_capture_on_commit_callbacks: Any, clock: Clock) -> Callable[..., dict[str, int]]:
-    """Run a sweep at ``minutes`` after START, with everything it publishes after commit (chunks, then sending)."""
-
-    def run(function: Callable[..., dict[str, int]], *, minutes: int = 0) -> dict[str, int]:
-        now = clock.at(START + minutes * MINUTE)
-        with django_capture_on_commit_callbacks(execute=True):
-            return function(now=now)
-
-    return run
 
 
 def open_incident(clock: Clock, *, due: int = 30, interval: int = 60, **fields: Any) -> Incident:

@@ -132,9 +132,15 @@ With best wishes,
         subject="Update {{ sequence }} on your {% if combined %}flights {{ flight_labels }}{% else %}flight {{ flight.label }}{% endif %}",
         body_text=f"""Dear {{{{ customer.greeting_name }}}},
 
-{{% if combined %}}{EN_UPDATE_COMBINED}{{% else %}}This is update number {{{{ sequence }}}} about your flight {{{{ flight.label }}}} on {{{{ flight.date }}}}, as we promised.
+{{% if combined %}}{{% if impact.change %}}{{{{ impact.change }}}}
 
-{{% if news %}}What is new: {{{{ news }}}}{{% else %}}There is no news yet. We are writing anyway, because we said we would, and we do not want to leave you wondering.{{% endif %}}
+{{% endif %}}{EN_UPDATE_COMBINED}{{% else %}}{{% if impact.change %}}This is update number {{{{ sequence }}}} about your flight {{{{ flight.label }}}} on {{{{ flight.date }}}}. We are writing sooner than we promised, because something has changed for you.
+
+{{{{ impact.change }}}}{{% if news %}}
+
+What is new: {{{{ news }}}}{{% endif %}}{{% else %}}This is update number {{{{ sequence }}}} about your flight {{{{ flight.label }}}} on {{{{ flight.date }}}}, as we promised.
+
+{{% if news %}}What is new: {{{{ news }}}}{{% else %}}There is no news yet. We are writing anyway, because we said we would, and we do not want to leave you wondering.{{% endif %}}{{% endif %}}
 
 Where things stand for you: {{{{ impact.summary }}}}
 
@@ -248,9 +254,15 @@ Un saludo,
         subject="Actualización n.º {{ sequence }} sobre {% if combined %}sus vuelos {{ flight_labels }}{% else %}su vuelo {{ flight.label }}{% endif %}",
         body_text=f"""Hola, {{{{ customer.greeting_name }}}}:
 
-{{% if combined %}}{ES_UPDATE_COMBINED}{{% else %}}Como le prometimos, esta es la actualización número {{{{ sequence }}}} sobre su vuelo {{{{ flight.label }}}} del {{{{ flight.date }}}}.
+{{% if combined %}}{{% if impact.change %}}{{{{ impact.change }}}}
 
-{{% if news %}}Novedades: {{{{ news }}}}{{% else %}}Todavía no hay novedades. Aun así le escribimos, porque se lo habíamos prometido y no queremos dejarle sin noticias.{{% endif %}}
+{{% endif %}}{ES_UPDATE_COMBINED}{{% else %}}{{% if impact.change %}}Esta es la actualización número {{{{ sequence }}}} sobre su vuelo {{{{ flight.label }}}} del {{{{ flight.date }}}}. Le escribimos antes de lo prometido porque algo ha cambiado para usted.
+
+{{{{ impact.change }}}}{{% if news %}}
+
+Novedades: {{{{ news }}}}{{% endif %}}{{% else %}}Como le prometimos, esta es la actualización número {{{{ sequence }}}} sobre su vuelo {{{{ flight.label }}}} del {{{{ flight.date }}}}.
+
+{{% if news %}}Novedades: {{{{ news }}}}{{% else %}}Todavía no hay novedades. Aun así le escribimos, porque se lo habíamos prometido y no queremos dejarle sin noticias.{{% endif %}}{{% endif %}}
 
 Cómo queda su viaje: {{{{ impact.summary }}}}
 
@@ -364,9 +376,15 @@ Bien cordialement,
         subject="Point n° {{ sequence }} sur {% if combined %}vos vols {{ flight_labels }}{% else %}votre vol {{ flight.label }}{% endif %}",
         body_text=f"""Bonjour {{{{ customer.name }}}},
 
-{{% if combined %}}{FR_UPDATE_COMBINED}{{% else %}}Comme promis, voici notre point n° {{{{ sequence }}}} sur votre vol {{{{ flight.label }}}} du {{{{ flight.date }}}}.
+{{% if combined %}}{{% if impact.change %}}{{{{ impact.change }}}}
 
-{{% if news %}}Ce qui a changé : {{{{ news }}}}{{% else %}}Nous n'avons pas encore de nouvelles. Nous vous écrivons tout de même, parce que nous nous y étions engagés et que nous ne voulons pas vous laisser sans information.{{% endif %}}
+{{% endif %}}{FR_UPDATE_COMBINED}{{% else %}}{{% if impact.change %}}Voici notre point n° {{{{ sequence }}}} sur votre vol {{{{ flight.label }}}} du {{{{ flight.date }}}}. Nous vous écrivons plus tôt que prévu, car la situation a changé pour vous.
+
+{{{{ impact.change }}}}{{% if news %}}
+
+Ce qui a changé : {{{{ news }}}}{{% endif %}}{{% else %}}Comme promis, voici notre point n° {{{{ sequence }}}} sur votre vol {{{{ flight.label }}}} du {{{{ flight.date }}}}.
+
+{{% if news %}}Ce qui a changé : {{{{ news }}}}{{% else %}}Nous n'avons pas encore de nouvelles. Nous vous écrivons tout de même, parce que nous nous y étions engagés et que nous ne voulons pas vous laisser sans information.{{% endif %}}{{% endif %}}
 
 Où en est votre voyage : {{{{ impact.summary }}}}
 
@@ -481,9 +499,15 @@ Mit freundlichen Grüßen
         subject="Update Nr. {{ sequence }} zu {% if combined %}Ihren Flügen {{ flight_labels }}{% else %}Ihrem Flug {{ flight.label }}{% endif %}",
         body_text=f"""Guten Tag {{{{ customer.name }}}},
 
-{{% if combined %}}{DE_UPDATE_COMBINED}{{% else %}}wie versprochen erhalten Sie hier Update Nr. {{{{ sequence }}}} zu Ihrem Flug {{{{ flight.label }}}} am {{{{ flight.date }}}}.
+{{% if combined %}}{{% if impact.change %}}{{{{ impact.change }}}}
 
-{{% if news %}}Das ist neu: {{{{ news }}}}{{% else %}}Es gibt noch nichts Neues. Wir schreiben Ihnen trotzdem, weil wir es zugesagt haben und Sie nicht im Ungewissen lassen möchten.{{% endif %}}
+{{% endif %}}{DE_UPDATE_COMBINED}{{% else %}}{{% if impact.change %}}hier erhalten Sie Update Nr. {{{{ sequence }}}} zu Ihrem Flug {{{{ flight.label }}}} am {{{{ flight.date }}}}. Wir schreiben Ihnen früher als angekündigt, weil sich für Sie etwas geändert hat.
+
+{{{{ impact.change }}}}{{% if news %}}
+
+Das ist neu: {{{{ news }}}}{{% endif %}}{{% else %}}wie versprochen erhalten Sie hier Update Nr. {{{{ sequence }}}} zu Ihrem Flug {{{{ flight.label }}}} am {{{{ flight.date }}}}.
+
+{{% if news %}}Das ist neu: {{{{ news }}}}{{% else %}}Es gibt noch nichts Neues. Wir schreiben Ihnen trotzdem, weil wir es zugesagt haben und Sie nicht im Ungewissen lassen möchten.{{% endif %}}{{% endif %}}
 
 So sieht es für Sie aus: {{{{ impact.summary }}}}
 

@@ -42,6 +42,9 @@ class Phrases:
     # The coordinator's words that have no translation in this language, quoted as written (in English) and
     # introduced as such, so a letter never mixes two languages silently.
     quoted_english: str = field(default="{text}")
+    # What got worse for the customer since their last letter (care.correspondence.rendering.sections.impact):
+    # keys cancelled, delayed, diverted (what it is now) and before (the delay we told them last).
+    changed: dict[str, str] = field(default_factory=dict)
 
 
 PHRASES: dict[str, Phrases] = {
@@ -89,6 +92,12 @@ PHRASES: dict[str, Phrases] = {
                 "account you paid with, not as a voucher. If you have not received it yet, reply to this email "
                 "and we will see to it straight away."
             ),
+        },
+        changed={
+            "cancelled": "Your flight {label} has now been cancelled.",
+            "delayed": "The delay of your flight {label} has grown to {delay}.",
+            "diverted": "Your flight {label} has been diverted to another airport.",
+            "before": "When we last wrote to you, we expected a delay of {before}.",
         },
         team="The Customer Care team",
     ),
@@ -152,6 +161,12 @@ PHRASES: dict[str, Phrases] = {
             "name:eu261": "del Reglamento (CE) n.º 261/2004",
             "name:uk261": "de la normativa británica UK261",
             "name:ca_appr": "del Reglamento canadiense de protección de los pasajeros aéreos (APPR)",
+        },
+        changed={
+            "cancelled": "Su vuelo {label} ha sido cancelado.",
+            "delayed": "El retraso de su vuelo {label} ha aumentado a {delay}.",
+            "diverted": "Su vuelo {label} ha sido desviado a otro aeropuerto.",
+            "before": "En nuestra última carta le indicamos un retraso previsto de {before}.",
         },
         team="El equipo de Atención al Cliente",
         quoted_english="Nuestro equipo lo redactó en inglés: «{text}»",
@@ -221,6 +236,12 @@ PHRASES: dict[str, Phrases] = {
             "name:uk261": "règlement britannique UK261",
             "name:ca_appr": "Règlement canadien sur la protection des passagers aériens (RPPA)",
         },
+        changed={
+            "cancelled": "Votre vol {label} a finalement été annulé.",
+            "delayed": "Le retard de votre vol {label} atteint désormais {delay}.",
+            "diverted": "Votre vol {label} a été dérouté vers un autre aéroport.",
+            "before": "Dans notre dernier message, nous prévoyions un retard de {before}.",
+        },
         team="Le Service Clients",
         quoted_english="Notre équipe l'a rédigé en anglais : « {text} »",
     ),
@@ -289,6 +310,12 @@ PHRASES: dict[str, Phrases] = {
             "name:eu261": "der Verordnung (EG) Nr. 261/2004",
             "name:uk261": "der britischen Regelung UK261",
             "name:ca_appr": "der kanadischen Fluggastrechteverordnung (APPR)",
+        },
+        changed={
+            "cancelled": "Ihr Flug {label} wurde inzwischen annulliert.",
+            "delayed": "Die Verspätung Ihres Flugs {label} ist auf {delay} gestiegen.",
+            "diverted": "Ihr Flug {label} wurde zu einem anderen Flughafen umgeleitet.",
+            "before": "In unserem letzten Schreiben sind wir von einer Verspätung von {before} ausgegangen.",
         },
         team="Ihr Kundenservice",
         quoted_english="Unser Team hat es auf Englisch verfasst: „{text}“",

@@ -10,6 +10,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
@@ -24,6 +25,7 @@ from care.core.admin_base import (
 )
 from care.core.errors import DomainError
 from care.core.station_time import clock_label, station_time
+from care.correspondence.impact_told import customers_to_tell
 from care.correspondence.models.letters import Letter, LetterBatch, LetterKind
 from care.correspondence.selectors import customers_left_to_notify, first_notice_latency
 from care.correspondence.services import KINDS_CARRYING_VOUCHERS, HeldOverBudget, letters_prepare_by_hand
@@ -119,6 +121,7 @@ class IncidentAdmin(StationClockAdminMixin, WorkbenchAdmin):
         "affected_count",
         "contacted_count",
         "first_notice_display",
+        "to_update_display",
         "related_links",
         "compensation_panel",
         "promise_display",
@@ -138,6 +141,7 @@ class IncidentAdmin(StationClockAdminMixin, WorkbenchAdmin):
                     "affected_count",
                     "contacted_count",
                     "first_notice_display",
+                    "to_update_display",
                     "related_links",
                     "compensation_panel",
                 )
@@ -196,6 +200,21 @@ class IncidentAdmin(StationClockAdminMixin, WorkbenchAdmin):
             f"{latency.notified:,}",
             f"{latency.waiting:,}",
             obj.first_contact_target_minutes,
+        )
+
+    @admin.display(description="customers to update")
+    def to_update_display(self, obj: Incident) -> str:
+        """The passengers whose flight got worse than their last letter said (the flight feed); the next update
+        sweep tells them, within the minute."""
+        if obj.pk is None:
+            return "—"
+        due = customers_to_tell(now=timezone.now(), incident_ids=[obj.pk]).get(obj.pk)
+        if not due:
+            return "None: every customer's last letter tells their flight as it stands."
+        return (
+            f"{len(due.update):,} whose flight got worse since their last letter: the next update sweep writes to "
+            f"them; {len(due.rerender) + len(due.rerender_queued):,} letters not sent yet are written again with "
+            "the new facts."
         )
 
     @admin.display(description="started", ordering="started_at")

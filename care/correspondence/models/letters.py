@@ -115,6 +115,10 @@ class Letter(models.Model):
     # The impact whose variant of the coordinator's paragraphs the letter carries (incidents.variants.Impact),
     # set when it is rendered; "" for the incident's general paragraphs, or a letter that carries none.
     paragraph_variant = models.CharField(max_length=20, blank=True, default="", editable=False)
+    # What a notice or update told the customer of their impact, as it was rendered: [delay_minutes, cancelled,
+    # diverted]. The impact sweep (care.operations.sweeps.impact_changes) compares it with the flight's impact now,
+    # so a passenger whose flight got worse since is told, and nobody twice; None for other kinds and markers.
+    impact_told = models.JSONField(null=True, blank=True, editable=False)
     approved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -210,6 +214,9 @@ class LetterBatch(models.Model):
         "incidents.IncidentUpdate", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     waiting_until = models.DateTimeField(null=True, blank=True)
+    # An update written only to the customers whose impact got worse since their last letter (the flight feed:
+    # a delay crossing a threshold, a cancellation, a diversion), ahead of the incident's promised update.
+    for_impact_change = models.BooleanField("for a worsened impact", default=False)
 
     class Meta:
         verbose_name_plural = "letter batches"

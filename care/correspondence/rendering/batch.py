@@ -21,7 +21,7 @@ from care.correspondence.letter_check import (
     personal_letter_reasons,
     recycled_paragraph_reasons,
 )
-from care.correspondence.models.letters import LetterKind
+from care.correspondence.models.letters import Letter, LetterKind
 from care.correspondence.models.templates import LetterTemplate
 from care.correspondence.phrases import letter_language
 from care.correspondence.rendering.choice import no_template_error, template_pick
@@ -40,8 +40,9 @@ from care.correspondence.rendering.incident_texts import (
 from care.correspondence.rendering.kinds import KINDS_WITH_APOLOGY
 from care.correspondence.rendering.letter import LetterRenderError, render_letter
 from care.correspondence.rendering.sections.entitlements import letter_entitlements
+from care.correspondence.rendering.sections.impact import Told, impact_now
 from care.correspondence.rendering.sections.stream import CoveredFlight, StreamFacts
-from care.correspondence.streams import Stream
+from care.correspondence.streams import STREAM_KINDS, Stream
 from incidents.models import AffectedCustomer, Incident, IncidentTranslation
 from vouchers.models import Voucher, VoucherStatus
 
@@ -54,6 +55,7 @@ FAILED_FIELDS: dict[str, Any] = {
     "template": None,
     "template_version": None,
     "paragraph_variant": "",
+    "impact_told": None,
     "check_passed": False,
 }
 
@@ -71,6 +73,8 @@ class SharedInputs:
     active: list[LetterTemplate]
     recycled: Mapping[int, str | None]
     now: dt.datetime
+    # What each affected customer's notices and updates told them of their impact, in order (prior_told).
+    told: dict[int, list[tuple[int, Told]]] = field(default_factory=dict)
     chosen: dict[tuple[str, str], LetterTemplate | None] = field(default_factory=dict)
     formats: FormatMemo = field(default_factory=dict)  # formatted dates and moments
 
@@ -118,7 +122,37 @@ def shared_inputs(
         active=list(LetterTemplate.objects.filter(is_active=True, kind__in=kinds, language__in=languages)),
         recycled=recycled_paragraph_reasons(incidents=checked) if checked else {},
         now=timezone.now(),
+        told=told_impacts(affected_ids) if LetterKind.UPDATE in kinds else {},
     )
+
+
+def _order(kind: str, sequence: int) -> int:
+    """A notice comes first, then the updates by number."""
+    return 0 if kind == LetterKind.INITIAL_NOTICE else sequence
+
+
+def told_impacts(affected_ids: Iterable[int]) -> dict[int, list[tuple[int, Told]]]:
+    """What the notices and updates of these affected customers told them of their impact, in letter order."""
+    told: dict[int, list[tuple[int, Told]]] = defaultdict(list)
+    rows = (
+        Letter.objects.filter(affected_id__in=list(affected_ids), kind__in=STREAM_KINDS, impact_told__isnull=False)
+        .values_list("affected_id", "kind", "sequence", "impact_told")
+        .order_by()
+    )
+    for affected_id, kind, sequence, impact in rows:
+        if affected_id is None or impact is None:
+            continue  # excluded by the query; for the type checker
+        told[affected_id].append((_order(kind, sequence), (int(impact[0]), bool(impact[1]), bool(impact[2]))))
+    for letters in told.values():
+        letters.sort()
+    return told
+
+
+def prior_told(shared: SharedInputs, *, affected_id: int, kind: str, sequence: int) -> Told | None:
+    """The impact the letter before this one (notice or update) told the customer; None when there is none."""
+    mine = _order(kind, sequence)
+    earlier = [impact for order, impact in shared.told.get(affected_id, ()) if order < mine]
+    return earlier[-1] if earlier else None
 
 
 @dataclass(frozen=True)
@@ -180,6 +214,11 @@ def render_one(
                 variants=shared.variants,
                 news=shared.news,
             ),
+            told_before=(
+                prior_told(shared, affected_id=affected.pk, kind=kind, sequence=sequence)
+                if kind == LetterKind.UPDATE
+                else None
+            ),
         )
         rendered = render_letter(template=template, context=context)
     except DomainError as exc:
@@ -201,6 +240,7 @@ def render_one(
         "template": template,
         "template_version": rendered.template_version,
         "paragraph_variant": variant,
+        "impact_told": list(impact_now(affected)) if kind in STREAM_KINDS else None,
         "to_address": customer.email,
         "check_passed": not reasons,
         "check_reasons": reasons,

@@ -49,6 +49,7 @@ def letter_context(  # noqa: PLR0913 - the facts of one letter, keyword-only, pr
     texts: Mapping[str, str] | None = None,
     formats: FormatMemo | None = None,
     stream: StreamFacts | None = None,
+    told_before: tuple[int, bool, bool] | None = None,
 ) -> dict[str, Any]:
     """Everything a letter template may use about this customer's disruption, as plain data.
 
@@ -60,6 +61,7 @@ def letter_context(  # noqa: PLR0913 - the facts of one letter, keyword-only, pr
     promised next update); the text is the same with or without it. ``stream`` is what a notice or update to a
     customer on several open incidents covers besides this one (care.correspondence.streams): a combined update
     is numbered for the customer (``sequence``) and a combined notice promises the earliest next update.
+    ``told_before``: the impact the customer's previous notice or update told them (``impact.change``).
     """
     stream = stream or NO_STREAM
     moment = now or timezone.now()
@@ -71,7 +73,7 @@ def letter_context(  # noqa: PLR0913 - the facts of one letter, keyword-only, pr
     # Month and weekday names, and the digits of money, are Django's: word them in the letter's language.
     with translation.override(lang):
         flight = flight_section(affected, formats=letter_formats)
-        impact = impact_section(affected, language=lang, flight=flight)
+        impact = impact_section(affected, language=lang, flight=flight, told_before=told_before)
         next_update = promise_section(incident, formats=letter_formats, now=moment)
         earliest = stream_promise(affected, stream=stream, formats=letter_formats, now=moment)
         if kind == LetterKind.INITIAL_NOTICE and earliest is not None:

@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
 
 from care.core.actors import Actor
 from care.core.bulk import rows_update
@@ -53,6 +54,7 @@ _RENDERED_FIELDS = [
     "template",
     "template_version",
     "paragraph_variant",
+    "impact_told",
     "to_address",
     "check_passed",
     "check_reasons",
@@ -69,10 +71,13 @@ class RenderSummary:
     errors: tuple[str, ...] = field(default_factory=tuple)  # the first failures, with their customer
 
 
-def letters_render(*, letter_ids: Sequence[int]) -> RenderSummary:
+def letters_render(*, letter_ids: Sequence[int], waiting_for_morning: bool = False) -> RenderSummary:
     """Render (or re-render) these letters and run the personal-letter check, storing the outcome on each.
 
-    Only drafts and approved letters are rendered; the others are counted as skipped. A letter that cannot
+    Only drafts and approved letters are rendered; the others are counted as skipped. ``waiting_for_morning``
+    renders too the queued letters that wait for the customer's morning (quiet hours), which no sender may claim
+    before then: their facts changed (care.operations.sweeps.impact_changes, which cancels one that no longer
+    passes the check, since a queued letter goes as it is). A letter that cannot
     be rendered keeps an empty text, ``check_passed=False`` and the reasons; the rest of the batch goes on.
     The queries do not grow with the letters: letters, vouchers, the customers' other incidents, news,
     translations, paragraphs per impact, templates, the paragraph check (two), and one UPDATE per 500 letters.
@@ -81,10 +86,13 @@ def letters_render(*, letter_ids: Sequence[int]) -> RenderSummary:
     if not wanted:
         return RenderSummary()
     with transaction.atomic():
+        renderable = Q(status__in=RENDERABLE_STATUSES)
+        if waiting_for_morning:
+            renderable |= Q(status=LetterStatus.QUEUED, send_after__gt=timezone.now(), handover_at__isnull=True)
         letters = list(
             Letter.objects.select_for_update(of=("self",))
             .select_related("customer", "affected")
-            .filter(pk__in=wanted, status__in=RENDERABLE_STATUSES)
+            .filter(renderable, pk__in=wanted)
             .order_by("pk")
         )
         if not letters:

@@ -17,6 +17,7 @@ The modules, one per sweep, and the running and recording they share:
 - ``runs``: ``run_sweep`` and its SweepRun, per-incident error recording, chunking;
 - ``first_notices``: the initial notice of every affected customer of an open incident;
 - ``kept_promises``: promised updates that fall due, with the news or "no news yet";
+- ``impact_changes``: an update of their own for the passengers whose flight got worse (run by kept_promises);
 - ``follow_ups``: vouchers and apology drafts once an incident has been resolved for a while;
 - ``surveys``: the satisfaction survey after the apology.
 

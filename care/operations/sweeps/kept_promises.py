@@ -12,6 +12,10 @@ language whose translation has arrived, every language once the bound has passed
 introduced as quoted: care.correspondence.rendering.incident_texts.latest_news), and whatever an older batch
 still holds once a newer update is numbered. The release is a conditional write on the locked batch, so one run
 fans the held customers out; the letters' unique constraint stays the last word.
+
+Each run ends with care.operations.sweeps.impact_changes: the passengers whose flight got worse since their last
+letter are told at once, in an update of their own, numbered among the incident's updates (``for_impact_change``
+batches are left out of the news's "since", of the resumed fan-outs and of the releases above).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from django.utils import timezone
 from care.core.background import enqueue_on_commit
 from care.core.station_time import station_time
 from care.correspondence.models.letters import Letter, LetterBatch, LetterKind
+from care.operations.sweeps.impact_changes import tell_impact_changes
 from care.operations.sweeps.letters import letters_prepare_and_queue
 from care.operations.sweeps.runs import record_error, sweep_chunks
 from incidents.models import (
@@ -80,14 +85,13 @@ def _keep_promise(*, incident_id: int, now: datetime) -> int | None:
             or incident.next_update_due_at > now
         ):
             return None
-        previous = (
-            LetterBatch.objects.filter(incident=incident, kind=LetterKind.UPDATE)
-            .order_by("-sequence")
-            .values_list("sequence", "created_at")
-            .first()
-        )
-        sequence = previous[0] + 1 if previous else 1
-        since = previous[1] if previous else (incident.opened_at or incident.created_at)
+        updates = LetterBatch.objects.filter(incident=incident, kind=LetterKind.UPDATE)
+        newest = updates.order_by("-sequence").values_list("sequence", flat=True).first()
+        # The news is what is new since the last update to everyone: one written only to the passengers whose
+        # flight got worse (care.operations.sweeps.impact_changes) did not tell the others.
+        previous = updates.filter(for_impact_change=False).order_by("-sequence").values_list("created_at", flat=True)
+        sequence = (newest or 0) + 1
+        since = previous.first() or incident.opened_at or incident.created_at
         has_news = IncidentUpdate.objects.filter(
             incident=incident, audience=Audience.CUSTOMERS, posted_at__gt=since
         ).exists()
@@ -124,7 +128,7 @@ def _not_held(affected: Any, batch_languages: list[str]) -> Any:
     return affected.exclude(customer__language__in=batch_languages) if batch_languages else affected
 
 
-def _release_held_updates(*, now: datetime) -> int:
+def _release_held_updates(*, now: datetime, writing: set[int]) -> int:
     """Release what the update batches hold and is due (see the module's docstring); return how many held
     customers were fanned out. Each release is a write on the locked batch, published after its commit."""
     fanned_out = 0
@@ -139,7 +143,7 @@ def _release_held_updates(*, now: datetime) -> int:
             batch = LetterBatch.objects.select_for_update().get(pk=batch_id)
             waiting = list(batch.waiting_languages)
             newer = LetterBatch.objects.filter(
-                incident_id=incident_id, kind=LetterKind.UPDATE, sequence__gt=sequence
+                incident_id=incident_id, kind=LetterKind.UPDATE, sequence__gt=sequence, for_impact_change=False
             ).exists()
             if newer or batch.waiting_until is None or now >= batch.waiting_until:
                 released = waiting
@@ -165,6 +169,7 @@ def _release_held_updates(*, now: datetime) -> int:
             if missing:
                 _fan_out_updates(incident_id=incident_id, sequence=sequence, affected_ids=missing)
                 fanned_out += len(missing)
+                writing.add(incident_id)
     return fanned_out
 
 
@@ -182,7 +187,11 @@ def _unsent_latest_updates(*, now: datetime) -> Iterable[tuple[int, int, list[in
     affected when it was numbered: a publish lost after commit. Resumed once older than RESUME_AFTER."""
     batches = (
         LetterBatch.objects.filter(
-            kind=LetterKind.UPDATE, incident__status__in=ACTIVE_STATUSES, created_at__lte=now - RESUME_AFTER
+            kind=LetterKind.UPDATE,
+            incident__status__in=ACTIVE_STATUSES,
+            created_at__lte=now - RESUME_AFTER,
+            # Written to some passengers only; care.operations.sweeps.impact_changes finds who is still due.
+            for_impact_change=False,
         )
         .order_by("incident_id", "-sequence")
         .values_list("incident_id", "sequence", "created_at", "waiting_languages")
@@ -215,12 +224,16 @@ def sweep_kept_promises(*, now: datetime | None = None) -> dict[str, int]:
         .order_by("next_update_due_at", "pk")
         .values_list("pk", flat=True)
     )
+    # The incidents whose updates this run writes (numbered, released, resumed): a passenger of theirs whose flight
+    # got worse is told by those letters, being written now, not by a second one (impact_changes skips them).
+    writing: set[int] = set()
     for incident_id in due:
         counts["incidents"] += 1
         try:
             sequence = _keep_promise(incident_id=incident_id, now=now)
             if sequence is None:
                 continue
+            writing.add(incident_id)
             waiting = LetterBatch.objects.values_list("waiting_languages", flat=True).get(
                 incident_id=incident_id, kind=LetterKind.UPDATE, sequence=sequence
             )
@@ -238,7 +251,7 @@ def sweep_kept_promises(*, now: datetime | None = None) -> dict[str, int]:
                 now=now,
             )
     try:
-        counts["released"] = _release_held_updates(now=now)
+        counts["released"] = _release_held_updates(now=now, writing=writing)
     except Exception as exc:
         record_error("releasing held updates", exc)
         counts["errors"] += 1
@@ -246,9 +259,14 @@ def sweep_kept_promises(*, now: datetime | None = None) -> dict[str, int]:
         for incident_id, sequence, missing in _unsent_latest_updates(now=now):
             counts["chunks"] += _fan_out_updates(incident_id=incident_id, sequence=sequence, affected_ids=missing)
             counts["resumed"] += 1
+            writing.add(incident_id)
     except Exception as exc:
         record_error("resuming updates", exc)
         counts["errors"] += 1
+    # After the promised updates: a passenger whose flight got worse and who just got one is told by it.
+    impact = tell_impact_changes(now=now, skip=writing)
+    counts["errors"] += impact.pop("impact_errors")
+    counts.update(impact)
     return counts
 
 

@@ -8,14 +8,27 @@ from typing import Any
 
 from care.correspondence.phrases import duration_text, joined, phrases_for, route_text
 from care.correspondence.rendering.formatting import date_text
+from incidents.flights import impact_worsened
 from incidents.models import AffectedCustomer
 
+# [delay_minutes, cancelled, diverted], as a letter told them (Letter.impact_told).
+Told = tuple[int, bool, bool]
 
-def impact_section(affected: AffectedCustomer, *, language: str, flight: Mapping[str, Any]) -> dict[str, Any]:
+
+def impact_now(affected: AffectedCustomer) -> Told:
+    return (affected.delay_minutes, affected.cancelled, affected.diverted)
+
+
+def impact_section(
+    affected: AffectedCustomer, *, language: str, flight: Mapping[str, Any], told_before: Told | None = None
+) -> dict[str, Any]:
     """The facts one by one for templates that word them themselves, and ``summary``, the sentence that says
-    them all (the personal-letter check looks for it, or for ``delay_text``). ``flight`` is the flight section."""
+    them all (the personal-letter check looks for it, or for ``delay_text``). ``flight`` is the flight section.
+    ``told_before``: the impact the customer's previous notice or update told them; ``change`` says what got
+    worse since (empty when nothing did), so an update written for a worsened impact leads with it."""
     delay = duration_text(affected.delay_minutes, language) if affected.delay_minutes else ""
     return {
+        "change": _change_text(affected, language=language, label=flight["label"], delay=delay, before=told_before),
         "cancelled": affected.cancelled,
         "delay_minutes": affected.delay_minutes,
         "delay_text": delay,
@@ -49,6 +62,21 @@ def _impact_summary(affected: AffectedCustomer, *, language: str, flight: Mappin
         if getattr(affected, name)
     ]
     return joined(main, extras, language)
+
+
+def _change_text(affected: AffectedCustomer, *, language: str, label: str, delay: str, before: Told | None) -> str:
+    if before is None or not impact_worsened(old=before, new=impact_now(affected)):
+        return ""
+    phrases = phrases_for(language).changed
+    if affected.cancelled:
+        now = phrases["cancelled"].format(label=label)
+    elif affected.diverted and not before[2]:
+        now = phrases["diverted"].format(label=label)
+    else:
+        now = phrases["delayed"].format(label=label, delay=delay)
+    if before[0] and not before[1]:
+        return f"{now} {phrases['before'].format(before=duration_text(before[0], language))}"
+    return now
 
 
 def also_section(affected: AffectedCustomer, *, also_affected: Iterable[AffectedCustomer], language: str) -> list[str]:
