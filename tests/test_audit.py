@@ -76,6 +76,7 @@ SERVICE_MODULES = (
     "incidents.ingest.services",
     "incidents.flight_feed",
     "vouchers.services.issuance",
+    "vouchers.services.top_up",
     "vouchers.services.exports",
     "vouchers.services.compensation",
     "vouchers.redemption",
@@ -485,6 +486,25 @@ def s_vouchers_issue_for_incident_or_hold(who: Any) -> Expect:
     return Expect("vouchers.issue", "sweep: follow-ups", ("incidents.incident", incident.pk))
 
 
+def s_vouchers_take_over(who: Any) -> Expect:
+    from vouchers.selectors import incident_forecast
+    from vouchers.services import vouchers_issue_for_incident, vouchers_take_over
+
+    affected = AffectedCustomerFactory.create(cancelled=False, delay_minutes=70)
+    vouchers_issue_for_incident(incident_id=affected.incident_id)
+    AffectedCustomer.objects.filter(pk=affected.pk).update(delay_minutes=200)  # the flight feed's change
+    work = incident_forecast(incident_id=affected.incident_id).reconciliation
+    assert work is not None
+    (done,) = vouchers_take_over(take_overs=work.take_overs, actor=who)
+    return Expect(
+        "voucher.top_up",
+        who,
+        ("vouchers.voucher", done.voucher.id),
+        {"amount": ["50.00", "150.00"]},
+        {"top_up": "100.00"},
+    )
+
+
 def s_voucher_issue_in_lieu(who: Any) -> Expect:
     from vouchers.services import voucher_issue_in_lieu
 
@@ -809,6 +829,7 @@ SCENARIOS: dict[str, Callable[[Any], Expect]] = {
     "vouchers.services.issuance.vouchers_approve_over_budget": s_vouchers_approve_over_budget,
     "vouchers.services.issuance.vouchers_void": s_vouchers_void,
     "vouchers.services.issuance.vouchers_expire": s_vouchers_expire,
+    "vouchers.services.top_up.vouchers_take_over": s_vouchers_take_over,
     "vouchers.services.exports.vouchers_export": s_vouchers_export,
     "vouchers.services.compensation.compensation_rule_save": s_compensation_rule_save,
     "vouchers.services.compensation.incident_compensation_save": s_incident_compensation_save,

@@ -442,8 +442,8 @@ def test_forecast_and_issuance_queries_do_not_grow_with_the_customers(django_ass
     with django_assert_max_num_queries(6):
         forecast = incident_forecast(incident_id=incident.pk)
     assert forecast.count == 80
-    # Forecast (6), existing keys, then per chunk of 1,000: savepoint, insert (two on SQLite, whose statements
-    # hold fewer values), read back, status-change insert, the drafts to render again, the run's audit entry,
-    # release.
-    with django_assert_max_num_queries(15):
+    # Forecast (6), then per chunk of about 1,000: savepoint, the chunk's impacts read again under a row lock, their
+    # vouchers, insert (two on SQLite, whose statements hold fewer values), read back, status-change insert, the
+    # drafts to render again, the run's audit entry, release.
+    with django_assert_max_num_queries(16):
         assert vouchers_issue_for_incident(incident_id=incident.pk).issued == 80

@@ -79,6 +79,7 @@ AUDIT_ACTIONS = (
     "letters.reconcile",
     "voucher.issue_in_lieu",
     "voucher.redeem",
+    "voucher.top_up",
     "voucher.void",
     "voucher_codes.export",
     "vouchers.approve_over_budget",

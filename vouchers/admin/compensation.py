@@ -25,6 +25,7 @@ from incidents.models import Cause, Incident
 from vouchers.models import CompensationRule, DistanceBand, IncidentCompensation
 from vouchers.policy import Rule, rule_in_words
 from vouchers.selectors import (
+    compensation_differences,
     incident_customer_awards,
     incident_forecast,
     incident_statutory_not_in_force,
@@ -135,9 +136,14 @@ def _compensation_url(incident_id: int) -> str:
     return reverse("admin:vouchers_incidentcompensation_add") + f"?incident={incident_id}"
 
 
+DIFFERENCES_SHOWN = 25  # customers listed whose vouchers differ from what the policy gives now
+
+
 def forecast_panel(incident_id: int, *, customers: int = 0) -> SafeString:
-    """The forecast against the budget and the vouchers' liability and redemption, for an incident's pages."""
+    """The forecast against the budget, the customers who hold other than what the policy gives them now, and
+    the vouchers' liability and redemption, for an incident's pages."""
     forecast = incident_forecast(incident_id=incident_id)
+    differences = compensation_differences(incident_id=incident_id, forecast=forecast)
     summary = incident_voucher_summary(incident_id=incident_id)
     settings_url = _compensation_url(incident_id)
     return mark_safe(  # noqa: S308 - rendered by a template with autoescaping
@@ -145,6 +151,8 @@ def forecast_panel(incident_id: int, *, customers: int = 0) -> SafeString:
             "admin/vouchers/forecast_panel.html",
             {
                 "forecast": forecast,
+                "differences": differences[:DIFFERENCES_SHOWN],
+                "differences_count": len(differences),
                 "summary": summary,
                 "statutory": incident_statutory_summary(incident_id=incident_id),
                 "not_in_force": incident_statutory_not_in_force(incident_id=incident_id),
@@ -232,8 +240,9 @@ class IncidentCompensationAdmin(StationClockAdminMixin, WorkbenchAdmin):
             if result.held:
                 messages.warning(request, f"{row.incident}: {result.message}")
             else:
+                topped = f", topped up {result.topped_up}" if result.topped_up else ""
                 messages.success(
-                    request, f"{row.incident}: issued {result.issued} vouchers ({result.already} already)."
+                    request, f"{row.incident}: issued {result.issued} vouchers{topped} ({result.already} already)."
                 )
 
 

@@ -1,12 +1,15 @@
 """Reads of the compensation policy, shared by the admin, the sweeps, the briefings and the issuance.
 
 The modules, by what they hold: ``rules`` (the rules in force, the impacts, the incident's plan),
-``forecast`` (the plan summed against the budget), ``entitlements`` (what a rep can say, for the briefings),
+``forecast`` (the plan summed against the budget), ``holdings`` (what customers hold beside the plan, and
+how a changed impact is reconciled with it: take-overs and top-ups), ``differences`` (where what they hold
+differs from what the policy gives now, for the coordinator), ``entitlements`` (what a rep can say, for the briefings),
 ``statutory`` (the legal minimum beside the goodwill, for the coordinator) and ``liability`` (outstanding
 value and redemption of issued vouchers). This package re-exports their public names; the modules import one
 another directly, never from here.
 """
 
+from vouchers.selectors.differences import CompensationDifference, compensation_differences
 from vouchers.selectors.entitlements import (
     REGULATION_NAMES,
     EntitlementLine,
@@ -20,6 +23,15 @@ from vouchers.selectors.forecast import (
     TierForecast,
     forecast_from,
     incident_forecast,
+)
+from vouchers.selectors.holdings import (
+    HeldVoucher,
+    Holdings,
+    Reconciliation,
+    TakeOver,
+    TopUp,
+    holdings_for,
+    reconcile,
 )
 from vouchers.selectors.liability import (
     IncidentVoucherSummary,
@@ -45,15 +57,23 @@ from vouchers.selectors.statutory import (
 __all__ = [
     "REGULATION_NAMES",
     "TIER_ORDER",
+    "CompensationDifference",
     "CustomerAward",
     "EntitlementLine",
     "Forecast",
+    "HeldVoucher",
+    "Holdings",
     "IncidentVoucherSummary",
+    "Reconciliation",
     "RuleForecast",
     "StatutorySummary",
+    "TakeOver",
     "TierForecast",
+    "TopUp",
+    "compensation_differences",
     "customer_entitlements",
     "forecast_from",
+    "holdings_for",
     "impacts_for",
     "incident_customer_awards",
     "incident_forecast",
@@ -65,6 +85,7 @@ __all__ = [
     "incident_voucher_summary",
     "offer_in_words",
     "outstanding_liability",
+    "reconcile",
     "rules_for_incident",
     "rules_for_incidents",
 ]

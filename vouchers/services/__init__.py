@@ -1,6 +1,7 @@
 """Every write that matters to vouchers, one module per concern; callers import from here.
 
 - ``issuance``: issuing by the policy (and in place of cash owed), approving above a budget, voiding, expiring.
+- ``top_up``: a voucher from a rule that no longer applies taken over by the one the policy gives now.
 - ``exports``: the finance export of live codes.
 - ``compensation``: the settings coordinators edit (the standing rules, an incident's budget and rules).
 """
@@ -29,6 +30,7 @@ from vouchers.services.issuance import (
     vouchers_issue_for_incident_or_hold,
     vouchers_void,
 )
+from vouchers.services.top_up import vouchers_take_over
 
 __all__ = [
     "ALERT_OVER_BUDGET",
@@ -46,5 +48,6 @@ __all__ = [
     "vouchers_export",
     "vouchers_issue_for_incident",
     "vouchers_issue_for_incident_or_hold",
+    "vouchers_take_over",
     "vouchers_void",
 ]

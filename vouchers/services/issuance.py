@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -14,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from care.core.actors import Actor, SystemActor, acting, person
-from care.core.audit import audit_record, batch_details, changes_between, snapshot
+from care.core.audit import audit_record, audit_record_many, batch_details, changes_between, snapshot
 from care.core.errors import DomainError
 from care.core.lifecycle import move_batch, record_status_changes
 from incidents.models import AffectedCustomer, Alert, AlertKind
@@ -26,8 +27,15 @@ from vouchers.models import (
     VoucherStatus,
     VoucherStatusChange,
 )
-from vouchers.policy import Impact, PlannedVoucher, statutory_for
-from vouchers.selectors import REGULATION_NAMES, Forecast, incident_forecast
+from vouchers.policy import IMPACT_VALUES, Impact, PlannedVoucher, statutory_for
+from vouchers.selectors import (
+    REGULATION_NAMES,
+    Forecast,
+    holdings_for,
+    incident_forecast,
+    reconcile,
+)
+from vouchers.services.top_up import vouchers_take_over
 from vouchers.signals import vouchers_issued, vouchers_voided
 
 logger = logging.getLogger(__name__)
@@ -42,11 +50,13 @@ CODE_ATTEMPTS = 5
 
 @dataclass(frozen=True)
 class IssueResult:
-    issued: int  # vouchers created by this run
-    already: int  # planned vouchers that existed before this run
+    issued: int  # vouchers created by this run (top-ups among them)
+    already: int  # planned vouchers that needed nothing before this run
     held: bool  # above the budget: nothing issued until a coordinator approves
     forecast: Forecast = field(repr=False)
     message: str = ""
+    topped_up: int = 0  # vouchers taken over by the rule the policy gives now (same code, raised if lower)
+    changed: int = 0  # customers whose impact changed while this run worked: left to the next run
 
 
 def vouchers_issue_for_incident(
@@ -59,14 +69,22 @@ def vouchers_issue_for_incident(
     Above the incident's budget cap nothing is issued (``held``) until a coordinator approves the total
     (``vouchers_approve_over_budget``). Every voucher issued gets an audit row from "" to issued, and the
     customers' draft apology and voucher letters are rendered again to carry it, in the same transaction.
-    A run that issued vouchers writes an audit entry with its counts per chunk of INSERT_CHUNK vouchers (a
+    A run that issued vouchers writes an audit entry with its counts per chunk of about INSERT_CHUNK vouchers (a
     held run, or one with nothing left to issue, changes nothing and writes nothing: the follow-up sweep asks
     every few minutes).
+
+    A customer whose impact changed since their vouchers were issued is brought to what the policy gives now
+    without issuing twice (``vouchers.selectors.holdings``): a voucher from a rule that no longer applies is
+    taken over by the planned one (same code, topped up by the difference, ``vouchers_take_over``), or, when
+    it was redeemed or has expired, gets a top-up voucher for the difference beside it; one nothing takes over
+    stays with the customer. Each chunk locks its customers' affected rows (in id order, as the feed and the
+    sender do) and reads their impact and vouchers again under the lock: a customer whose impact moved since
+    the forecast is left to the next run, whose forecast (and budget check) sees the new impact.
     """
     moment = now or timezone.now()
     who = acting(actor, actor_label, default=SystemActor(ISSUER))
     label = "" if person(who) is not None else str(who)
-    forecast = incident_forecast(incident_id=incident_id)
+    forecast = incident_forecast(incident_id=incident_id, now=moment)
     if forecast.over_budget:
         over = ", ".join(f"{currency} {amount:,.2f}" for currency, amount in sorted(forecast.over_by.items()))
         return IssueResult(
@@ -77,19 +95,85 @@ def vouchers_issue_for_incident(
             message=f"The vouchers would exceed this incident's budget by {over}: a coordinator must approve "
             "the total before any is issued.",
         )
-    existing = set(
-        Voucher.objects.filter(incident_id=incident_id, rule__isnull=False, affected__isnull=False).values_list(
-            "affected_id", "rule_id", "sequence"
-        )
+    work = forecast.reconciliation
+    assert work is not None  # incident_forecast always reconciles
+    plan = _Plan(forecast)
+    issued = topped_up = changed = 0
+    for chunk in work.customer_chunks(INSERT_CHUNK):
+        made, took, moved = _issue_chunk(chunk, plan=plan, actor=who, label=label, now=moment)
+        issued, topped_up, changed = issued + made, topped_up + took, changed + moved
+    if issued or topped_up:
+        logger.info("issued %d and topped up %d vouchers for incident %d", issued, topped_up, incident_id)
+    return IssueResult(
+        issued=issued, already=forecast.issued, held=False, forecast=forecast, topped_up=topped_up, changed=changed
     )
-    missing = [voucher for voucher in forecast.planned if _key(voucher) not in existing]
-    issued = 0
-    already = len(forecast.planned) - len(missing)
-    for start in range(0, len(missing), INSERT_CHUNK):
-        issued += _insert(missing[start : start + INSERT_CHUNK], actor=who, label=label, now=moment, already=already)
-    if issued:
-        logger.info("issued %d vouchers for incident %d", issued, incident_id)
-    return IssueResult(issued=issued, already=len(forecast.planned) - len(missing), held=False, forecast=forecast)
+
+
+class _Plan:
+    """The forecast's impacts and planned vouchers by customer, for the chunks to check and take theirs."""
+
+    def __init__(self, forecast: Forecast) -> None:
+        self.forecast = forecast
+        self.impacts = {impact.affected_id: impact for impact in forecast.impacts}
+        self.planned: dict[int, list[PlannedVoucher]] = defaultdict(list)
+        for voucher in forecast.planned:
+            self.planned[voucher.affected_id].append(voucher)
+
+
+def _impacts_locked(affected_ids: list[int]) -> dict[int, Impact]:
+    """The customers' impact as it is now, their affected rows locked until the chunk commits.
+
+    FOR NO KEY UPDATE, in id order: the flight feed (FOR UPDATE) cannot move their impact while the chunk
+    decides, a second issuance waits for this one and then sees what it wrote, and letters (whose inserts take
+    FOR KEY SHARE) are not held up. Ignored where the database has no row locks (SQLite serialises writers)."""
+    rows = (
+        AffectedCustomer.objects.filter(pk__in=affected_ids)
+        .order_by("pk")
+        .select_for_update(no_key=True, of=("self",))
+        .values_list(*IMPACT_VALUES)
+    )
+    return {impact.affected_id: impact for impact in map(Impact.from_values, rows)}
+
+
+def _issue_chunk(
+    affected_ids: list[int], *, plan: _Plan, actor: Actor, label: str, now: dt.datetime
+) -> tuple[int, int, int]:
+    """Take over, top up and issue for these customers in one transaction; (issued, topped up, changed)."""
+    with transaction.atomic():
+        current = _impacts_locked(affected_ids)
+        same = [pk for pk in affected_ids if pk in current and current[pk] == plan.impacts.get(pk)]
+        if not same:
+            return 0, 0, len(affected_ids)
+        work = reconcile(
+            planned=[voucher for pk in same for voucher in plan.planned.get(pk, [])],
+            holdings=holdings_for(affected_ids=same),
+            now=now,
+        )
+        taken = vouchers_take_over(take_overs=work.take_overs, actor=actor, now=now) if work.take_overs else []
+        created = _insert(work.to_insert, actor=actor, label=label, now=now, already=plan.forecast.issued)
+        ours = [top_up for top_up in work.top_ups if _key(top_up.voucher) in created]
+        if ours:
+            audit_record_many(
+                actor=actor,
+                action="voucher.top_up",
+                entries=[
+                    (
+                        ("vouchers.voucher", created[_key(top_up.voucher)]),
+                        {"amount": [None, top_up.voucher.amount]},
+                        {
+                            "affected_id": top_up.voucher.affected_id,
+                            "incident_id": top_up.voucher.incident_id,
+                            "beside_voucher_id": top_up.beside.id,
+                            "beside_status": top_up.beside.status,
+                            "top_up": top_up.voucher.amount,
+                            "currency": top_up.voucher.currency,
+                        },
+                    )
+                    for top_up in ours
+                ],
+                at=now,
+            )
+    return len(created), len(taken), len(affected_ids) - len(same)
 
 
 # Alert kind for an incident whose vouchers (and apologies) wait for an over-budget approval.
@@ -122,82 +206,84 @@ def _key(voucher: PlannedVoucher) -> tuple[int, int, int]:
     return (voucher.affected_id, voucher.rule_id, voucher.sequence)
 
 
-def _insert(chunk: list[PlannedVoucher], *, actor: Actor, label: str, now: dt.datetime, already: int) -> int:
+def _insert(
+    chunk: list[PlannedVoucher], *, actor: Actor, label: str, now: dt.datetime, already: int
+) -> dict[tuple[int, int, int], int]:
     """Insert one chunk with fresh codes and audit what this call created; retry what a code collision
-    dropped. A key another run inserted meanwhile is theirs (and their audit).
+    dropped. A key another run inserted meanwhile is theirs (and their audit). Returns the keys created, with
+    their voucher ids.
 
-    Each chunk is its own transaction (unless the caller holds one), so each writes its own audit entry with
-    its vouchers: a crash between chunks leaves no voucher without the entry that issued it."""
+    Runs in the caller's transaction (one per chunk, ``_issue_chunk``), so each chunk writes its own audit entry
+    with its vouchers: a crash between chunks leaves no voucher without the entry that issued it."""
     pending = chunk
-    created = 0
+    created: dict[tuple[int, int, int], int] = {}
     for _attempt in range(CODE_ATTEMPTS):
         if not pending:
             break
-        with transaction.atomic():
-            rows = [(generate_code(), voucher) for voucher in pending]
-            Voucher.objects.bulk_create(
-                [
-                    Voucher(
-                        code=code,
-                        customer_id=voucher.customer_id,
-                        incident_id=voucher.incident_id,
-                        affected_id=voucher.affected_id,
-                        rule_id=voucher.rule_id,
-                        sequence=voucher.sequence,
-                        amount=voucher.amount,
-                        currency=voucher.currency,
-                        issued_at=now,
-                        expires_at=now + dt.timedelta(days=voucher.validity_days),
-                        issued_by=person(actor),
-                        issued_by_label=label,
-                        reason=voucher.reason,
-                    )
-                    for code, voucher in rows
-                ],
-                ignore_conflicts=True,
-            )
-            # Ours are the rows that carry a code we generated for that very (affected, rule, sequence): a code
-            # may already belong to another voucher, and a key may have been inserted by a concurrent run.
-            wanted = {(code, _key(voucher)) for code, voucher in rows}
-            mine = [
-                (pk, key)
-                for pk, code, *key_parts in Voucher.objects.filter(code__in=[code for code, _ in rows]).values_list(
-                    "pk", "code", "affected_id", "rule_id", "sequence"
+        rows = [(generate_code(), voucher) for voucher in pending]
+        Voucher.objects.bulk_create(
+            [
+                Voucher(
+                    code=code,
+                    customer_id=voucher.customer_id,
+                    incident_id=voucher.incident_id,
+                    affected_id=voucher.affected_id,
+                    rule_id=voucher.rule_id,
+                    sequence=voucher.sequence,
+                    amount=voucher.amount,
+                    currency=voucher.currency,
+                    issued_at=now,
+                    expires_at=now + dt.timedelta(days=voucher.validity_days),
+                    issued_by=person(actor),
+                    issued_by_label=label,
+                    reason=voucher.reason,
                 )
-                if (code, key := tuple(key_parts)) in wanted
-            ]
-            record_status_changes(
-                audit_model=VoucherStatusChange,
-                audit_fk="voucher",
-                rows=((pk, "") for pk, _key_ in mine),
-                to_status=VoucherStatus.ISSUED,
+                for code, voucher in rows
+            ],
+            ignore_conflicts=True,
+        )
+        # Ours are the rows that carry a code we generated for that very (affected, rule, sequence): a code
+        # may already belong to another voucher, and a key may have been inserted by a concurrent run.
+        wanted = {(code, _key(voucher)) for code, voucher in rows}
+        mine = [
+            (pk, key)
+            for pk, code, affected_id, rule_id, sequence in Voucher.objects.filter(
+                code__in=[code for code, _ in rows]
+            ).values_list("pk", "code", "affected_id", "rule_id", "sequence")
+            if (code, key := (affected_id, rule_id, sequence)) in wanted
+        ]
+        record_status_changes(
+            audit_model=VoucherStatusChange,
+            audit_fk="voucher",
+            rows=((pk, "") for pk, _key_ in mine),
+            to_status=VoucherStatus.ISSUED,
+            actor=actor,
+            actor_label=label,
+            note="issued by the compensation policy",
+            at=now,
+        )
+        if mine:
+            audit_record(
                 actor=actor,
-                actor_label=label,
-                note="issued by the compensation policy",
+                action="vouchers.issue",
+                target=("incidents.incident", chunk[0].incident_id),
+                details=batch_details((pk for pk, _key_ in mine), issued=len(mine), already=already),
                 at=now,
             )
-            if mine:
-                audit_record(
-                    actor=actor,
-                    action="vouchers.issue",
-                    target=("incidents.incident", chunk[0].incident_id),
-                    details=batch_details((pk for pk, _key_ in mine), issued=len(mine), already=already),
-                    at=now,
+        created |= {key: pk for pk, key in mine}
+        done = {key for _pk, key in mine}
+        # In the same transaction as the vouchers: a draft prepared before them must not go without them.
+        vouchers_issued.send(
+            sender=Voucher, customer_ids={voucher.customer_id for _code, voucher in rows if _key(voucher) in done}
+        )
+        left = [voucher for voucher in pending if _key(voucher) not in done]
+        if left:
+            taken = set(
+                Voucher.objects.filter(affected_id__in={v.affected_id for v in left}).values_list(
+                    "affected_id", "rule_id", "sequence"
                 )
-            created += len(mine)
-            done = {key for _pk, key in mine}
-            # In the same transaction as the vouchers: a draft prepared before them must not go without them.
-            vouchers_issued.send(
-                sender=Voucher, customer_ids={voucher.customer_id for _code, voucher in rows if _key(voucher) in done}
             )
-            left = [voucher for voucher in pending if _key(voucher) not in done]
-            if left:
-                taken = set(
-                    Voucher.objects.filter(affected_id__in={v.affected_id for v in left}).values_list(
-                        "affected_id", "rule_id", "sequence"
-                    )
-                )
-                left = [voucher for voucher in left if _key(voucher) not in taken]
+            left = [voucher for voucher in left if _key(voucher) not in taken]
         pending = left
     if pending:
         raise DomainError(f"{len(pending)} vouchers could not get a unique code; run the issuance again.")
