@@ -60,6 +60,7 @@ class ImportJobAdmin(StationClockAdminMixin, WorkbenchAdmin):
         "rows_done",
         "rows_rejected",
         "affected_created",
+        "affected_updated",
         "affected_existing",
         "created",
     )
@@ -83,7 +84,9 @@ class ImportJobAdmin(StationClockAdminMixin, WorkbenchAdmin):
         "customers_known_display",
         "customers_updated",
         "affected_created",
+        "affected_updated",
         "affected_existing",
+        "affected_flight_kept",
         "error",
         "created_by",
         "created_by_label",

@@ -2,8 +2,9 @@
 
 Every path that writes affected rows (the ingest's COPY and ORM sinks, ``affected_customer_save``, the demo
 loader) ends by calling :func:`flights_for_affected`, which creates the flights its rows name (``ON CONFLICT DO
-NOTHING``, so two imports at once cannot create one twice) and points the rows at them, set-based. The status
-feed (incidents.flight_feed) then moves every passenger of a flight at once.
+NOTHING``, so two imports at once cannot create one twice) and points the rows at them, set-based; a new row on a
+flight the status feed has spoken about takes the flight's delay, cancellation and diversion. The status feed
+(incidents.flight_feed) then moves every passenger of a flight at once.
 """
 
 from __future__ import annotations
@@ -71,6 +72,33 @@ def passenger_impact(flight: Flight) -> tuple[int, bool, bool]:
     )
 
 
+# A passenger's cancelled and diverted as their flight (aliased f) gives them, in SQL: passenger_impact's rules.
+FLIGHT_CANCELLED_SQL = "(f.status = 'cancelled')"
+FLIGHT_DIVERTED_SQL = "(f.status = 'diverted' OR f.diverted_to <> '')"
+
+
+class FlightsLinked(NamedTuple):
+    linked: int  # rows given their flight
+    took_flight_status: int  # of them, rows whose delay, cancelled or diverted a fed flight replaced
+
+
+# The rows about to be linked to a flight that has status events take its impact, whatever their file said: the
+# feed is the source of truth for a flight it has spoken about (a flight only imported keeps the file's words).
+# Before the link, so that "no flight yet" is what marks the new rows; only where the row differs, so the count
+# is of rows the flight corrected.
+_TAKE_FED_STATUS = f"""
+    UPDATE incidents_affectedcustomer AS a SET
+        delay_minutes = f.delay_minutes,
+        cancelled = {FLIGHT_CANCELLED_SQL},
+        diverted = {FLIGHT_DIVERTED_SQL}
+    FROM incidents_flight f
+    WHERE a.flight_id IS NULL AND a.incident_id IN ({{placeholders}})
+        AND f.carrier = a.carrier AND f.number = a.flight_number AND f.date = a.flight_date AND f.origin = a.origin
+        AND f.last_event_at IS NOT NULL
+        AND (a.delay_minutes <> f.delay_minutes OR a.cancelled <> {FLIGHT_CANCELLED_SQL}
+             OR a.diverted <> {FLIGHT_DIVERTED_SQL})
+"""  # noqa: S608 - no user input: placeholders only
+
 # One flight per (carrier, number, date, origin) of the rows without one; its state from its rows as the
 # file gave them (any cancelled: cancelled; any diverted: diverted; a delay: delayed), its delay the longest.
 _INSERT_FLIGHTS = """
@@ -90,22 +118,24 @@ _INSERT_FLIGHTS = """
 """
 
 
-def flights_for_affected(*, incident_ids: Iterable[int]) -> int:
+def flights_for_affected(*, incident_ids: Iterable[int]) -> FlightsLinked:
     """Give every affected row of these incidents that has no flight its flight, creating the flights missing.
 
-    Two statements whatever the number of rows, on PostgreSQL and SQLite alike; flights are inserted in key order
-    so two imports at once take their locks in one order. Returns the number of rows linked. A flight that exists
-    already keeps its state: the status feed, not a file, is its source of truth.
+    Three statements whatever the number of rows, on PostgreSQL and SQLite alike; flights are inserted in key order
+    so two imports at once take their locks in one order. A flight that exists already keeps its state: the status
+    feed, not a file, is its source of truth; and once the feed has spoken about it (``last_event_at``), the new
+    rows take its delay, cancelled and diverted (their own missed connection, overnight stay and downgrade stay).
+    Returns how many rows were linked, and how many of them the flight's status corrected.
     """
     ids = sorted(set(incident_ids))
     if not ids:
-        return 0
+        return FlightsLinked(0, 0)
+    placeholders = ", ".join(["%s"] * len(ids))
     with connection.cursor() as cursor:
-        cursor.execute(
-            _INSERT_FLIGHTS.format(placeholders=", ".join(["%s"] * len(ids))),
-            [timezone.now(), *ids],
-        )
-    return (
+        cursor.execute(_TAKE_FED_STATUS.format(placeholders=placeholders), ids)
+        took_flight_status = cursor.rowcount
+        cursor.execute(_INSERT_FLIGHTS.format(placeholders=placeholders), [timezone.now(), *ids])
+    linked = (
         AffectedCustomer.objects.filter(flight__isnull=True, incident_id__in=ids)
         .order_by()
         .update(
@@ -119,3 +149,4 @@ def flights_for_affected(*, incident_ids: Iterable[int]) -> int:
             )
         )
     )
+    return FlightsLinked(linked, took_flight_status)

@@ -59,7 +59,18 @@ class ImportJob(models.Model):
     # Several rows may name one customer (one per flight: booking legs), so rows do not count customers.
     customers_in_file = models.PositiveIntegerField("customers in the file", default=0)
     affected_created = models.PositiveIntegerField("affected customers added", default=0)
-    affected_existing = models.PositiveIntegerField("already recorded", default=0)
+    # A row for a customer already recorded on that flight of the incident updates its impact where the file
+    # changes it ("updated"), else it is "already recorded" (unchanged).
+    affected_updated = models.PositiveIntegerField("already recorded, impact updated", default=0)
+    affected_existing = models.PositiveIntegerField("already recorded, unchanged", default=0)
+    affected_flight_kept = models.PositiveIntegerField(
+        "flight's status kept",
+        default=0,
+        help_text=(
+            "Rows on a flight the status feed has reported on: the feed's delay, cancellation and diversion were "
+            "kept over the file's (the file still set the passenger's own facts)."
+        ),
+    )
     error = models.TextField(blank=True, help_text="Why the whole file was refused (a bad header, an unreadable file).")
 
     class Meta:
@@ -83,7 +94,9 @@ class ImportJob(models.Model):
         """Customers of the file's rows who were in the database already, whether the file changed them
         (``customers_updated``) or not: with ``customers_created`` they are every customer of the file."""
         if not self.customers_in_file:  # an import finished before the file's customers were counted
-            return max(0, self.affected_created + self.affected_existing - self.customers_created)
+            return max(
+                0, self.affected_created + self.affected_updated + self.affected_existing - self.customers_created
+            )
         return max(0, self.customers_in_file - self.customers_created)
 
     @property

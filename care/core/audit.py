@@ -35,6 +35,7 @@ Target = models.Model | tuple[str, object] | None
 
 # Every action services record, so the admin can filter by them and a misspelt action fails at once.
 AUDIT_ACTIONS = (
+    "affected.impact_change",
     "affected_customer.create",
     "affected_customer.delete",
     "affected_customer.update",

@@ -55,7 +55,9 @@ class ImportJobSerializer(serializers.ModelSerializer[ImportJob]):
             "customers_known",
             "customers_updated",
             "affected_created",
+            "affected_updated",
             "affected_existing",
+            "affected_flight_kept",
             "error",
             "rejections_url",
         )

@@ -1,20 +1,32 @@
 """The portable path (SQLite, the development default): batches through the ORM, the same rules as pg.py.
 
 Each chunk is merged in its own transaction: customers looked up by reference, new ones bulk-created, changed
-ones bulk-updated, affected customers bulk-created with ``ignore_conflicts`` (the unique pair still decides).
+ones bulk-updated, the impact of rows already recorded bulk-updated where the file changes it (the rules and the
+audit entry of incidents.ingest.impact), affected customers bulk-created with ``ignore_conflicts`` (the unique
+key still decides).
 Repeated customer references are found with a dictionary of the references seen so far, so this path holds
 one string per row of the file; the PostgreSQL path finds them in the staging table instead.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 
 from django.db import transaction
 from django.utils import timezone
 
+from care.core.actors import Actor
 from care.customers.models import Customer
 from incidents.flights import flights_for_affected
+from incidents.ingest.impact import (
+    IMPACT_FIELDS,
+    Impact,
+    ImpactChange,
+    impact_changes_audit,
+    impact_from_file,
+    worse,
+)
 from incidents.ingest.validate import CleanRow
 from incidents.models import AffectedCustomer, ImportRejection
 from incidents.services import incidents_refresh_counts
@@ -23,9 +35,10 @@ _CONTACT_FIELDS = ("preferred_name", "email", "phone", "language", "time_zone", 
 
 
 class OrmSink:
-    def __init__(self, *, job_id: int, incident_id: int) -> None:
+    def __init__(self, *, job_id: int, incident_id: int, actor: Actor) -> None:
         self.job_id = job_id
         self.incident_id = incident_id
+        self.actor = actor
         # By customer and flight: a customer's other flight is another leg, kept; the same flight again is a repeat.
         self.first_row: dict[tuple[str, str, str, object], int] = {}
         self.people_seen: set[str] = set()
@@ -34,7 +47,9 @@ class OrmSink:
             "customers_created": 0,
             "customers_updated": 0,
             "affected_created": 0,
+            "affected_updated": 0,
             "affected_existing": 0,
+            "affected_flight_kept": 0,
         }
 
     def add(self, rows: Sequence[tuple[int, CleanRow]]) -> None:
@@ -105,11 +120,7 @@ class OrmSink:
         self.counts["customers_created"] += len(new)
         self.counts["customers_updated"] += len(changed)
         ids = dict(Customer.objects.filter(external_ref__in=refs).values_list("external_ref", "pk"))
-        already = set(
-            AffectedCustomer.objects.filter(incident_id=self.incident_id, customer_id__in=ids.values()).values_list(
-                "customer_id", "carrier", "flight_number", "flight_date"
-            )
-        )
+        already, updated = self._update_recorded(rows, ids, now)
         affected = [
             AffectedCustomer(
                 incident_id=self.incident_id,
@@ -133,9 +144,57 @@ class OrmSink:
         ]
         affected.sort(key=lambda row: (row.customer_id, row.flight_date))
         AffectedCustomer.objects.bulk_create(affected, ignore_conflicts=True)
-        flights_for_affected(incident_ids=[self.incident_id])  # in the chunk's transaction, as the rows
+        linked = flights_for_affected(incident_ids=[self.incident_id])  # in the chunk's transaction, as the rows
         self.counts["affected_created"] += len(affected)
-        self.counts["affected_existing"] += len(rows) - len(affected)
+        self.counts["affected_flight_kept"] += linked.took_flight_status
+        self.counts["affected_updated"] += updated
+        self.counts["affected_existing"] += len(rows) - len(affected) - updated
+
+    def _update_recorded(
+        self, rows: list[CleanRow], ids: dict[str, int], now: dt.datetime
+    ) -> tuple[set[tuple[int, str, str, dt.date]], int]:
+        """Give the chunk's rows already recorded the file's impact where it differs (a fed flight keeps its own
+        part); return the keys of the rows recorded already, and how many of them changed."""
+        given = {
+            (ids[row.customer_ref], row.carrier, row.flight_number, row.flight_date): Impact(
+                *(getattr(row, name) for name in IMPACT_FIELDS)
+            )
+            for row in rows
+        }
+        recorded = AffectedCustomer.objects.filter(incident_id=self.incident_id, customer_id__in=ids.values())
+        # Read first without locks (a rerun changes nothing, and locks nothing); then lock the rows to change in id
+        # order, as the feed and the sweeps do, and decide on what they hold once locked.
+        keys: dict[int, tuple[int, str, str, dt.date]] = {}
+        due: list[int] = []
+        for affected in recorded.select_related("flight").order_by("pk"):
+            key = (affected.customer_id, affected.carrier, affected.flight_number, affected.flight_date)
+            if key not in given:
+                continue
+            keys[affected.pk] = key
+            new, kept = impact_from_file(given[key], affected.flight)
+            if kept or new != _impact(affected):
+                due.append(affected.pk)
+        changed: list[AffectedCustomer] = []
+        changes: list[ImpactChange] = []
+        locked = AffectedCustomer.objects.filter(pk__in=due).select_related("flight").select_for_update(of=("self",))
+        for affected in locked.order_by("pk"):
+            old = _impact(affected)
+            new, kept = impact_from_file(given[keys[affected.pk]], affected.flight)
+            self.counts["affected_flight_kept"] += kept
+            if new == old:
+                continue
+            got_worse = worse(old, new)
+            for name, value in zip(IMPACT_FIELDS, new, strict=True):
+                setattr(affected, name, value)
+            if got_worse:
+                affected.impact_changed_at = now
+            changed.append(affected)
+            changes.append(ImpactChange(affected.pk, old, new, got_worse, kept))
+        AffectedCustomer.objects.bulk_update(changed, fields=[*IMPACT_FIELDS, "impact_changed_at"], batch_size=1_000)
+        impact_changes_audit(
+            changes=changes, actor=self.actor, job_id=self.job_id, incident_id=self.incident_id, at=now
+        )
+        return set(keys.values()), len(changed)
 
     def finish(self) -> dict[str, int]:
         incidents_refresh_counts(incident_ids=[self.incident_id])
@@ -144,6 +203,10 @@ class OrmSink:
     def close(self) -> None:
         self.first_row.clear()
         self.people_seen.clear()
+
+
+def _impact(affected: AffectedCustomer) -> Impact:
+    return Impact(*(getattr(affected, name) for name in IMPACT_FIELDS))
 
 
 def _raw(row: CleanRow) -> dict[str, str]:

@@ -5,22 +5,31 @@ times cheaper than psycopg's per-value adaptation), so the connection is free be
 progress counters and the rejected rows. Nothing reaches the real tables until ``finish``, which in one
 transaction: rejects the repeated rows (a customer's flight given twice: all but the first row of each), updates
 the customers whose details changed (from their first row: a customer on two flights has two rows), inserts the
-new customers (``ON CONFLICT (external_ref) DO NOTHING``), inserts one affected row per customer and flight
-(``ON CONFLICT (incident_id, customer_id, carrier, flight_number, flight_date) DO NOTHING``, so a rerun adds
-nothing), gives the new rows their flights (incidents.flights) and recomputes the incident's counters.
+new customers (``ON CONFLICT (external_ref) DO NOTHING``), updates the impact of the rows already recorded where
+the file changes it (``UPDATE … FROM`` the staging table, RETURNING the old and new values for the job's audit
+entry: incidents.ingest.impact), inserts one affected row per customer and flight (``ON CONFLICT (incident_id,
+customer_id, carrier, flight_number, flight_date) DO NOTHING``, so a rerun adds nothing), gives the new rows their
+flights (incidents.flights) and recomputes the incident's counters.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from django.db import connection, transaction
 from django.utils import timezone
 
+from care.core.actors import Actor
 from care.customers.models import Customer
 from incidents.flights import flights_for_affected
+from incidents.ingest.impact import changes_from_rows, impact_changes_audit, lock_sql, update_sql
 from incidents.ingest.validate import CleanRow
 from incidents.services import incidents_refresh_counts
+
+if TYPE_CHECKING:
+    from django.db.backends.utils import CursorWrapper
 
 STAGE_COLUMNS = (
     ("row_no", "integer"),
@@ -78,9 +87,10 @@ def _line(number: int, row: CleanRow) -> str:
 class CopySink:
     """Stages good rows with COPY; ``finish`` merges them into customers and affected customers."""
 
-    def __init__(self, *, job_id: int, incident_id: int) -> None:
+    def __init__(self, *, job_id: int, incident_id: int, actor: Actor) -> None:
         self.job_id = job_id
         self.incident_id = incident_id
+        self.actor = actor
         self.table = f"ingest_stage_{job_id}"
         self.staged = 0
         with connection.cursor() as cursor:
@@ -192,6 +202,8 @@ class CopySink:
                 {**customer_defaults, "now": now},
             )
             customers_created = cursor.rowcount
+            # Before the new rows go in, so that only the rows recorded by an earlier file are compared.
+            affected_updated, flight_kept = self._update_recorded(cursor, now)
             cursor.execute(
                 f"""
                 INSERT INTO incidents_affectedcustomer (incident_id, customer_id, delay_minutes, cancelled,
@@ -213,7 +225,7 @@ class CopySink:
             )
             affected_created = cursor.rowcount
             # The new rows' flights (INSERT … ON CONFLICT DO NOTHING, in key order), and the rows pointed at them.
-            flights_for_affected(incident_ids=[self.incident_id])
+            linked = flights_for_affected(incident_ids=[self.incident_id])
             incidents_refresh_counts(incident_ids=[self.incident_id])
         return {
             "duplicates": duplicates,
@@ -221,8 +233,28 @@ class CopySink:
             "customers_updated": customers_updated,
             "customers_in_file": customers_in_file,
             "affected_created": affected_created,
-            "affected_existing": self.staged - duplicates - affected_created,
+            "affected_updated": affected_updated,
+            "affected_existing": self.staged - duplicates - affected_created - affected_updated,
+            "affected_flight_kept": flight_kept + linked.took_flight_status,
         }
+
+    def _update_recorded(self, cursor: CursorWrapper, now: dt.datetime) -> tuple[int, int]:
+        """Give the rows already recorded the file's impact where it differs (a fed flight keeps its own part).
+
+        Returns how many rows changed, and how many rows' fed flight kept its status over the file's.
+        """
+        params: dict[str, int | dt.datetime] = {"incident": self.incident_id, "now": now}
+        cursor.execute(lock_sql(self.table), params)
+        locked = cursor.fetchall()
+        flight_kept = sum(1 for _, _, kept in locked if kept)
+        if not any(differs for _, differs, _ in locked):
+            return 0, flight_kept  # a rerun of the same file: no second pass over it
+        cursor.execute(update_sql(self.table), params)
+        changes = changes_from_rows(cursor.fetchall())
+        impact_changes_audit(
+            changes=changes, actor=self.actor, job_id=self.job_id, incident_id=self.incident_id, at=now
+        )
+        return len(changes), flight_kept
 
     def close(self) -> None:
         with connection.cursor() as cursor:

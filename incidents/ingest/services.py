@@ -122,7 +122,9 @@ def _audit_run(job: ImportJob) -> None:
             "customers_updated": job.customers_updated,
             "customers_in_file": job.customers_in_file,
             "affected_created": job.affected_created,
+            "affected_updated": job.affected_updated,
             "affected_existing": job.affected_existing,
+            "affected_flight_kept": job.affected_flight_kept,
             "error": job.error,
         },
         at=job.finished_at,
@@ -214,7 +216,9 @@ def _claim(job_id: int) -> bool:
             customers_updated=0,
             customers_in_file=0,
             affected_created=0,
+            affected_updated=0,
             affected_existing=0,
+            affected_flight_kept=0,
         )
     )
 
@@ -222,7 +226,8 @@ def _claim(job_id: int) -> bool:
 def _sink(job: ImportJob, method: str | None) -> CopySink | OrmSink:
     use_copy = connection.vendor == "postgresql" if method is None else method == "copy"
     kind = CopySink if use_copy else OrmSink
-    return kind(job_id=job.pk, incident_id=job.incident_id)
+    # The sink audits the impacts it changes in the merge's transaction, in the name of whoever sent the file.
+    return kind(job_id=job.pk, incident_id=job.incident_id, actor=_job_actor(job))
 
 
 def _chunks(rows: Iterable[Row]) -> Iterator[tuple[list[tuple[int, CleanRow]], list[ImportRejection]]]:
@@ -305,7 +310,9 @@ def import_job_run(  # noqa: PLR0915 - the import's one loop, kept whole so its 
     job.customers_updated = counts["customers_updated"]
     job.customers_in_file = counts["customers_in_file"]
     job.affected_created = counts["affected_created"]
+    job.affected_updated = counts["affected_updated"]
     job.affected_existing = counts["affected_existing"]
+    job.affected_flight_kept = counts["affected_flight_kept"]
     with transaction.atomic():
         job.save(
             update_fields=[
@@ -318,7 +325,9 @@ def import_job_run(  # noqa: PLR0915 - the import's one loop, kept whole so its 
                 "customers_updated",
                 "customers_in_file",
                 "affected_created",
+                "affected_updated",
                 "affected_existing",
+                "affected_flight_kept",
             ]
         )
         _audit_run(job)
@@ -329,12 +338,13 @@ def import_job_run(  # noqa: PLR0915 - the import's one loop, kept whole so its 
         job.file.delete(save=False)
         ImportJob.objects.filter(pk=job.pk).update(file="")
     logger.info(
-        "import %s into incident %s: %s rows, %s rejected, %s affected added",
+        "import %s into incident %s: %s rows, %s rejected, %s affected added, %s updated",
         job.pk,
         job.incident_id,
         job.rows_done,
         job.rows_rejected,
         job.affected_created,
+        job.affected_updated,
     )
     if on_progress is not None:
         on_progress(job)

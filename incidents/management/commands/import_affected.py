@@ -60,7 +60,9 @@ class Command(BaseCommand):
             raise CommandError(f"Import {job.pk} refused the file: {job.error}")
         self.stdout.write(
             f"Import {job.pk} into {incident.reference}: {job.rows_done} rows read, {job.rows_rejected} rejected, "
-            f"{job.affected_created} affected customers added ({job.affected_existing} already recorded), "
+            f"{job.affected_created} affected customers added, {job.affected_updated} already recorded and "
+            f"updated by the file ({job.affected_existing} unchanged; {job.affected_flight_kept} kept their "
+            "flight's status from the feed), "
             f"{job.customers_created} customers created, {job.customers_known} already known "
             f"({job.customers_updated} of them changed by the file), "
             f"in {time.monotonic() - started:.1f} s."
