@@ -13,6 +13,7 @@ urlpatterns = [
     path("incidents/<int:incident_pk>/updates/", api.IncidentUpdatesView.as_view(), name="incident-updates"),
     path("incidents/<int:incident_pk>/affected/", api.IncidentAffectedView.as_view(), name="incident-affected"),
     path("flight-events/", api.FlightEventsView.as_view(), name="flight-events"),
+    path("flight-bookings/", api.FlightBookingsView.as_view(), name="flight-bookings"),
     path("affected/<int:pk>/", api.AffectedDetailView.as_view(), name="affected-detail"),
     path("imports/<int:pk>/rejections/", api.ImportRejectionsView.as_view(), name="import-rejections"),
     path("imports/<int:pk>/rejections.csv", api.ImportRejectionsCsvView.as_view(), name="import-rejections-csv"),

@@ -31,6 +31,7 @@ from django.utils import timezone
 
 from care.core.actors import Actor
 from care.core.audit import audit_record_many
+from care.core.background import enqueue_on_commit
 from care.core.errors import DomainError
 from incidents.flight_models import EventOutcome, Flight, FlightStatusEvent
 from incidents.flight_validate import TIME_FIELDS, CleanEvent, RejectedEvent, event_validate
@@ -283,6 +284,9 @@ def flight_events_apply(*, events: Sequence[Any], source: str, actor: Actor) -> 
             entries=_audit_entries(touched, before=before, applied=applied, moved=moved, source=source),
             at=now,
         )
+        if touched:
+            # Detection need not wait for beat's minute: it runs once these events are committed.
+            enqueue_on_commit("incidents.tasks.sweep_detection_task")
     return [batch.results[index] for index in range(len(events))]
 
 

@@ -10,8 +10,8 @@ flight the status feed has spoken about takes the flight's delay, cancellation a
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
-from typing import NamedTuple
+from collections.abc import Iterable, Sequence
+from typing import Any, NamedTuple
 
 from django.db import connection
 from django.db.models import OuterRef, Subquery
@@ -150,3 +150,32 @@ def flights_for_affected(*, incident_ids: Iterable[int]) -> FlightsLinked:
         )
     )
     return FlightsLinked(linked, took_flight_status)
+
+
+# Flight keys per lookup statement: four parameters each, under SQLite's 32,766 and PostgreSQL's 65,535.
+KEYS_PER_LOOKUP = 2_000
+
+
+def flights_locked(keys: Sequence[FlightKey]) -> dict[FlightKey, Flight]:
+    """The flights of ``keys`` that exist, locked (FOR UPDATE) in key order, as the status feed locks them.
+
+    Whoever writes about a flight's passengers (the feed, the bookings, detection) takes its flights' locks in this
+    one order, so two writers at once wait for each other instead of deadlocking. Call it inside a transaction.
+    """
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    table = Flight._meta.db_table
+    ordered = sorted(set(keys))
+    found: dict[FlightKey, Flight] = {}
+    for start in range(0, len(ordered), KEYS_PER_LOOKUP):
+        chunk = ordered[start : start + KEYS_PER_LOOKUP]
+        values = ", ".join(["(%s, %s, %s, %s)"] * len(chunk))
+        params: list[Any] = []
+        for key in chunk:
+            params += [key.carrier, key.number, connection.ops.adapt_datefield_value(key.date), key.origin]
+        sql = (
+            f"SELECT * FROM {table} WHERE (carrier, number, date, origin) IN (VALUES {values}) "  # noqa: S608
+            f"ORDER BY carrier, number, date, origin{lock}"
+        )
+        for flight in Flight.objects.raw(sql, params):
+            found[FlightKey(flight.carrier, flight.number, flight.date, flight.origin)] = flight
+    return found

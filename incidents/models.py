@@ -12,8 +12,10 @@ from django.utils import timezone
 from care.core.lifecycle import Lifecycle, StatusChange
 from care.core.station_time import station_time
 
-# Flights and their status events, and the coordinator's paragraphs per impact, live in their own modules;
-# imported here so Django registers them.
+# Flights and their status events, bookings, detection rules (with the severity scale) and the coordinator's
+# paragraphs per impact live in their own modules; imported here so Django registers them.
+from incidents.booking_models import Booking, IncidentFlight  # noqa: F401
+from incidents.detection_models import DetectionRule, Severity  # noqa: F401 - Severity is used below, too
 from incidents.flight_models import EventOutcome, Flight, FlightStatus, FlightStatusEvent  # noqa: F401
 from incidents.import_models import ImportFormat, ImportJob, ImportRejection, ImportSource, ImportStatus  # noqa: F401
 from incidents.variants import Impact, ParagraphVariant  # noqa: F401
@@ -42,13 +44,6 @@ class Cause(models.TextChoices):
     IT = "it", "IT"
     SECURITY = "security", "Security"
     OTHER = "other", "Other"
-
-
-class Severity(models.IntegerChoices):
-    MINOR = 1, "Minor"
-    MODERATE = 2, "Moderate"
-    MAJOR = 3, "Major"
-    CRITICAL = 4, "Critical"
 
 
 class IncidentStatus(models.TextChoices):
@@ -367,6 +362,7 @@ class AlertKind(models.TextChoices):
     SWEEP_FAILED = "sweep_failed", "A sweep failed"
     VOUCHERS_OVER_BUDGET = "vouchers_over_budget", "Vouchers over budget: approval needed"
     NEWS_UNTRANSLATED = "news_untranslated", "Customer update waiting for a translation"
+    INCIDENT_DETECTED = "incident_detected", "Disruption detected"
 
 
 class Alert(models.Model):

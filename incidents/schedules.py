@@ -51,6 +51,13 @@ SCHEDULES = (
     ),
     Schedule("Surveys", "incidents.tasks.sweep_surveys_task", 3600, "A short survey a few days after the follow-up."),
     Schedule(
+        "Disruption detection",
+        "incidents.tasks.sweep_detection_task",
+        60,
+        "Cancellations and long delays at a station draft an incident (or extend one), with its flights' passengers, "
+        "and alert the on-call coordinator; the detection rules say when.",
+    ),
+    Schedule(
         "Escalation alerts",
         "incidents.alert_tasks.sweep_alerts_task",
         60,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from care.operations.detection import detection_sweep
 from care.operations.sweeps import (
     FIRST_NOTICE_GRACE,
     first_notices_for,
@@ -43,6 +44,13 @@ def sweep_follow_ups_task() -> int:
 def sweep_surveys_task() -> int:
     """Beat: surveys for consenting customers some days after their apology."""
     return run_sweep("surveys", sweep_surveys).pk
+
+
+@shared_task(acks_late=True)
+def sweep_detection_task() -> dict[str, int]:
+    """Beat, and after every feed batch that applied an event: disruptions at a station draft, extend or open
+    incidents (care.operations.detection)."""
+    return run_sweep("detection", detection_sweep).counts
 
 
 @shared_task(acks_late=True)

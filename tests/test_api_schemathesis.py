@@ -77,6 +77,7 @@ EVERY_ENDPOINT = (
     "incidents/{incident_pk}/affected/",
     "affected/{id}/",
     "flight-events/",
+    "flight-bookings/",
     "imports/",
     "imports/{id}/",
     "imports/{id}/rejections/",

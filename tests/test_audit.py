@@ -75,6 +75,8 @@ SERVICE_MODULES = (
     "incidents.services",
     "incidents.ingest.services",
     "incidents.flight_feed",
+    "incidents.bookings",
+    "incidents.detection_rules",
     "vouchers.services.issuance",
     "vouchers.services.top_up",
     "vouchers.services.exports",
@@ -99,12 +101,17 @@ SERVICE_MODULES = (
     "care.correspondence.streams",
     "care.briefings.services",
     "care.operations.alerts",
+    "care.operations.detection",
 )
 
 READ_ONLY = {
     "care.core.lifecycle.refuse_batch": "builds the refusal message",
     "incidents.ingest.services.rejection_report_lines": "streams the rejected rows as CSV",
     "incidents.flight_feed.outcome_counts": "counts a batch's outcomes",
+    "care.operations.detection.rule_for": "picks the detection rule that applies to a station",
+    "care.operations.detection.event_disruption": "tells what an applied status event made of its flight",
+    "care.operations.detection.disruptions": "reads the window's disrupting events per station and day",
+    "care.operations.detection.live_incident": "finds the incident that covers a station's day",
     "vouchers.redemption.voucher_validate": "tells what a code is worth; writes nothing",
     "care.correspondence.approval.batch_voucher_totals": "sums the batch's vouchers",
     "care.correspondence.tracking.customers_unreachable": "selects customers to phone",
@@ -387,6 +394,68 @@ def s_flight_events_apply(who: Any) -> Expect:
         {"status": ["scheduled", "cancelled"]},
         {"event_id": "walk-1", "passengers_moved": 1},
     )
+
+
+def _booking(ref: str, number: str) -> dict[str, str]:
+    return {
+        "customer_ref": ref, "name": "Ada Lovelace", "email": "ada@example.com", "carrier": "UA",
+        "flight_number": number, "flight_date": "2013-02-08", "origin": "EWR", "destination": "ORD",
+    }  # fmt: skip
+
+
+def s_bookings_record(who: Any) -> Expect:
+    from incidents.bookings import bookings_record
+
+    bookings_record(rows=[_booking("REF-1", "4242"), {"customer_ref": "REF-2"}], source="walk", actor=who)
+    return Expect("bookings.record", who, None, details={"source": "walk", "created": 1, "rejected": 1})
+
+
+def s_incident_flights_add(who: Any) -> Expect:
+    from incidents.bookings import bookings_record, incident_flights_add
+    from incidents.models import Flight
+
+    bookings_record(rows=[_booking("REF-1", "4343")], source="walk", actor=who)
+    flight = Flight.objects.get(carrier="UA", number="4343", date=dt.date(2013, 2, 8))
+    incident = IncidentFactory.create(status=IncidentStatus.OPEN, flights="")
+    incident_flights_add(incident_id=incident.pk, flight_ids=[flight.pk], actor=who)
+    return Expect(
+        "incident.flights_add",
+        who,
+        ("incidents.incident", incident.pk),
+        {"flights": ["", "UA 4343"]},
+        {"passengers_added": 1, "flight_ids": [flight.pk]},
+    )
+
+
+def s_detection_rule_save(who: Any) -> Expect:
+    from incidents.detection_rules import detection_rule_save
+    from incidents.models import DetectionRule
+
+    rule = DetectionRule.objects.create(station="JFK", min_cancellations=3)
+    rule.min_cancellations = 5
+    detection_rule_save(rule=rule, fields=["min_cancellations"], actor=who)
+    return Expect("detection_rule.update", who, ("incidents.detectionrule", rule.pk), {"min_cancellations": [3, 5]})
+
+
+def s_detection_sweep(who: Any) -> Expect:
+    from care.operations.detection import DETECTOR, detection_sweep
+    from incidents.flight_feed import flight_events_apply
+    from incidents.models import DetectionRule
+
+    DetectionRule.objects.update_or_create(station="", defaults={"is_active": True, "auto_open_severity": None})
+    moment = timezone.now()
+    events = [
+        {
+            "event_id": f"detect-{n}", "occurred_at": (moment - dt.timedelta(minutes=n)).isoformat(), "carrier": "UA",
+            "flight_number": str(4250 + n), "flight_date": moment.date().isoformat(), "origin": "EWR",
+            "status": "cancelled",
+        }
+        for n in range(1, 4)
+    ]  # fmt: skip
+    flight_events_apply(events=events, source="walk", actor=who)
+    detection_sweep(now=moment)
+    incident = Incident.objects.filter(title__startswith="Newark: 3 flights cancelled").latest("pk")
+    return Expect("incident.create", DETECTOR.label, ("incidents.incident", incident.pk), {"stations": [None, "EWR"]})
 
 
 def s_affected_customer_delete(who: Any) -> Expect:
@@ -820,6 +889,10 @@ SCENARIOS: dict[str, Callable[[Any], Expect]] = {
     "incidents.services.affected_customer_save": s_affected_customer_save,
     "incidents.services.affected_customer_delete": s_affected_customer_delete,
     "incidents.flight_feed.flight_events_apply": s_flight_events_apply,
+    "incidents.bookings.bookings_record": s_bookings_record,
+    "incidents.bookings.incident_flights_add": s_incident_flights_add,
+    "incidents.detection_rules.detection_rule_save": s_detection_rule_save,
+    "care.operations.detection.detection_sweep": s_detection_sweep,
     "incidents.ingest.services.import_job_create": s_import_job_create,
     "incidents.ingest.services.import_job_run": s_import_job_run,
     "incidents.ingest.services.imports_purge_refused_files": s_imports_purge_refused_files,

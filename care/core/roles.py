@@ -39,6 +39,9 @@ _READ_ALL: dict[str, dict[str, tuple[str, ...]]] = {
         "importrejection": ("view",),
         "flight": ("view",),
         "flightstatusevent": ("view",),
+        "booking": ("view",),
+        "incidentflight": ("view",),
+        "detectionrule": ("view",),
     },
     "vouchers": {
         "voucher": ("view",),
@@ -74,6 +77,9 @@ _COORDINATOR_EXTRA: dict[str, dict[str, tuple[str, ...]]] = {
         "importjob": ("add",),
         # Posting status events by hand (the API, signed in): the feed decides what they change, and audits it.
         "flightstatusevent": ("add",),
+        # Recording bookings by hand (the API, signed in), and the thresholds at which detection drafts incidents.
+        "booking": ("add",),
+        "detectionrule": ("add", "change"),
     },
     "vouchers": {
         "voucher": ("change", "issue", "void", "export"),

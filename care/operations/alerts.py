@@ -129,7 +129,7 @@ def _untranslated_news(now: dt.datetime) -> list[Condition]:
 
 
 # The sweeps whose failures are escalated: the names incidents.tasks and incidents.alert_tasks give run_sweep.
-WATCHED_SWEEPS = ("first_notices", "kept_promises", "follow_ups", "surveys", "escalation alerts")
+WATCHED_SWEEPS = ("first_notices", "kept_promises", "follow_ups", "surveys", "escalation alerts", "detection")
 
 
 def _failed_sweeps(now: dt.datetime) -> list[Condition]:

@@ -11,7 +11,8 @@ one string per row of the file; the PostgreSQL path finds them in the staging ta
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
+from dataclasses import dataclass
 
 from django.db import transaction
 from django.utils import timezone
@@ -32,6 +33,60 @@ from incidents.models import AffectedCustomer, ImportRejection
 from incidents.services import incidents_refresh_counts
 
 _CONTACT_FIELDS = ("preferred_name", "email", "phone", "language", "time_zone", "loyalty_tier")
+
+
+@dataclass(frozen=True)
+class CustomersMerged:
+    ids: dict[str, int]  # every customer_ref of the rows -> the customer's id
+    created: int
+    updated: int
+
+
+def customers_merge(rows: Sequence[CleanRow], *, known: Container[str] = ()) -> CustomersMerged:
+    """Upsert the customers these rows name, set-based: new ones created, changed ones updated, in a few statements.
+
+    A customer's details come from their first row (a customer on two flights has two rows); a blank optional
+    field keeps what is stored, the name is always the row's. ``known``: references whose details were taken
+    from an earlier row already (an import's earlier chunk), only looked up. The ingest's ORM path and the
+    bookings (incidents.bookings) share it; the caller holds the transaction.
+    """
+    refs = [row.customer_ref for row in rows]
+    existing = {customer.external_ref: customer for customer in Customer.objects.filter(external_ref__in=refs)}
+    now = timezone.now()
+    changed: list[Customer] = []
+    new: list[Customer] = []
+    people: dict[str, CleanRow] = {}
+    for row in rows:
+        if row.customer_ref not in known:
+            people.setdefault(row.customer_ref, row)
+    for row in people.values():
+        customer = existing.get(row.customer_ref)
+        if customer is None:
+            new.append(
+                Customer(
+                    external_ref=row.customer_ref,
+                    name=row.name,
+                    **{field: getattr(row, field) for field in _CONTACT_FIELDS if getattr(row, field) is not None},
+                )
+            )
+            continue
+        before = (customer.name, *(getattr(customer, field) for field in _CONTACT_FIELDS))
+        customer.name = row.name
+        for field in _CONTACT_FIELDS:
+            value = getattr(row, field)
+            if value is not None:
+                setattr(customer, field, value)
+        if (customer.name, *(getattr(customer, field) for field in _CONTACT_FIELDS)) != before:
+            customer.updated_at = now
+            changed.append(customer)
+    # One lock order for every import (by reference, then by id), so two at once cannot deadlock.
+    new.sort(key=lambda customer: customer.external_ref)
+    changed.sort(key=lambda customer: customer.pk)
+    Customer.objects.bulk_create(new, ignore_conflicts=True)
+    if changed:
+        Customer.objects.bulk_update(changed, fields=["name", *_CONTACT_FIELDS, "updated_at"])
+    ids = dict(Customer.objects.filter(external_ref__in=refs).values_list("external_ref", "pk"))
+    return CustomersMerged(ids=ids, created=len(new), updated=len(changed))
 
 
 class OrmSink:
@@ -80,47 +135,12 @@ class OrmSink:
     def _merge(self, rows: list[CleanRow]) -> None:
         if not rows:
             return
-        refs = [row.customer_ref for row in rows]
-        existing = {customer.external_ref: customer for customer in Customer.objects.filter(external_ref__in=refs)}
-        now = timezone.now()
-        changed: list[Customer] = []
-        new: list[Customer] = []
-        # A customer's details come from their first row of the file (a customer on two flights has two rows).
-        people: dict[str, CleanRow] = {}
-        for row in rows:
-            if row.customer_ref not in self.people_seen:
-                people.setdefault(row.customer_ref, row)
-        self.people_seen.update(people)
-        for row in people.values():
-            customer = existing.get(row.customer_ref)
-            if customer is None:
-                new.append(
-                    Customer(
-                        external_ref=row.customer_ref,
-                        name=row.name,
-                        **{field: getattr(row, field) for field in _CONTACT_FIELDS if getattr(row, field) is not None},
-                    )
-                )
-                continue
-            before = (customer.name, *(getattr(customer, field) for field in _CONTACT_FIELDS))
-            customer.name = row.name
-            for field in _CONTACT_FIELDS:
-                value = getattr(row, field)
-                if value is not None:
-                    setattr(customer, field, value)
-            if (customer.name, *(getattr(customer, field) for field in _CONTACT_FIELDS)) != before:
-                customer.updated_at = now
-                changed.append(customer)
-        # One lock order for every import (by reference, then by id), so two at once cannot deadlock.
-        new.sort(key=lambda customer: customer.external_ref)
-        changed.sort(key=lambda customer: customer.pk)
-        Customer.objects.bulk_create(new, ignore_conflicts=True)
-        if changed:
-            Customer.objects.bulk_update(changed, fields=["name", *_CONTACT_FIELDS, "updated_at"])
-        self.counts["customers_created"] += len(new)
-        self.counts["customers_updated"] += len(changed)
-        ids = dict(Customer.objects.filter(external_ref__in=refs).values_list("external_ref", "pk"))
-        already, updated = self._update_recorded(rows, ids, now)
+        merged = customers_merge(rows, known=self.people_seen)
+        self.people_seen.update(merged.ids)
+        self.counts["customers_created"] += merged.created
+        self.counts["customers_updated"] += merged.updated
+        ids = merged.ids
+        already, updated = self._update_recorded(rows, ids, timezone.now())
         affected = [
             AffectedCustomer(
                 incident_id=self.incident_id,
