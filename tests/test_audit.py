@@ -454,7 +454,7 @@ def s_detection_sweep(who: Any) -> Expect:
     ]  # fmt: skip
     flight_events_apply(events=events, source="walk", actor=who)
     detection_sweep(now=moment)
-    incident = Incident.objects.filter(title__startswith="Newark: 3 flights cancelled").latest("pk")
+    incident = Incident.objects.filter(title__startswith="Newark (EWR): disruption detected").latest("pk")
     return Expect("incident.create", DETECTOR.label, ("incidents.incident", incident.pk), {"stations": [None, "EWR"]})
 
 

@@ -130,7 +130,7 @@ def test_at_the_threshold_one_draft_incident_with_the_flights_and_their_passenge
         IncidentStatus.DRAFT, IncidentKind.CANCELLATION, Cause.OTHER, False, Severity.MODERATE,
     )  # fmt: skip
     assert incident.stations == "EWR"
-    assert incident.title == "Newark: 3 flights cancelled since 08:00 EST"
+    assert incident.title == "Newark (EWR): disruption detected 8 Feb 2013, 08:00 EST (3 flights cancelled)"
     assert incident.started_at == START  # the first disrupting event
     assert incident.next_update_due_at == START + 25 * MINUTE + dt.timedelta(minutes=incident.update_interval_minutes)
     assert incident.explanation == (
@@ -163,7 +163,10 @@ def test_delays_alone_draft_a_delay_incident(clock: Clock) -> None:
     feed(*(delay(n, 75, at=n) for n in range(11, 17)))
     sweep(clock, at=30)
     (incident,) = detected()
-    assert (incident.kind, incident.title) == (IncidentKind.DELAY, "Newark: 6 flights delayed since 08:11 EST")
+    assert (incident.kind, incident.title) == (
+        IncidentKind.DELAY,
+        "Newark (EWR): disruption detected 8 Feb 2013, 08:11 EST (6 flights delayed)",
+    )
     assert set(AffectedCustomer.objects.values_list("delay_minutes", "cancelled")) == {(75, False)}
 
 

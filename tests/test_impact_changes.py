@@ -214,3 +214,22 @@ def test_the_incident_page_shows_the_customers_to_update(sweep: Any, day: Any, c
     move("1545", delay=200, minutes_after=5)
     page = client.get(url).content.decode()
     assert "3 whose flight got worse since their last letter" in page
+
+
+def test_a_passenger_who_joined_later_reads_their_own_update_numbers(sweep: Any, day: Any) -> None:
+    """The incident numbers its updates from its first; a passenger it took in later (detection adds flights all
+    day) reads "update number 1" in their first update, not the incident's eighth."""
+    incident, on_1545, _other = day
+    sweep(sweep_first_notices)
+    sweep(sweep_kept_promises, minutes=30)
+    sweep(sweep_kept_promises, minutes=90)  # updates 1 and 2 to the first passengers
+    late = CustomerFactory.create()
+    row = on(incident, late, "1545", flight_date=DEPARTURE.date(), origin="EWR", delay_minutes=70, cancelled=False)
+    AffectedCustomer.objects.filter(pk=row.pk).update(created_at=START + dt.timedelta(minutes=91))  # joined now
+    sweep(sweep_first_notices, minutes=91)
+    sweep(sweep_kept_promises, minutes=150)
+    (theirs,) = updates(late)
+    assert theirs.sequence == 3  # the incident's third
+    assert theirs.subject == "Update 1 on your flight UA 1545"
+    assert "This is update number 1 about your flight UA 1545" in theirs.body_text
+    assert updates(on_1545[0])[-1].subject == "Update 3 on your flight UA 1545"

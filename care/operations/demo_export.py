@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import IO
 
 from care.operations.demo import DEFAULT_SEED, demo_scenario_plan
+from incidents.bookings import COLUMNS as BOOKING_COLUMNS
 from incidents.ingest.format import COLUMNS
 from incidents.models import AffectedCustomer
 
@@ -52,6 +53,20 @@ def demo_affected_rows(
     for (origin, date), passenger in plan.passengers:
         if origin == station and date == day:
             yield _row(passenger)
+
+
+def demo_booking_rows(
+    *, days: Iterable[dt.date], passengers_per_flight: int = 6, seed: int = DEFAULT_SEED
+) -> list[dict[str, str]]:
+    """The demo's passengers of ``days`` as the reservation system books them (incidents.bookings's columns):
+    who is on which flight, before anything goes wrong (``manage.py replay_day`` records them first)."""
+    wanted = set(days)
+    plan = demo_scenario_plan(passengers_per_flight=passengers_per_flight, seed=seed)
+    return [
+        {column: value for column, value in _row(passenger).items() if column in BOOKING_COLUMNS}
+        for (_origin, date), passenger in plan.passengers
+        if date in wanted
+    ]
 
 
 def write_csv(rows: Iterator[dict[str, str]], out: IO[str]) -> int:

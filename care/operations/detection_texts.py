@@ -17,7 +17,7 @@ from care.core.station_time import clock_of, station_time
 from care.core.stations import station
 
 # Hours at which the station's day turns to the next part: the explanation says "this morning" or "tonight".
-MORNING, AFTERNOON, EVENING, NIGHT = 5, 12, 18, 22
+AFTERNOON, EVENING, NIGHT = 12, 18, 22
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,9 @@ class DraftTexts:
 
 def _part_of_day(moment: dt.datetime, code: str) -> str:
     hour = moment.astimezone(clock_of(code).zone).hour
-    if MORNING <= hour < AFTERNOON:
+    # The small hours are the morning to whoever reads the letter later that day ("tonight" at 03:30 reads wrong
+    # at noon); "tonight" is for the late evening only.
+    if hour < AFTERNOON:
         return "morning"
     if AFTERNOON <= hour < EVENING:
         return "afternoon"
@@ -107,7 +109,10 @@ def explanation_in(language: str, *, city: str, counts: DisruptionCounts, part: 
 
 
 def title_for(code: str, counts: DisruptionCounts, since: dt.datetime) -> str:
-    """For staff: "Newark: 12 flights cancelled, 30 delayed since 08:00 EST"."""
+    """For staff: "Newark (EWR): disruption detected 8 Feb 2013, 08:00 EST (12 flights cancelled, 30 delayed)".
+
+    The counts are those that opened it, said as such: the incident's counters say how many it covers now. The
+    code tells apart two stations of one city (Kennedy and LaGuardia are both New York)."""
     found = [(n, words) for n, words in ((counts.cancelled, "cancelled"), (counts.diverted, "diverted"),
                                          (counts.delayed, "delayed")) if n]  # fmt: skip
     parts = [f"{n} {words}" for n, words in found]
@@ -115,7 +120,7 @@ def title_for(code: str, counts: DisruptionCounts, since: dt.datetime) -> str:
         n, words = found[0]
         parts[0] = f"{n} {'flight' if n == 1 else 'flights'} {words}"
     summary = ", ".join(parts) or "flights disrupted"
-    return f"{station(code).city}: {summary} since {station_time(since, code, date=False)}"[:200]
+    return f"{station(code).city} ({code}): disruption detected {station_time(since, code)} ({summary})"[:200]
 
 
 def draft_texts(*, code: str, counts: DisruptionCounts, since: dt.datetime) -> DraftTexts:

@@ -44,8 +44,10 @@ class Flight:
     scheduled_departure: int  # HHMM, New York local time
     departure: int | None  # HHMM actual; None when the flight never left (cancelled)
     departure_delay: int | None
-    arrival: int | None
+    arrival: int | None  # HHMM actual, local time at the destination
     arrival_delay: int | None
+    # HHMM, local time at the destination; last and defaulted so a Flight built by hand needs no arrival schedule.
+    scheduled_arrival: int | None = None
 
     @property
     def label(self) -> str:
@@ -108,6 +110,7 @@ def read_flights(path: Path = FLIGHTS_FILE) -> list[Flight]:
                 departure_delay=_int_or_none(row["dep_delay"]),
                 arrival=_int_or_none(row["arr_time"]),
                 arrival_delay=_int_or_none(row["arr_delay"]),
+                scheduled_arrival=_int_or_none(row["sched_arr_time"]),
             )
             for row in csv.DictReader(handle)
         ]

@@ -21,7 +21,7 @@ from care.correspondence.letter_check import (
     personal_letter_reasons,
     recycled_paragraph_reasons,
 )
-from care.correspondence.models.letters import Letter, LetterKind
+from care.correspondence.models.letters import Letter, LetterKind, LetterStatus
 from care.correspondence.models.templates import LetterTemplate
 from care.correspondence.phrases import letter_language
 from care.correspondence.rendering.choice import no_template_error, template_pick
@@ -74,7 +74,7 @@ class SharedInputs:
     recycled: Mapping[int, str | None]
     now: dt.datetime
     # What each affected customer's notices and updates told them of their impact, in order (prior_told).
-    told: dict[int, list[tuple[int, Told]]] = field(default_factory=dict)
+    told: dict[int, list[tuple[int, Told | None]]] = field(default_factory=dict)
     chosen: dict[tuple[str, str], LetterTemplate | None] = field(default_factory=dict)
     formats: FormatMemo = field(default_factory=dict)  # formatted dates and moments
 
@@ -131,28 +131,37 @@ def _order(kind: str, sequence: int) -> int:
     return 0 if kind == LetterKind.INITIAL_NOTICE else sequence
 
 
-def told_impacts(affected_ids: Iterable[int]) -> dict[int, list[tuple[int, Told]]]:
-    """What the notices and updates of these affected customers told them of their impact, in letter order."""
-    told: dict[int, list[tuple[int, Told]]] = defaultdict(list)
+def told_impacts(affected_ids: Iterable[int]) -> dict[int, list[tuple[int, Told | None]]]:
+    """The notices and updates of these affected customers, in letter order, with what each told them of their
+    impact (None for a marker: another letter covered it)."""
+    told: dict[int, list[tuple[int, Told | None]]] = defaultdict(list)
     rows = (
-        Letter.objects.filter(affected_id__in=list(affected_ids), kind__in=STREAM_KINDS, impact_told__isnull=False)
+        Letter.objects.filter(affected_id__in=list(affected_ids), kind__in=STREAM_KINDS)
+        .exclude(status=LetterStatus.CANCELLED, combined_into__isnull=True)  # a letter cancelled by hand told nothing
         .values_list("affected_id", "kind", "sequence", "impact_told")
         .order_by()
     )
     for affected_id, kind, sequence, impact in rows:
-        if affected_id is None or impact is None:
+        if affected_id is None:
             continue  # excluded by the query; for the type checker
-        told[affected_id].append((_order(kind, sequence), (int(impact[0]), bool(impact[1]), bool(impact[2]))))
+        said = None if impact is None else (int(impact[0]), bool(impact[1]), bool(impact[2]))
+        told[affected_id].append((_order(kind, sequence), said))
     for letters in told.values():
-        letters.sort()
+        letters.sort(key=lambda letter: letter[0])
     return told
 
 
 def prior_told(shared: SharedInputs, *, affected_id: int, kind: str, sequence: int) -> Told | None:
     """The impact the letter before this one (notice or update) told the customer; None when there is none."""
     mine = _order(kind, sequence)
-    earlier = [impact for order, impact in shared.told.get(affected_id, ()) if order < mine]
+    earlier = [impact for order, impact in shared.told.get(affected_id, ()) if order < mine and impact is not None]
     return earlier[-1] if earlier else None
+
+
+def own_number(shared: SharedInputs, *, affected_id: int, sequence: int) -> int:
+    """The update's number for this customer: the incident numbers its updates from its first, and a passenger who
+    joined it later (detection adds flights all day) would read "update number 8" in their first update."""
+    return 1 + sum(1 for order, _impact in shared.told.get(affected_id, ()) if 0 < order < sequence)
 
 
 @dataclass(frozen=True)
@@ -191,7 +200,9 @@ def render_one(
         context = letter_context(
             affected=affected,
             kind=kind,
-            sequence=sequence,
+            sequence=own_number(shared, affected_id=affected.pk, sequence=sequence)
+            if kind == LetterKind.UPDATE
+            else sequence,
             vouchers=(
                 shared.customer_vouchers.get(affected.customer_id, ())
                 if kind in KINDS_WITH_APOLOGY
