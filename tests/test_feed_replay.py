@@ -1,10 +1,10 @@
-"""Issue 14's Done-when, on PostgreSQL: the demo's Friday (8 February 2013, the blizzard) replayed through the flight
-status feed alone, no import file at all.
+"""Issue 14's Done-when, on PostgreSQL: the demo's two days (8 and 9 February 2013, the blizzard) replayed through the
+flight status feed alone, no import file at all.
 
 The reservation system has recorded who is on which flight (the demo's passengers, as bookings); the operations
 system then sends the day's status events (incidents.demo_data.day_events: each flight evolving from its real
 departure delay), minute by minute on the test's clock, and what a beat runs each minute runs after each step. It
-must open the blizzard incidents by itself (detection), tell every passenger within 5 minutes of their flight's
+must open the blizzard incidents by itself (detection: one per station and day), tell every passenger within 5 minutes of their flight's
 disruption, tell again exactly the passengers whose flight got worse since, once per worsening and within 5
 minutes; a passenger whose delay grew from 70-odd to 200-odd minutes ends with the 3-hour voucher, not both; and
 the same events sent again change nothing.
@@ -39,7 +39,7 @@ from vouchers.services import vouchers_issue_for_incident
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
-FRIDAY = dt.date(2013, 2, 8)
+FRIDAY, SATURDAY = dt.date(2013, 2, 8), dt.date(2013, 2, 9)
 STATIONS = {"EWR", "JFK", "LGA"}
 SOURCE = "operations"
 FEED = SystemActor("replay test: operations system")
@@ -102,14 +102,15 @@ def on_the_step(clock: Clock, capture: Any, moment: dt.datetime) -> Iterator[Non
         yield
 
 
-def test_the_blizzard_friday_through_the_feed_alone(clock: Clock, django_capture_on_commit_callbacks: Any) -> None:
-    flights = [flight for flight in read_flights() if flight.date == FRIDAY and flight.origin in STATIONS]
+def test_the_blizzard_days_through_the_feed_alone(clock: Clock, django_capture_on_commit_callbacks: Any) -> None:
+    flights = [flight for flight in read_flights() if flight.origin in STATIONS]
     events = day_events(flights=flights)
     moves = timelines(events)
     first, last = _at(events[0]), _at(events[-1])
-    # Before the day: the reservation system's manifest (two passengers on each flight the day disrupted).
+    # Before the days: the reservation system's manifest (a passenger on each flight the days disrupted; some of
+    # Friday's rebooked onto Saturday, some on flights from two stations).
     clock.at(first - dt.timedelta(hours=1))
-    rows = demo_booking_rows(days=[FRIDAY], passengers_per_flight=2)
+    rows = demo_booking_rows(days=[FRIDAY, SATURDAY], passengers_per_flight=1)
     booked = bookings_record(rows=rows, source="reservations", actor=SystemActor("reservation system"))
     assert booked.counts["rejected"] == 0
     assert Booking.objects.count() == len(rows)
@@ -135,9 +136,9 @@ def test_the_blizzard_friday_through_the_feed_alone(clock: Clock, django_capture
     assert ImportJob.objects.count() == 0  # no file at all
 
     # The blizzard incidents, opened by detection: one per station, open, covering every booked passenger.
-    incidents = list(Incident.objects.order_by("stations"))
-    assert [(incident.stations, incident.status) for incident in incidents] == [
-        (station, IncidentStatus.OPEN) for station in sorted(STATIONS)
+    incidents = list(Incident.objects.order_by("started_at", "stations"))
+    assert [(incident.stations, incident.started_at.date(), incident.status) for incident in incidents] == [
+        (station, day, IncidentStatus.OPEN) for day in (FRIDAY, SATURDAY) for station in sorted(STATIONS)
     ]
     # Every passenger booked on a flight the events disrupted (the demo also counts flights that left on time and
     # landed an hour late: the feed's delay is the departure's, and nobody is told before they land).
