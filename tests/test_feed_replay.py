@@ -2,12 +2,12 @@
 flight status feed alone, no import file at all.
 
 The reservation system has recorded who is on which flight (the demo's passengers, as bookings); the operations
-system then sends the day's status events (incidents.demo_data.day_events: each flight evolving from its real
+system then sends the days' status events (incidents.demo_data.day_events: each flight evolving from its real
 departure delay), minute by minute on the test's clock, and what a beat runs each minute runs after each step. It
-must open the blizzard incidents by itself (detection: one per station and day), tell every passenger within 5 minutes of their flight's
-disruption, tell again exactly the passengers whose flight got worse since, once per worsening and within 5
-minutes; a passenger whose delay grew from 70-odd to 200-odd minutes ends with the 3-hour voucher, not both; and
-the same events sent again change nothing.
+must open the blizzard incidents by itself (detection: one per station and day), tell every passenger within 5
+minutes of their flight's disruption, tell again exactly the passengers whose flight got worse since, once per
+worsening and within 5 minutes; a passenger whose delay grew from 70-odd to 200-odd minutes ends with the 3-hour
+voucher, not both; and the same events sent again change nothing.
 """
 
 from __future__ import annotations
