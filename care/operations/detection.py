@@ -39,7 +39,6 @@ from django.utils import timezone
 
 from care.core.actors import SystemActor
 from care.core.errors import DomainError
-from care.core.station_time import station_time
 from care.operations.alerts import alerts_notify
 from care.operations.detection_texts import DisruptionCounts, draft_texts
 from incidents.bookings import LIVE_STATUSES, incident_flights_add
@@ -286,7 +285,7 @@ def _alert_message(incident: Incident, *, opened: bool) -> str:
     else:
         head, then = "Disruption detected: incident drafted.", "Check it and open it to tell every passenger."
     return (
-        f"{head} {incident.reference}: {incident.title} (since {station_time(incident.started_at, incident)}); "
+        f"{head} {incident.reference}: {incident.title}; "  # the title says since when
         f"{incident.affected_count:,} passengers on {len([f for f in incident.flights.split(',') if f.strip()])} "
         f"flights. {then}"
     )
