@@ -11,18 +11,16 @@ from typing import Any
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, serializers
-from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from care.core.api.errors import ApiErrorSerializer
 from care.core.api.input import SafeJSONParser, api_actor
-from incidents.api.affected import PayloadTooLarge
+from incidents.api.batches import batch_items
 from incidents.bookings import BATCH_MAX, OPTIONAL_COLUMNS, OUTCOMES, REQUIRED_COLUMNS, bookings_record
 from incidents.models import Booking
 
 # A few hundred bytes a booking in practice; a body past this is refused before it is parsed.
-JSON_MAX_BYTES = 10 << 20
 
 
 class BookingResultSerializer(serializers.Serializer[Any]):
@@ -109,16 +107,7 @@ class FlightBookingsView(generics.GenericAPIView[Booking]):
         },
     )
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        if _content_length(request) > JSON_MAX_BYTES:
-            raise PayloadTooLarge("A body of bookings is limited to 10 MB; send smaller batches.")
-        data = request.data
-        rows = data.get("bookings") if isinstance(data, dict) else data
-        if not isinstance(rows, list) or not rows:
-            raise ValidationError({"bookings": ['Send a non-empty JSON array of bookings (or {"bookings": [...]}).']})
-        if len(rows) > BATCH_MAX:
-            raise ValidationError(
-                {"bookings": [f"At most {BATCH_MAX} bookings per request; send the rest in another."]}
-            )
+        rows = batch_items(request, name="bookings", limit=BATCH_MAX)
         actor = api_actor(request)
         result = bookings_record(rows=rows, source=str(actor)[:100], actor=actor)
         body = {
@@ -126,10 +115,3 @@ class FlightBookingsView(generics.GenericAPIView[Booking]):
             "results": [{"index": r.index, "outcome": r.outcome, "reason": r.reason} for r in result.results],
         }
         return Response(body)
-
-
-def _content_length(request: Request) -> int:
-    try:
-        return max(0, int(request.META.get("CONTENT_LENGTH") or 0))
-    except ValueError:
-        return 0

@@ -11,19 +11,17 @@ from typing import Any
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, serializers
-from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from care.core.api.errors import ApiErrorSerializer
 from care.core.api.input import SafeJSONParser, api_actor
-from incidents.api.affected import PayloadTooLarge
+from incidents.api.batches import batch_items
 from incidents.flight_feed import BATCH_MAX, flight_events_apply, outcome_counts
 from incidents.flight_models import EventOutcome, FlightStatus, FlightStatusEvent
 from incidents.flight_validate import KEY_FIELDS, OPTIONAL_FIELDS, REQUIRED_FIELDS, TIME_FIELDS
 
 # About 1 KB an event at most in practice; a body past this is refused before it is parsed.
-JSON_MAX_BYTES = 10 << 20
 
 
 class FlightEventResultSerializer(serializers.Serializer[Any]):
@@ -105,15 +103,7 @@ class FlightEventsView(generics.GenericAPIView[FlightStatusEvent]):
         },
     )
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        if _content_length(request) > JSON_MAX_BYTES:
-            raise PayloadTooLarge("A body of events is limited to 10 MB; send smaller batches.")
-        data = request.data
-        events = data.get("events") if isinstance(data, dict) else data
-        if not isinstance(events, list) or not events:
-            raise ValidationError({"events": ['Send a non-empty JSON array of events (or {"events": [...]}).']})
-        if len(events) > BATCH_MAX:
-            # A 400 like the import's row limit (the schema's maxItems); 413 is for a body too big to parse.
-            raise ValidationError({"events": [f"At most {BATCH_MAX} events per request; send the rest in another."]})
+        events = batch_items(request, name="events", limit=BATCH_MAX)
         actor = api_actor(request)
         results = flight_events_apply(events=events, source=str(actor)[:100], actor=actor)
         body = {
@@ -123,10 +113,3 @@ class FlightEventsView(generics.GenericAPIView[FlightStatusEvent]):
             ],
         }
         return Response(body)
-
-
-def _content_length(request: Request) -> int:
-    try:
-        return max(0, int(request.META.get("CONTENT_LENGTH") or 0))
-    except ValueError:
-        return 0
