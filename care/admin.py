@@ -14,10 +14,12 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
-# Each registers its admin pages: integration tokens, the audit log, the local outbox, the letter templates.
+# Each registers its admin pages: integration tokens, the audit log, the local outboxes (email and SMS), the
+# letter templates.
 import care.core.api.admin
 import care.core.audit_admin
 import care.correspondence.outbox_admin
+import care.correspondence.sms.outbox_admin
 import care.correspondence.template_admin  # noqa: F401
 from care.briefings.admin import ContactNoteInline  # also registers briefings, contact notes and page views
 from care.core.actors import request_actor
@@ -82,12 +84,12 @@ class CustomerAdmin(WorkbenchAdmin):
     search_fields = ("=external_ref",)  # enables the search box; search_conditions does the work
     search_help_text = "Customer reference, email or phone, or the start of the name."
     ordering = ("name", "id")
-    readonly_fields = ("created_at", "updated_at", "suppressed_at", "suppression_reason")
+    readonly_fields = ("created_at", "updated_at", "suppressed_at", "suppression_reason", "sms_opted_out_at")
     inlines = (ContactNoteInline,)
     fieldsets = (
         (None, {"fields": ("external_ref", "name", "preferred_name", "loyalty_tier")}),
         ("Contact", {"fields": ("email", "phone", "language", "time_zone", "contact_consent")}),
-        ("Suppression", {"fields": ("suppressed_at", "suppression_reason")}),
+        ("Suppression", {"fields": ("suppressed_at", "suppression_reason", "sms_opted_out_at")}),
         ("Record", {"fields": ("created_at", "updated_at")}),
     )
 

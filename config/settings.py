@@ -262,6 +262,20 @@ ANYMAIL = {
     or f"unset-{secrets.token_hex(16)}:{secrets.token_hex(32)}",
 }
 ANYMAIL_WEBHOOK_SECRET_FROM_ENV = bool(env.str("ANYMAIL_WEBHOOK_SECRET", default=""))
+# --- SMS (care.correspondence.sms) ---
+# The embedded default writes every SMS to the local "SMS outbox messages" the admin shows; production sets
+# SMS_BACKEND=care.correspondence.sms.backends.TwilioSmsBackend and the TWILIO_* values below.
+SMS_BACKEND = env.str("SMS_BACKEND", default="care.correspondence.sms.backends.OutboxSmsBackend")
+TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
+# Also the key the provider's webhooks are signed with: without it /sms/twilio/… answer 404.
+TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
+# The sender: a number in E.164, or a messaging service (which picks the number; it wins when both are set).
+TWILIO_FROM = env.str("TWILIO_FROM", default="")
+TWILIO_MESSAGING_SERVICE_SID = env.str("TWILIO_MESSAGING_SERVICE_SID", default="")
+# Messages per second the provider backend hands over, per worker process (the bucket is in-process).
+SMS_RATE_PER_SECOND = env.float("SMS_RATE_PER_SECOND", default=10.0)
+if SMS_RATE_PER_SECOND <= 0:
+    raise ImproperlyConfigured("SMS_RATE_PER_SECOND must be above 0.")
 # Letters per send_letters task (and so at most per ESP batch call).
 CARE_SEND_CHUNK = env.int("CARE_SEND_CHUNK", default=100)
 # The send task's own time limits. It starts no ESP call after half its soft limit (care.tasks.SEND_TIME_BUDGET)

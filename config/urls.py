@@ -17,4 +17,6 @@ urlpatterns = [
     re_path(r"^api(?:/|$)", api_not_found, name="api-not-found"),
     # The configured ESP's tracking webhook, e.g. /anymail/postmark/tracking/ (see config.webhook_urls).
     path("anymail/", include("config.webhook_urls")),
+    # The SMS provider's status callbacks and inbound messages (config.sms_urls), e.g. /sms/twilio/status/.
+    path("sms/", include("config.sms_urls")),
 ]

@@ -86,6 +86,7 @@ SERVICE_MODULES = (
     "care.correspondence.rendering.services",
     "care.correspondence.approval",
     "care.correspondence.tracking",
+    "care.correspondence.sms.events",
     "care.correspondence.sending.claim",
     "care.correspondence.sending.esp_errors",
     "care.correspondence.sending.handover",
@@ -145,6 +146,10 @@ NOT_A_WRITE = {
     "care.correspondence.tracking.letter_event_store": "stores the email provider's event, itself the record "
     "of what the provider said",
     "care.correspondence.tracking.tracking_received": "the signal receiver of letter_event_store",
+    "care.correspondence.sms.events.sms_event_store": "stores the SMS provider's status event, itself the record "
+    "of what the provider said",
+    "care.correspondence.sms.events.sms_outbox_simulate": "the local outbox's stand-in for the provider's status "
+    "events: moves outbox rows (no letter) and stores the event a provider would post",
     "care.correspondence.tracking.letter_event_process": "applies a stored event: the letter's status changes "
     "are audited per letter (LetterStatusChange, by the webhook) and the event row says why",
     "care.correspondence.tracking.letter_events_process_stale": "publishes processing of stored events again",
@@ -227,6 +232,32 @@ def s_customer_upsert(who: Any) -> Expect:
     customer_upsert(external_ref="REF-1", actor=SystemActor("API token ops-feed"), name="Ada King")
     return Expect(
         "customer.update", "API token ops-feed", ("care.customer", customer.pk), {"name": ["Ada Lovelace", "Ada King"]}
+    )
+
+
+def s_customer_sms_opt_out(who: Any) -> Expect:
+    from care.customers.services import customer_sms_opt_out
+
+    customer = CustomerFactory.create(phone="+12125550123")
+    at = dt.datetime(2026, 6, 10, 14, 0, tzinfo=dt.UTC)
+    assert customer_sms_opt_out(phone="+12125550123", at=at, actor=SystemActor("Twilio inbound SMS webhook")) == 1
+    return Expect(
+        "customer.sms_opt_out",
+        "Twilio inbound SMS webhook",
+        ("care.customer", customer.pk),
+        {"sms_opted_out_at": [None, at.isoformat()]},
+    )
+
+
+def s_customer_sms_opt_in(who: Any) -> Expect:
+    from care.customers.services import customer_sms_opt_in
+
+    at = dt.datetime(2026, 6, 10, 14, 0, tzinfo=dt.UTC)
+    # Not the opt-out scenario's number: the transactional walk runs every scenario in one database.
+    customer = CustomerFactory.create(phone="+12125550198", sms_opted_out_at=at)
+    assert customer_sms_opt_in(phone="+12125550198", at=at, actor=who) == 1
+    return Expect(
+        "customer.sms_opt_in", who, ("care.customer", customer.pk), {"sms_opted_out_at": [at.isoformat(), None]}
     )
 
 
@@ -877,6 +908,8 @@ SCENARIOS: dict[str, Callable[[Any], Expect]] = {
     "care.core.api.tokens.api_tokens_revoke": s_api_tokens_revoke,
     "care.customers.services.customer_upsert": s_customer_upsert,
     "care.customers.services.customer_save": s_customer_save,
+    "care.customers.services.customer_sms_opt_out": s_customer_sms_opt_out,
+    "care.customers.services.customer_sms_opt_in": s_customer_sms_opt_in,
     "incidents.services.incident_create": s_incident_create,
     "incidents.services.incidents_transition": s_incidents_transition,
     "incidents.services.incident_post_update": s_incident_post_update,

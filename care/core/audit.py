@@ -50,6 +50,8 @@ AUDIT_ACTIONS = (
     "compensation_rule.update",
     "contact_note.add",
     "customer.create",
+    "customer.sms_opt_in",
+    "customer.sms_opt_out",
     "customer.update",
     "detection_rule.create",
     "detection_rule.update",

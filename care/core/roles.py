@@ -59,6 +59,8 @@ _COORDINATOR_EXTRA: dict[str, dict[str, tuple[str, ...]]] = {
         "lettertemplate": ("add", "change", "delete"),
         "letterbatch": ("change",),
         "outboxmessage": ("view",),
+        "smsoutboxmessage": ("view",),
+        "smsevent": ("view",),
         "apitoken": ("view", "add", "revoke"),
         "incidentbriefing": ("add", "change", "publish"),
         "briefingread": ("view",),

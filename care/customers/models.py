@@ -46,6 +46,9 @@ class Customer(models.Model):
     contact_consent = models.BooleanField(default=True, help_text="Consents to non-essential contact such as surveys.")
     suppressed_at = models.DateTimeField(null=True, blank=True, help_text="Email is not sent while this is set.")
     suppression_reason = models.CharField(max_length=20, choices=SuppressionReason.choices, blank=True)
+    sms_opted_out_at = models.DateTimeField(
+        null=True, blank=True, help_text="SMS is not sent while this is set: the customer texted STOP to us."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -77,3 +80,7 @@ class Customer(models.Model):
     @property
     def is_suppressed(self) -> bool:
         return self.suppressed_at is not None
+
+    @property
+    def is_sms_opted_out(self) -> bool:
+        return self.sms_opted_out_at is not None

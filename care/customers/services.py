@@ -6,14 +6,17 @@ into the audit table, read by coordinators in the database, and never into a log
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from care.core.actors import Actor, acting
-from care.core.audit import audit_record, changes_between, snapshot
+from care.core.audit import audit_record, audit_record_many, changes_between, snapshot
 from care.core.errors import DomainError
 from care.customers.models import Customer
+from care.customers.phones import e164
 
 # What an operations system may set on a customer; suppression and consent history stay the back office's.
 UPSERT_FIELDS = frozenset({"name", "preferred_name", "email", "phone", "language", "time_zone", "loyalty_tier"})
@@ -82,3 +85,43 @@ def customer_save(*, customer_id: int | None, actor: Actor, **fields: Any) -> Cu
             customer = Customer.objects.select_for_update().get(pk=customer_id)
             _write(customer, fields, created=False, actor=actor)
     return customer
+
+
+def _sms_opt(*, phone: str, opted_out_at: dt.datetime | None, at: dt.datetime, actor: Actor, action: str) -> int:
+    """Set ``sms_opted_out_at`` on every customer with this number whose value differs; audited per customer."""
+    number = e164(phone)
+    if number is None:
+        raise DomainError("This is not a valid phone number in international format, e.g. +12125550123.")
+    with transaction.atomic():
+        # Only the customers whose state changes: a provider posting the same STOP twice writes nothing twice.
+        changing = list(
+            Customer.objects.select_for_update()
+            .filter(phone=number, sms_opted_out_at__isnull=opted_out_at is not None)
+            .order_by("pk")
+        )
+        if not changing:
+            return 0
+        Customer.objects.filter(pk__in=[c.pk for c in changing]).update(
+            sms_opted_out_at=opted_out_at, updated_at=timezone.now()
+        )
+        audit_record_many(
+            actor=actor,
+            action=action,
+            entries=[(c, {"sms_opted_out_at": [c.sms_opted_out_at, opted_out_at]}, {}) for c in changing],
+            at=at,
+        )
+    return len(changing)
+
+
+def customer_sms_opt_out(*, phone: str, at: dt.datetime, actor: Actor) -> int:
+    """The customers with this phone number asked for no more SMS (STOP): none is sent to them from ``at``.
+
+    Every customer with the number is opted out (a family may share one phone: the phone's owner said STOP).
+    Returns how many customers changed; one already opted out keeps the moment they first said it.
+    """
+    return _sms_opt(phone=phone, opted_out_at=at, at=at, actor=actor, action="customer.sms_opt_out")
+
+
+def customer_sms_opt_in(*, phone: str, at: dt.datetime, actor: Actor) -> int:
+    """The customers with this phone number accept SMS again (START). Returns how many changed."""
+    return _sms_opt(phone=phone, opted_out_at=None, at=at, actor=actor, action="customer.sms_opt_in")

@@ -20,6 +20,7 @@ from care.correspondence.models.letters import (
     LetterStatusChange,
     OutboxMessage,
 )
+from care.correspondence.models.sms import SmsEvent, SmsOutboxMessage, SmsStatus
 from care.correspondence.models.templates import LetterTemplate
 from care.customers.models import Customer, SuppressionReason
 
@@ -45,6 +46,9 @@ __all__ = [
     "LetterStatusChange",
     "LetterTemplate",
     "OutboxMessage",
+    "SmsEvent",
+    "SmsOutboxMessage",
+    "SmsStatus",
     "SuppressionReason",
     "token_digest",
 ]
