@@ -16,7 +16,7 @@ import datetime as dt
 import enum
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import models, transaction
@@ -24,6 +24,8 @@ from django.utils import timezone
 
 from care.core.actors import Actor, audit_actor
 from care.core.station_time import station_time
+
+M = TypeVar("M", bound=models.Model)
 
 # Keys whose values are bearer secrets: masked wherever they appear in changes or details.
 SECRET_KEYS = frozenset({"code", "codes", "voucher_code", "token", "raw_token", "key", "key_digest", "secret"})
@@ -197,6 +199,28 @@ def changes_between(
         return {name: [None, value] for name, value in after.items()}
     before = snapshot(old, names)
     return {name: [before[name], after[name]] for name in names if before[name] != after[name]}
+
+
+def audited_save(instance: M, *, fields: Iterable[str], actor: Actor, action: str) -> M:
+    """Save a settings row as a coordinator edited it (a model form's instance), new or changed, with its audit
+    entry (``<action>.create`` or ``<action>.update``, old and new of the edited ``fields``); unchanged, it writes
+    nothing. Validated first (``full_clean``); the stored row is locked while they are compared."""
+    names = sorted(set(fields))
+    model = type(instance)
+    with transaction.atomic():
+        stored = model._default_manager.select_for_update().filter(pk=instance.pk).first() if instance.pk else None
+        instance.full_clean()
+        changes = changes_between(stored, instance, names)
+        if stored is not None and not changes:
+            return instance
+        instance.save()
+        audit_record(
+            actor=actor,
+            action=f"{action}.create" if stored is None else f"{action}.update",
+            target=instance,
+            changes=changes,
+        )
+    return instance
 
 
 def masked(value: Any) -> Any:

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from django.db import transaction
 
 from care.core.actors import Actor
-from care.core.audit import audit_record, changes_between, snapshot
+from care.core.audit import audit_record, audited_save, changes_between, snapshot
 from vouchers.models import CompensationRule, IncidentCompensation
 
 
@@ -16,21 +16,7 @@ def compensation_rule_save(*, rule: CompensationRule, fields: Iterable[str], act
 
     ``rule`` carries the edited values (a model form's instance); ``fields`` names the ones edited.
     """
-    names = sorted(set(fields))
-    with transaction.atomic():
-        stored = CompensationRule.objects.select_for_update().filter(pk=rule.pk).first() if rule.pk else None
-        rule.full_clean()
-        changes = changes_between(stored, rule, names)
-        if stored is not None and not changes:
-            return rule
-        rule.save()
-        audit_record(
-            actor=actor,
-            action="compensation_rule.create" if stored is None else "compensation_rule.update",
-            target=rule,
-            changes=changes,
-        )
-    return rule
+    return audited_save(rule, fields=fields, actor=actor, action="compensation_rule")
 
 
 _COMPENSATION_FIELDS = ("budget_cap", "budget_currency", "note")
