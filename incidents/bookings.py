@@ -33,24 +33,18 @@ from care.core.errors import DomainError
 from incidents.booking_models import Booking, IncidentFlight
 from incidents.flight_models import Flight
 from incidents.flights import FlightKey, flights_locked
+from incidents.ingest import format as format_columns
 from incidents.ingest.format import BadRow, json_fields
+from incidents.ingest.impact import IMPACT_FIELDS
 from incidents.ingest.orm import customers_merge
 from incidents.ingest.validate import CleanRow, validate
 from incidents.models import ACTIVE_STATUSES, Incident, IncidentStatus
 from incidents.services import incidents_refresh_counts
 
 BATCH_MAX = 10_000
-REQUIRED_COLUMNS = ("customer_ref", "name", "carrier", "flight_number", "flight_date", "origin", "destination")
-OPTIONAL_COLUMNS = (
-    "preferred_name",
-    "email",
-    "phone",
-    "language",
-    "time_zone",
-    "loyalty_tier",
-    "scheduled_departure",
-    "booking_reference",
-)
+# The import's columns without the impact: who is booked on which flight, before anything went wrong.
+REQUIRED_COLUMNS = format_columns.REQUIRED_COLUMNS
+OPTIONAL_COLUMNS = tuple(name for name in format_columns.OPTIONAL_COLUMNS if name not in IMPACT_FIELDS)
 COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
 # The flight feed's spelling of the scheduled departure, accepted as well.
 ALIASES = {"scheduled_departure_at": "scheduled_departure"}
