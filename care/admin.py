@@ -79,7 +79,7 @@ class UnreachableFilter(admin.SimpleListFilter):
 
 @admin.register(Customer)
 class CustomerAdmin(WorkbenchAdmin):
-    list_display = ("external_ref", "name", "email", "phone", "language", "loyalty_tier", "reachable")
+    list_display = ("external_ref", "name", "email", "phone", "language", "loyalty_tier", "reachable", "textable")
     list_filter = (UnreachableFilter, "language", "loyalty_tier", "contact_consent", "suppression_reason")
     search_fields = ("=external_ref",)  # enables the search box; search_conditions does the work
     search_help_text = "Customer reference, email or phone, or the start of the name."
@@ -88,7 +88,7 @@ class CustomerAdmin(WorkbenchAdmin):
     inlines = (ContactNoteInline,)
     fieldsets = (
         (None, {"fields": ("external_ref", "name", "preferred_name", "loyalty_tier")}),
-        ("Contact", {"fields": ("email", "phone", "language", "time_zone", "contact_consent")}),
+        ("Contact", {"fields": ("email", "phone", "preferred_channel", "language", "time_zone", "contact_consent")}),
         ("Suppression", {"fields": ("suppressed_at", "suppression_reason", "sms_opted_out_at")}),
         ("Record", {"fields": ("created_at", "updated_at")}),
     )
@@ -113,6 +113,10 @@ class CustomerAdmin(WorkbenchAdmin):
     @admin.display(description="email reachable", boolean=True)
     def reachable(self, obj: Customer) -> bool:
         return not obj.is_suppressed and bool(obj.email)
+
+    @admin.display(description="SMS reachable", boolean=True)
+    def textable(self, obj: Customer) -> bool:
+        return not obj.is_sms_opted_out and bool(obj.phone)
 
 
 class LetterStatusChangeInline(StatusChangeInline):
@@ -187,6 +191,7 @@ class LetterAdmin(StationClockAdminMixin, CustomerIncidentColumns, WorkbenchAdmi
         "created_at",
         "updated_at",
         "rendered_text",
+        "sms_body",
     )
     fieldsets = (
         (None, {"fields": ("customer", "incident", "affected", "batch", "kind", "sequence", "channel", "status")}),
@@ -195,7 +200,7 @@ class LetterAdmin(StationClockAdminMixin, CustomerIncidentColumns, WorkbenchAdmi
             "The apology in three parts",
             {"fields": ("part_acknowledgement", "part_explanation", "part_remedy"), "classes": ("collapse",)},
         ),
-        ("Letter", {"fields": ("to_address", "subject", "rendered_text", "html_preview")}),
+        ("Letter", {"fields": ("to_address", "sms_body", "subject", "rendered_text", "html_preview")}),
         ("Edit the wording (drafts only)", {"fields": ("body_text", "body_html"), "classes": ("collapse",)}),
         ("Template", {"fields": ("template", "template_version", "paragraph_variant")}),
         ("Approval", {"fields": ("approved_by", "approved_at")}),

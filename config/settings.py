@@ -290,6 +290,15 @@ if not _SEND_SOFT_TIME_LIMIT_MIN <= CARE_SEND_SOFT_TIME_LIMIT < CARE_SEND_TIME_L
 # CARE_SEND_TIME_LIMIT seconds after it started, and every write a run makes comes after its start. The margin
 # absorbs clock differences between the worker hosts. care.correspondence.sending.reconcile takes such letters.
 CARE_SENDING_STALE_AFTER = timedelta(seconds=CARE_SEND_TIME_LIMIT + 30)
+# --- The public letter page (care.correspondence.letter_page) ---
+# Where customers reach this app from outside, without a trailing slash: the links in SMS are built on it
+# (https://care.example.com in production; the link must fit a two-segment SMS, so keep it short).
+CARE_PUBLIC_URL = env.str("CARE_PUBLIC_URL", default="http://127.0.0.1:8000").rstrip("/")
+# Requests per minute one client address may make to /l/… before it gets 429 for the rest of that minute: the
+# links are signed, so only a guesser needs more than a few.
+CARE_LETTER_PAGE_REQUESTS_PER_MINUTE = env.int("CARE_LETTER_PAGE_REQUESTS_PER_MINUTE", default=30)
+if CARE_LETTER_PAGE_REQUESTS_PER_MINUTE < 1:
+    raise ImproperlyConfigured("CARE_LETTER_PAGE_REQUESTS_PER_MINUTE must be at least 1.")
 # Letters approved one by one from the changelist; a bigger batch goes through the sample review.
 CARE_MAX_INDIVIDUAL_APPROVALS = env.int("CARE_MAX_INDIVIDUAL_APPROVALS", default=25)
 # How many letters of a batch the coordinator reads before approving it.

@@ -19,4 +19,6 @@ urlpatterns = [
     path("anymail/", include("config.webhook_urls")),
     # The SMS provider's status callbacks and inbound messages (config.sms_urls), e.g. /sms/twilio/status/.
     path("sms/", include("config.sms_urls")),
+    # The public page of one letter, from the signed link in an SMS (config.letter_urls), e.g. /l/<token>/.
+    path("l/", include("config.letter_urls")),
 ]

@@ -224,6 +224,20 @@ def artifacts_dir() -> Path:
 
 
 @pytest.fixture
+def eager_outboxes(settings: Any) -> Iterator[None]:
+    """Tasks run inline when published (as a worker would); email and SMS land in their local outbox tables, the
+    embedded defaults (pytest-django swaps email for locmem)."""
+    from config.celery import app
+
+    settings.EMAIL_BACKEND = "care.correspondence.outbox.OutboxEmailBackend"
+    settings.SMS_BACKEND = "care.correspondence.sms.backends.OutboxSmsBackend"
+    previous = (app.conf.task_always_eager, app.conf.task_eager_propagates)
+    app.conf.task_always_eager, app.conf.task_eager_propagates = True, True
+    yield
+    app.conf.task_always_eager, app.conf.task_eager_propagates = previous
+
+
+@pytest.fixture
 def sweep(django_capture_on_commit_callbacks: Any, clock: Clock) -> Callable[..., dict[str, int]]:
     """Run a sweep ``minutes`` after DAYTIME_IN_NEW_YORK, with everything it publishes after commit (chunks, then
     sending). Modules with a clock of their own define their own ``sweep``."""

@@ -114,6 +114,7 @@ class DemoLetter:
     body_text: str
     body_html: str
     parts: str  # JSON, keys sorted
+    sms_body: str = ""  # what an SMS letter texts (issue 15); its signed link's token normalised
 
     @property
     def key(self) -> str:
@@ -131,6 +132,8 @@ class DemoLetter:
                 self.body_text,
                 "--- html",
                 self.body_html,
+                # Only SMS letters have the section: every email letter reads exactly as before.
+                *(["--- sms", self.sms_body] if self.sms_body else []),
                 "",
             ]
         )
@@ -234,6 +237,8 @@ def _thin_out(incidents: Sequence[Incident]) -> None:
 # - letter ids in the reasons of an apology combined into another ("Combined into the apology L-<id>"): ids
 #   depend on the database's sequences, so each by the key of the letter it names, "L-[<customer> … apology#1]".
 _LETTER_ID = re.compile(r"\bL-(\d+)\b")
+# The signed link of a letter-ready SMS: its signature depends on SECRET_KEY, not on the letter.
+_LETTER_LINK = re.compile(r"/l/[^/\s]+/")
 _SYMBOL = "[0-9A-HJKMNP-TV-Z]"  # Crockford's base32 (vouchers.codes): the grouped form 7K3M-Q9TX-W2HD-R8NP-3
 _VOUCHER_CODE = re.compile(rf"\b{_SYMBOL}{{4}}(?:-{_SYMBOL}{{4}}){{3}}-{_SYMBOL}\b")
 
@@ -285,6 +290,7 @@ def _normalised(letter: Letter, *, codes: dict[str, str], keys: dict[int, str]) 
         body_text=without_codes(letter.body_text),
         body_html=without_codes(letter.body_html),
         parts=without_codes(json.dumps(letter.parts, ensure_ascii=False, sort_keys=True)),
+        sms_body=_LETTER_LINK.sub("/l/[token]/", letter.sms_body),
     )
 
 

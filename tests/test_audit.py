@@ -87,6 +87,9 @@ SERVICE_MODULES = (
     "care.correspondence.approval",
     "care.correspondence.tracking",
     "care.correspondence.sms.events",
+    "care.correspondence.sms.tracking",
+    "care.correspondence.letter_moves",
+    "care.correspondence.sending.sms_send",
     "care.correspondence.sending.claim",
     "care.correspondence.sending.esp_errors",
     "care.correspondence.sending.handover",
@@ -126,6 +129,9 @@ READ_ONLY = {
     "care.correspondence.streams.covered_rows": "reads which rows a letter's markers hold",
     "care.correspondence.sending.lookup.backend_can_tell": "tells whether the email backend can be asked",
     "care.correspondence.sending.lookup.letters_held": "asks the email backend which letters it has",
+    "care.correspondence.sending.lookup.sms_backend_can_tell": "tells whether the SMS backend can be asked",
+    "care.correspondence.sending.lookup.sms_letters_held": "asks the SMS backend which letters it has",
+    "care.correspondence.sending.lookup.sms_status_events": "reads which letters have an SMS status callback",
 }
 
 NOT_A_WRITE = {
@@ -148,8 +154,13 @@ NOT_A_WRITE = {
     "care.correspondence.tracking.tracking_received": "the signal receiver of letter_event_store",
     "care.correspondence.sms.events.sms_event_store": "stores the SMS provider's status event, itself the record "
     "of what the provider said",
-    "care.correspondence.sms.events.sms_outbox_simulate": "the local outbox's stand-in for the provider's status "
-    "events: moves outbox rows (no letter) and stores the event a provider would post",
+    "care.correspondence.sms.tracking.sms_outbox_simulate": "the local outbox's stand-in for the provider's status "
+    "callbacks: moves outbox rows and applies the status a provider would post through sms_status_received",
+    "care.correspondence.sms.tracking.sms_status_received": "applies the SMS provider's status: the letter's moves "
+    "are in its status trail (LetterStatusChange, by the SMS status callback) and the event row says why; an "
+    "opt-out it implies goes through customer_sms_opt_out (audited)",
+    "care.correspondence.letter_moves.letter_move": "moves one letter on a provider's word with its status trail "
+    "row (LetterStatusChange), inside its caller's transaction",
     "care.correspondence.tracking.letter_event_process": "applies a stored event: the letter's status changes "
     "are audited per letter (LetterStatusChange, by the webhook) and the event row says why",
     "care.correspondence.tracking.letter_events_process_stale": "publishes processing of stored events again",
@@ -159,6 +170,8 @@ NOT_A_WRITE = {
     "care.operations.alerts.alerts_sweep": "raises and resolves alerts for coordinators, the sweep's own "
     "records (its SweepRun says what it did)",
     "care.operations.alerts.alerts_notify": "emails the on-call coordinator and stamps the alert as notified",
+    "care.correspondence.sending.claim.claim_moves": "the claim's status moves, each with its trail row "
+    "(record_moves), inside the claim's transaction",
     "care.correspondence.sending.rows.record_moves": "the sender's status trail, written through "
     "record_status_changes in the transaction of each move",
     "care.correspondence.sending.queue.enqueue_sending": "publishes the sending of letters already queued (and "
@@ -168,7 +181,9 @@ NOT_A_WRITE = {
     "care.correspondence.sending.send.letters_send": "hands queued letters to the email provider: each letter's "
     "moves are in its status trail (LetterStatusChange, by the sender) and the provider's answer in its events; "
     "the decision to send was audited when they were queued (letters.queue)",
-    "care.correspondence.sending.recording.letters_record_contact": "stamps when customers were contacted and "
+    "care.correspondence.sending.sms_send.sms_letters_send": "the SMS half of letters_send: each letter's moves are "
+    "in its status trail (by the sender); an opt-out the provider reports goes through customer_sms_opt_out",
+    "care.correspondence.letter_moves.letters_record_contact": "stamps when customers were contacted and "
     "moves the incidents' derived counters; the letters that contacted them keep their trail",
     "care.correspondence.streams.customers_lock": "takes row locks for the length of the caller's transaction; "
     "writes nothing",

@@ -35,8 +35,23 @@ def test_production_settings_pass_check_deploy() -> None:
         DEBUG="false",
         SECRET_KEY="a-long-random-production-secret-key-0123456789-abcdefghijklmnop",
         ALLOWED_HOSTS="care.example.com",
+        CARE_PUBLIC_URL="https://care.example.com",
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_check_deploy_refuses_the_local_public_url() -> None:
+    """The links SMS carry and the SMS status callbacks are built on it: the local default reaches nobody."""
+    result = _manage(
+        "check",
+        "--deploy",
+        DEBUG="false",
+        SECRET_KEY="a-long-random-production-secret-key-0123456789-abcdefghijklmnop",
+        ALLOWED_HOSTS="care.example.com",
+        CARE_PUBLIC_URL="http://127.0.0.1:8000",
+    )
+    assert result.returncode != 0
+    assert "care.E002" in result.stdout + result.stderr
 
 
 def test_production_refuses_to_start_without_secret_key() -> None:

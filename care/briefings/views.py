@@ -31,6 +31,7 @@ from care.briefings.services import briefing_mark_read, contact_note_add, custom
 from care.core.actors import request_actor
 from care.core.errors import DomainError
 from care.core.roles import COORDINATORS, FRONTLINE_REPS
+from care.correspondence.reach import incident_reach
 from incidents.models import Incident
 
 logger = logging.getLogger(__name__)
@@ -127,6 +128,7 @@ def _incident_or_404(reference: str) -> Incident:
 def _live_context(request: HttpRequest, incident: Incident, shown_version: int | None) -> dict[str, Any]:
     timeline = selectors.incident_timeline(incident=incident)
     latest_version = selectors.latest_published_version(incident=incident)
+    reach = incident_reach(incident_id=incident.pk)
     signature = _signature(
         incident.status,
         incident.next_update_due_at,
@@ -134,11 +136,13 @@ def _live_context(request: HttpRequest, incident: Incident, shown_version: int |
         incident.contacted_count,
         [update.pk for update in timeline],
         latest_version,
+        [(row.channel, row.counts) for row in reach],
     )
     return _context(
         request,
         incident=incident,
         timeline=timeline,
+        reach=reach,
         latest_version=latest_version,
         shown_version=shown_version,
         newer_version=latest_version is not None and latest_version != shown_version,

@@ -35,3 +35,20 @@ def check_webhook_secret(app_configs: Any = None, **kwargs: Any) -> list[CheckMe
             id="care.E001",
         )
     ]
+
+
+@register(Tags.security, deploy=True)
+def check_public_url(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Links in SMS and the SMS provider's status callbacks are built on CARE_PUBLIC_URL: in production they must
+    be https on a host customers and the provider can reach, not the local default."""
+    url = settings.CARE_PUBLIC_URL
+    if url.startswith("https://") and "127.0.0.1" not in url and "localhost" not in url:
+        return []
+    return [
+        Error(
+            f"CARE_PUBLIC_URL is {url!r}: the letter links an SMS carries and the SMS status callbacks would point "
+            "somewhere customers and the provider cannot reach, or over plain http.",
+            hint="Set CARE_PUBLIC_URL to the site's public https address, e.g. https://care.example.com.",
+            id="care.E002",
+        )
+    ]

@@ -24,8 +24,8 @@ from django.http import QueryDict
 from django.utils import timezone
 
 from care.core.background import enqueue_on_commit
-from care.correspondence.models.letters import LETTER_LIFECYCLE, Letter, LetterEvent, LetterStatus, LetterStatusChange
-from care.correspondence.sending.recording import letters_record_contact
+from care.correspondence.letter_moves import letter_move, letters_record_contact
+from care.correspondence.models.letters import Letter, LetterEvent, LetterStatus
 from care.customers.models import Customer, SuppressionReason
 
 logger = logging.getLogger(__name__)
@@ -155,17 +155,7 @@ def _target_for(event_type: str) -> str | None:
 
 
 def _move(letter: Letter, *, target: str, at: datetime, note: str, **changes: Any) -> bool:
-    if not LETTER_LIFECYCLE.can_move(letter.status, target):
-        return False
-    moved = Letter.objects.filter(pk=letter.pk, status=letter.status).update(
-        status=target, updated_at=timezone.now(), **changes
-    )
-    if moved:
-        LetterStatusChange.objects.create(
-            letter_id=letter.pk, from_status=letter.status, to_status=target, actor_label=WEBHOOK, at=at, note=note
-        )
-        letter.status = target
-    return bool(moved)
+    return letter_move(letter, target=target, at=at, note=note, actor_label=WEBHOOK, **changes)
 
 
 def _suppress(letter: Letter, event: LetterEvent, reason: str) -> bool:

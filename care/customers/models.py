@@ -32,6 +32,11 @@ class SuppressionReason(models.TextChoices):
     OPT_OUT = "opt_out", "Opted out"
 
 
+class ContactChannel(models.TextChoices):
+    EMAIL = "email", "Email"
+    SMS = "sms", "SMS"
+
+
 class Customer(models.Model):
     external_ref = models.CharField(
         "customer reference", max_length=64, unique=True, help_text="The reference in the booking system."
@@ -48,6 +53,15 @@ class Customer(models.Model):
     suppression_reason = models.CharField(max_length=20, choices=SuppressionReason.choices, blank=True)
     sms_opted_out_at = models.DateTimeField(
         null=True, blank=True, help_text="SMS is not sent while this is set: the customer texted STOP to us."
+    )
+    preferred_channel = models.CharField(
+        max_length=5,
+        choices=ContactChannel.choices,
+        default=ContactChannel.EMAIL,
+        # In the table too: the PostgreSQL import inserts customers with its own INSERT (incidents.ingest.pg).
+        db_default=ContactChannel.EMAIL,
+        help_text="How notices and updates reach the customer when both are possible; apologies and voucher "
+        "letters go by email first whatever this says.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

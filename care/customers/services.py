@@ -21,7 +21,7 @@ from care.customers.phones import e164
 # What an operations system may set on a customer; suppression and consent history stay the back office's.
 UPSERT_FIELDS = frozenset({"name", "preferred_name", "email", "phone", "language", "time_zone", "loyalty_tier"})
 # What a coordinator edits in the workbench: the same, the reference of a new customer, and the consent.
-CUSTOMER_ADMIN_FIELDS = UPSERT_FIELDS | {"external_ref", "contact_consent"}
+CUSTOMER_ADMIN_FIELDS = UPSERT_FIELDS | {"external_ref", "contact_consent", "preferred_channel"}
 
 
 def _write(customer: Customer, fields: dict[str, Any], *, created: bool, actor: Actor) -> None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from faker import Faker
 
-from care.customers.models import Customer, LoyaltyTier
+from care.customers.models import ContactChannel, Customer, LoyaltyTier
 from incidents.demo_data import DISRUPTION_DELAY_MINUTES, Flight
 from incidents.models import AffectedCustomer
 
@@ -34,6 +34,10 @@ MISSED_CONNECTION_RATE = 0.15  # of the passengers delayed by an hour or more
 OVERNIGHT_RATE = 0.60  # of the passengers of a cancelled evening flight
 EVENING = 1700
 NUMBERED_HANDLE_RATE = 0.5  # of e-mail handles with a number, as in jane.doe42
+# Customers who gave the airline a phone number and no email (booked at the counter, by phone, through an agent),
+# and customers who asked for notices by text: both hear from us by SMS.
+PHONE_ONLY_RATE = 0.03
+PREFERS_SMS_RATE = 0.02
 
 StationDay = tuple[str, dt.date]
 
@@ -57,6 +61,8 @@ def _ascii(text: str) -> str:
 class _Generator:
     def __init__(self, *, seed: int, time_zones: dict[str, str]) -> None:
         self.rng = random.Random(seed)
+        # Its own stream: who is phone-only leaves every other draw (and so every other letter) as it was.
+        self.contact_rng = random.Random(seed + 1_000_003)
         # Unweighted draws are five times faster (Faker recomputes the frequency table on every weighted draw),
         # and a demo needs plausible names, not census frequencies.
         self.fakers = {locale: Faker(locale, use_weighting=False) for locale, _, _ in LOCALES}
@@ -77,11 +83,18 @@ class _Generator:
         time_zone = HOME_TIME_ZONE
         if rng.random() < DESTINATION_TIME_ZONE_RATE:
             time_zone = self.time_zones.get(flight.destination, HOME_TIME_ZONE)
+        email = f"{handle}@{rng.choice(EMAIL_DOMAINS)}"
+        contact = self.contact_rng.random()
         customer = Customer(
             external_ref=f"DEMO-{len(self.plan.customers) + 1:06d}",
             name=f"{first} {last}",
             preferred_name=first,
-            email=f"{handle}@{rng.choice(EMAIL_DOMAINS)}",
+            email="" if contact < PHONE_ONLY_RATE else email,
+            preferred_channel=(
+                ContactChannel.SMS
+                if PHONE_ONLY_RATE <= contact < PHONE_ONLY_RATE + PREFERS_SMS_RATE
+                else ContactChannel.EMAIL
+            ),
             phone=f"+1{rng.choice(AREA_CODES)}55501{rng.randrange(100):02d}",
             language=language,
             time_zone=time_zone,

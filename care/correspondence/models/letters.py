@@ -89,6 +89,9 @@ class Letter(models.Model):
     subject = models.CharField(max_length=255, blank=True)
     body_text = models.TextField(blank=True)
     body_html = models.TextField(blank=True)
+    # What an SMS letter sends, exactly (channel SMS): a notice or update in two segments at most, or for an
+    # apology or voucher letter the text with the signed link to the page that shows the letter above.
+    sms_body = models.TextField("SMS text", blank=True, db_default="")
     parts = models.JSONField(default=dict, blank=True, help_text="The rendered parts of an apology, for review.")
     batch = models.ForeignKey(
         "care.LetterBatch", null=True, blank=True, on_delete=models.PROTECT, related_name="letters"

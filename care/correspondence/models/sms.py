@@ -40,6 +40,9 @@ class SmsEvent(models.Model):
     provider_id = models.CharField(max_length=64, help_text="The provider's message id (Twilio: MessageSid).")
     status = models.CharField(max_length=20, help_text="The provider's status word (Twilio: MessageStatus).")
     error_code = models.CharField(max_length=16, blank=True, help_text="The provider's error code, if any.")
+    # From the status callback URL we gave the message (signed with it): which letter it was, even when the send
+    # run stopped before recording the provider's message id (the reconciliation reads it).
+    letter_id = models.BigIntegerField(null=True, blank=True, db_index=True)
     received_at = models.DateTimeField()
 
     class Meta:

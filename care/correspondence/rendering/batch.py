@@ -16,12 +16,14 @@ from django.db.models import Q
 from django.utils import timezone
 
 from care.core.errors import DomainError
+from care.correspondence.channels import SMS_LINK_KINDS, letter_channel
 from care.correspondence.letter_check import (
     combined_flight_reasons,
     personal_letter_reasons,
     recycled_paragraph_reasons,
 )
-from care.correspondence.models.letters import Letter, LetterKind, LetterStatus
+from care.correspondence.letter_page import letter_page_url
+from care.correspondence.models.letters import Channel, Letter, LetterKind, LetterStatus
 from care.correspondence.models.templates import LetterTemplate
 from care.correspondence.phrases import letter_language
 from care.correspondence.rendering.choice import no_template_error, template_pick
@@ -42,6 +44,7 @@ from care.correspondence.rendering.letter import LetterRenderError, render_lette
 from care.correspondence.rendering.sections.entitlements import letter_entitlements
 from care.correspondence.rendering.sections.impact import Told, impact_now
 from care.correspondence.rendering.sections.stream import CoveredFlight, StreamFacts
+from care.correspondence.sms.letter_text import letter_sms
 from care.correspondence.streams import STREAM_KINDS, Stream
 from incidents.models import AffectedCustomer, Incident, IncidentTranslation
 from vouchers.models import Voucher, VoucherStatus
@@ -56,6 +59,7 @@ FAILED_FIELDS: dict[str, Any] = {
     "template_version": None,
     "paragraph_variant": "",
     "impact_told": None,
+    "sms_body": "",
     "check_passed": False,
 }
 
@@ -179,6 +183,8 @@ def render_one(
     """Render and check the letter of ``kind`` for ``affected`` (its customer and incident already set);
     ``stream``: the customer's other open incidents the letter covers or mentions (care.correspondence.streams)."""
     customer = affected.customer
+    channel = letter_channel(customer, kind)
+    address = customer.phone if channel == Channel.SMS else customer.email
     key = (kind, letter_language(customer.language))
     if key not in shared.chosen:
         shared.chosen[key] = template_pick(shared.active, kind=key[0], language=key[1])
@@ -234,7 +240,12 @@ def render_one(
         rendered = render_letter(template=template, context=context)
     except DomainError as exc:
         reasons = list(getattr(exc, "reasons", [str(exc)]))
-        fields: dict[str, Any] = {**FAILED_FIELDS, "to_address": customer.email, "check_reasons": reasons}
+        fields: dict[str, Any] = {
+            **FAILED_FIELDS,
+            "channel": channel,
+            "to_address": address,
+            "check_reasons": reasons,
+        }
         message = str(exc) if isinstance(exc, LetterRenderError) else failure_message(customer, reasons)
         return RenderOutcome(fields=fields, outcome="failed", reasons=[message])
     reasons = personal_letter_reasons(rendered=rendered, context=context, kind=kind)
@@ -243,6 +254,11 @@ def render_one(
         reasons.append(paragraph)
     if kind in KINDS_WITH_APOLOGY and untranslated:
         reasons.append(untranslated)
+    sms_body = ""
+    if channel == Channel.SMS:
+        link = letter_page_url(affected_id=affected.pk, kind=kind, sequence=sequence) if kind in SMS_LINK_KINDS else ""
+        sms_body, sms_reasons = letter_sms(affected, kind=kind, language=template.language, now=shared.now, link=link)
+        reasons += sms_reasons
     fields = {
         "subject": rendered.subject,
         "body_text": rendered.body_text,
@@ -252,7 +268,9 @@ def render_one(
         "template_version": rendered.template_version,
         "paragraph_variant": variant,
         "impact_told": list(impact_now(affected)) if kind in STREAM_KINDS else None,
-        "to_address": customer.email,
+        "channel": channel,
+        "to_address": address,
+        "sms_body": sms_body,
         "check_passed": not reasons,
         "check_reasons": reasons,
     }

@@ -17,7 +17,6 @@ from care.core.lifecycle import record_status_changes
 from care.correspondence.legs import customers_on_several_flights, legs_into_stream_plan, legs_plan
 from care.correspondence.models.letters import (
     KINDS_NEEDING_APPROVAL,
-    Channel,
     Letter,
     LetterStatus,
     LetterStatusChange,
@@ -56,6 +55,8 @@ _RENDERED_FIELDS = [
     "paragraph_variant",
     "impact_told",
     "to_address",
+    "channel",
+    "sms_body",
     "check_passed",
     "check_reasons",
     "updated_at",
@@ -122,7 +123,12 @@ def letters_render(*, letter_ids: Sequence[int], waiting_for_morning: bool = Fal
                 affected = _affected_of(letter)
             except DomainError as exc:
                 result = RenderOutcome(
-                    fields={**FAILED_FIELDS, "to_address": letter.customer.email, "check_reasons": [str(exc)]},
+                    fields={
+                        **FAILED_FIELDS,
+                        "channel": letter.channel,
+                        "to_address": letter.to_address,
+                        "check_reasons": [str(exc)],
+                    },
                     outcome="failed",
                     reasons=[failure_message(letter.customer, [str(exc)])],
                 )
@@ -242,7 +248,6 @@ def letters_create_rendered(
                 kind=kind,
                 sequence=sequence,
                 batch_id=batch_id,
-                channel=Channel.EMAIL,
                 status=LetterStatus.QUEUED if goes else LetterStatus.DRAFT,
                 queued_at=shared.now if goes else None,
                 created_at=shared.now,

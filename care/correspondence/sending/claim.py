@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db import transaction
 from django.db.models import F, Q
@@ -81,39 +82,47 @@ def _claim(letter_ids: Sequence[int]) -> tuple[list[Outgoing], int]:
                         incident_reference=reference or "",
                     )
                 )
-        # The rows are locked above and QUEUED: each is written with its own values in one UPDATE per batch.
-        if held:
+        claim_moves(
+            held=held,
+            going=[outgoing.letter_id for outgoing in going],
+            now=now,
+            held_note="customer's email address cannot be used",
+        )
+        # Keep on the letter the address it is sent to, for the coordinator and for matching bounces.
+        if unaddressed:
             rows_update(
-                [
-                    Letter(pk=pk, status=LetterStatus.SUPPRESSED, last_error=reason, updated_at=now)
-                    for pk, reason in held.items()
-                ],
-                fields=["status", "last_error", "updated_at"],
-            )
-            record_moves(
-                ((pk, LetterStatus.QUEUED) for pk in held),
-                to_status=LetterStatus.SUPPRESSED,
-                at=now,
-                note="customer's email address cannot be used",
-            )
-        if going:
-            Letter.objects.filter(pk__in=[outgoing.letter_id for outgoing in going], status=LetterStatus.QUEUED).update(
-                status=LetterStatus.SENDING,
-                attempts=F("attempts") + 1,
-                last_error="",
-                # Not handed over in this attempt yet: the mark is written just before its ESP call.
-                handover_at=None,
-                updated_at=now,
-            )
-            # Keep on the letter the address it is sent to, for the coordinator and for matching bounces.
-            if unaddressed:
-                rows_update(
-                    [Letter(pk=pk, to_address=address) for pk, address in unaddressed.items()], fields=["to_address"]
-                )
-            record_moves(
-                ((outgoing.letter_id, LetterStatus.QUEUED) for outgoing in going),
-                to_status=LetterStatus.SENDING,
-                at=now,
-                note="claimed for sending",
+                [Letter(pk=pk, to_address=address) for pk, address in unaddressed.items()], fields=["to_address"]
             )
     return going, len(held)
+
+
+def claim_moves(*, held: dict[int, str], going: list[int], now: datetime, held_note: str) -> None:
+    """Move claimed QUEUED letters (locked by the caller): ``held`` to SUPPRESSED with their reason, ``going`` to
+    SENDING, not handed over yet in this attempt. One UPDATE per batch, and their trail rows."""
+    # The rows are locked and QUEUED: each is written with its own values in one UPDATE per batch.
+    if held:
+        rows_update(
+            [
+                Letter(pk=pk, status=LetterStatus.SUPPRESSED, last_error=reason, updated_at=now)
+                for pk, reason in held.items()
+            ],
+            fields=["status", "last_error", "updated_at"],
+        )
+        record_moves(
+            ((pk, LetterStatus.QUEUED) for pk in held), to_status=LetterStatus.SUPPRESSED, at=now, note=held_note
+        )
+    if going:
+        Letter.objects.filter(pk__in=going, status=LetterStatus.QUEUED).update(
+            status=LetterStatus.SENDING,
+            attempts=F("attempts") + 1,
+            last_error="",
+            # Not handed over in this attempt yet: the mark is written just before its provider call.
+            handover_at=None,
+            updated_at=now,
+        )
+        record_moves(
+            ((pk, LetterStatus.QUEUED) for pk in going),
+            to_status=LetterStatus.SENDING,
+            at=now,
+            note="claimed for sending",
+        )

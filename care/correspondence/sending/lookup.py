@@ -27,7 +27,9 @@ from django.core.mail.backends.base import BaseEmailBackend
 from django.core.mail.backends.locmem import EmailBackend as LocmemBackend
 
 from care.correspondence.models.letters import OutboxMessage
+from care.correspondence.models.sms import SmsEvent, SmsOutboxMessage
 from care.correspondence.outbox import OutboxEmailBackend
+from care.correspondence.sms.backends import BaseSmsBackend, LocmemSmsBackend, OutboxSmsBackend, sms_outbox
 
 # The header that ties a plain Django message to its letter (anymail messages carry it in their metadata).
 LETTER_HEADER = "X-Care-Letter"
@@ -102,4 +104,45 @@ def _in_memory(letter_ids: Sequence[int]) -> dict[int, Held]:
         for letter_id, address in _letter_ids_of(message):
             if letter_id in wanted and letter_id not in held:
                 held[letter_id] = Held(message_id=_message_id_of(message, address))
+    return held
+
+
+def sms_backend_can_tell(backend: BaseSmsBackend) -> bool:
+    """Whether :func:`sms_letters_held` can answer for this SMS backend (else it returns None)."""
+    return isinstance(backend, (OutboxSmsBackend, LocmemSmsBackend))
+
+
+def sms_letters_held(backend: BaseSmsBackend, letter_ids: Sequence[int]) -> dict[int, Held] | None:
+    """The SMS letters among ``letter_ids`` the SMS backend has: the local outbox's rows (committed by the call
+    itself) or the messages of the test backend; None for a real provider, which cannot be asked by letter."""
+    if isinstance(backend, OutboxSmsBackend):
+        rows = (
+            SmsOutboxMessage.objects.filter(letter_id__in=list(letter_ids))
+            .order_by("pk")
+            .values_list("letter_id", "provider_id", "created_at")
+        )
+        held: dict[int, Held] = {}
+        for letter_id, provider_id, created_at in rows:
+            if letter_id is not None:
+                held.setdefault(letter_id, Held(message_id=provider_id, at=created_at))
+        return held
+    if isinstance(backend, LocmemSmsBackend):
+        wanted = set(letter_ids)
+        return {
+            m.letter_id: Held(message_id="") for m in sms_outbox if m.letter_id is not None and m.letter_id in wanted
+        }
+    return None
+
+
+def sms_status_events(letter_ids: list[int]) -> dict[int, Held]:
+    """The SMS letters among ``letter_ids`` with a status callback: the provider has them."""
+    held: dict[int, Held] = {}
+    events = (
+        SmsEvent.objects.filter(letter_id__in=letter_ids)
+        .order_by("pk")
+        .values_list("letter_id", "provider_id", "received_at")
+    )
+    for letter_id, provider_id, received_at in events:
+        if letter_id is not None:
+            held.setdefault(letter_id, Held(message_id=provider_id, at=received_at))
     return held

@@ -6,7 +6,9 @@ from dataclasses import dataclass, field
 
 from django.core.mail.backends.base import BaseEmailBackend
 
-SENT, FAILED, REQUEUE, UNCONFIRMED = "sent", "failed", "requeue", "unconfirmed"
+from care.correspondence.verdicts import FAILED, REQUEUE, SENT, UNCONFIRMED
+
+__all__ = ["FAILED", "REQUEUE", "SENT", "UNCONFIRMED", "Outcome", "SendSummary"]
 
 
 @dataclass(frozen=True)

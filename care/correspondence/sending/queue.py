@@ -33,11 +33,11 @@ def letters_queue(
 ) -> int:
     """Queue the letters that may go and enqueue their sending after commit; return how many were queued.
 
-    A letter may go when it is an email whose personal-letter check passed and that has a subject and a
-    body, and it is either APPROVED, or a DRAFT of a kind that needs no approval (notices, updates) for
-    an incident that sends those without approval. The others are skipped, not refused: a batch queues
-    what is ready. One ``letters.queue`` audit entry records the call (who, how many, which), beside each
-    letter's own status trail.
+    A letter may go when it is an email or SMS whose personal-letter check passed and that has a subject and
+    a body (and an SMS its text), and it is either APPROVED, or a DRAFT of a kind that needs no approval
+    (notices, updates) for an incident that sends those without approval. The others are skipped, not
+    refused: a batch queues what is ready. One ``letters.queue`` audit entry records the call (who, how
+    many, which), beside each letter's own status trail.
 
     Quiet hours: a letter of a kind that can wait (care.correspondence.quiet_hours.KINDS_THAT_WAIT) queued during the
     customer's local night gets ``send_after`` = their next local morning and is not enqueued now; the
@@ -46,7 +46,9 @@ def letters_queue(
     ids = sorted(set(letter_ids))
     now = now or timezone.now()
     may_go = (
-        Letter.objects.filter(check_passed=True, channel=Channel.EMAIL)
+        Letter.objects.filter(check_passed=True)
+        # An SMS letter sends its text; its letter (subject and body) is what its link shows, when it has one.
+        .filter(Q(channel=Channel.EMAIL) | (Q(channel=Channel.SMS) & ~Q(sms_body="")))
         .exclude(subject="")
         .exclude(body_text="")
         .filter(
@@ -128,7 +130,7 @@ def letters_send_stale_queued(
     now: datetime | None = None,
     limit: int = REPUBLISH_PER_RUN,
 ) -> int:
-    """The sweep: publish sending again for email letters left QUEUED whose publish is overdue.
+    """The sweep: publish sending again for email and SMS letters left QUEUED whose publish is overdue.
 
     Two kinds of QUEUED letter, told apart by ``last_error``:
 
@@ -155,7 +157,7 @@ def letters_send_stale_queued(
     retry_overdue = ~Q(last_error="") & Q(updated_at__lt=now - retry_older_than)
     stale = (Q(send_after__isnull=True) | Q(send_after__lte=cutoff)) & (first_publish_overdue | retry_overdue)
     due = list(
-        Letter.objects.filter(status=LetterStatus.QUEUED, channel=Channel.EMAIL)
+        Letter.objects.filter(status=LetterStatus.QUEUED, channel__in=(Channel.EMAIL, Channel.SMS))
         .filter(just_released | stale)
         .order_by("pk")
         .values_list("pk", flat=True)[:limit]

@@ -40,13 +40,13 @@ tracking event being applied) never decide the same letter twice; what is left w
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from anymail.signals import EventType
 from django.conf import settings
 from django.core.mail import get_connection
-from django.core.mail.backends.base import BaseEmailBackend
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
@@ -55,10 +55,19 @@ from care.core.actors import SystemActor
 from care.core.audit import MAX_IDS, audit_record, batch_details
 from care.core.bulk import rows_update
 from care.correspondence.models.letters import Channel, Letter, LetterEvent, LetterStatus
-from care.correspondence.sending.lookup import Held, backend_can_tell, letters_held
+from care.correspondence.models.sms import SmsEvent
+from care.correspondence.sending.lookup import (
+    Held,
+    backend_can_tell,
+    letters_held,
+    sms_backend_can_tell,
+    sms_letters_held,
+    sms_status_events,
+)
 from care.correspondence.sending.queue import enqueue_sending
 from care.correspondence.sending.recording import letters_record_contact
 from care.correspondence.sending.rows import id_chunks, record_moves
+from care.correspondence.sms.backends import sms_backend
 
 logger = logging.getLogger(__package__)
 
@@ -67,10 +76,51 @@ RECONCILER = SystemActor("sweep: sending reconciliation")
 # a run to at most 50 send tasks; a bigger crash is settled over the next minutes.
 RECONCILE_PER_RUN = 5_000
 
-NEVER_HANDED_OVER = "its send run stopped before handing it to the email provider; queued again"
-NOT_RECEIVED = "handed to the email provider, which never got it (the run stopped during the call); queued again"
-HELD = "the email provider has it (reconciled from its record: the run stopped before recording the answer)"
-TRACKED = "the email provider has it (reconciled from its tracking event: the run stopped before the answer)"
+NEVER_HANDED_OVER = "its send run stopped before handing it to the {provider}; queued again"
+NOT_RECEIVED = "handed to the {provider}, which never got it (the run stopped during the call); queued again"
+HELD = "the {provider} has it (reconciled from its record: the run stopped before recording the answer)"
+TRACKED = "the {provider} has it (reconciled from its tracking event: the run stopped before the answer)"
+
+
+@dataclass(frozen=True)
+class _Channel:
+    """How one channel's stale letters are settled: which letters its backend has (None: it cannot tell), which
+    its provider's events prove it has, and the provider's name in the notes."""
+
+    channel: str
+    provider: str
+    can_tell: bool
+    held: Callable[[list[int]], dict[int, Held] | None]
+    tracked: Callable[[list[int]], dict[int, Held]]
+    tracked_filter: Q  # on Letter: a letter with such an event
+
+    def note(self, template: str) -> str:
+        return template.format(provider=self.provider)
+
+
+def _email_channel() -> _Channel:
+    connection = get_connection(fail_silently=False)
+    tracked = LetterEvent.objects.filter(letter=OuterRef("pk")).exclude(event_type=EventType.UNKNOWN)
+    return _Channel(
+        channel=Channel.EMAIL,
+        provider="email provider",
+        can_tell=backend_can_tell(connection),
+        held=lambda ids: letters_held(connection, ids),
+        tracked=_tracking_events,
+        tracked_filter=Q(Exists(tracked)),
+    )
+
+
+def _sms_channel() -> _Channel:
+    backend = sms_backend()
+    return _Channel(
+        channel=Channel.SMS,
+        provider="SMS provider",
+        can_tell=sms_backend_can_tell(backend),
+        held=lambda ids: sms_letters_held(backend, ids),
+        tracked=sms_status_events,
+        tracked_filter=Q(Exists(SmsEvent.objects.filter(letter_id=OuterRef("pk")))),
+    )
 
 
 @dataclass
@@ -82,9 +132,9 @@ class ReconcileSummary:
     unconfirmed: int = 0  # handed to an ESP that cannot be asked, and no tracking event yet: left to the alert
 
 
-def _unconfirmed_note(handover_at: datetime) -> str:
+def _unconfirmed_note(handover_at: datetime, provider: str) -> str:
     return (
-        f"Handed to the email provider at {handover_at:%d %b %Y %H:%M:%S} UTC; the send run stopped before its "
+        f"Handed to the {provider} at {handover_at:%d %b %Y %H:%M:%S} UTC; the send run stopped before its "
         "answer was recorded and no tracking event has come since. It may or may not have been delivered: check "
         "the provider's log before sending it again."
     )
@@ -120,7 +170,7 @@ def _mark_sent(held: dict[int, Held], handed_at: dict[int, datetime], *, note: s
 
 
 def _reconcile_chunk(
-    chunk: list[int], *, cutoff: datetime, now: datetime, connection: BaseEmailBackend, summary: ReconcileSummary
+    chunk: list[int], *, cutoff: datetime, now: datetime, channel: _Channel, summary: ReconcileSummary
 ) -> None:
     with transaction.atomic():
         # Locked and read again: a letter recorded, tracked or taken by another run since the selection is skipped.
@@ -134,8 +184,8 @@ def _reconcile_chunk(
             return
         handed_at = {pk: handover_at for pk, handover_at, _affected, _error in rows if handover_at is not None}
         affected = {pk: affected_id for pk, _handover, affected_id, _error in rows if affected_id is not None}
-        held = letters_held(connection, list(handed_at))
-        tracked = _tracking_events(list(handed_at)) if held is None else {}
+        held = channel.held(list(handed_at))
+        tracked = channel.tracked(list(handed_at)) if held is None else {}
         requeue: dict[int, str] = {}
         unconfirmed: dict[int, str] = {}
         for pk, handover_at, _affected, last_error in rows:
@@ -145,10 +195,10 @@ def _reconcile_chunk(
                 if pk not in held:
                     requeue[pk] = NOT_RECEIVED
             elif pk not in tracked and not last_error:
-                unconfirmed[pk] = _unconfirmed_note(handover_at)
+                unconfirmed[pk] = _unconfirmed_note(handover_at, channel.provider)
         found = {pk: record for pk, record in (held or tracked).items() if pk in handed_at}
         if found:
-            _mark_sent(found, handed_at, note=HELD if held is not None else TRACKED, now=now)
+            _mark_sent(found, handed_at, note=channel.note(HELD if held is not None else TRACKED), now=now)
             contact_at = min(max(record.at or handed_at[pk] for pk, record in found.items()), now)
             letters_record_contact(
                 affected_ids=[affected[pk] for pk in found if pk in affected], at=contact_at, letter_ids=list(found)
@@ -167,7 +217,7 @@ def _reconcile_chunk(
                     ((pk, LetterStatus.SENDING) for pk in moved),
                     to_status=LetterStatus.QUEUED,
                     at=now,
-                    note=note,
+                    note=channel.note(note),
                     actor=RECONCILER,
                 )
         if unconfirmed:
@@ -198,26 +248,37 @@ def _reconcile_chunk(
 def letters_reconcile_sending(
     *, stale_after: timedelta | None = None, now: datetime | None = None, limit: int = RECONCILE_PER_RUN
 ) -> ReconcileSummary:
-    """The sweep: settle the email letters SENDING longer than ``stale_after`` (see the module's docstring).
+    """The sweep: settle the email and SMS letters SENDING longer than ``stale_after`` (see the module's docstring).
 
     ``stale_after`` defaults to ``settings.CARE_SENDING_STALE_AFTER``; a shorter bound would take letters from a
     run that may still be working on them.
     """
     now = now or timezone.now()
     cutoff = now - (stale_after or settings.CARE_SENDING_STALE_AFTER)
-    connection = get_connection(fail_silently=False)
-    stale = Letter.objects.filter(status=LetterStatus.SENDING, channel=Channel.EMAIL, updated_at__lt=cutoff)
-    if not backend_can_tell(connection):
-        # An unconfirmed letter already explained waits for the coordinator: it would otherwise fill every run.
-        tracked = LetterEvent.objects.filter(letter=OuterRef("pk")).exclude(event_type=EventType.UNKNOWN)
-        stale = stale.filter(Q(handover_at__isnull=True) | Q(last_error="") | Exists(tracked))
-    due = list(stale.order_by("pk").values_list("pk", flat=True)[:limit])
     summary = ReconcileSummary()
-    for chunk in id_chunks(due):
-        _reconcile_chunk(chunk, cutoff=cutoff, now=now, connection=connection, summary=summary)
+    stale_count = 0
+    stale = Letter.objects.filter(status=LetterStatus.SENDING, updated_at__lt=cutoff)
+    builders: tuple[tuple[str, Callable[[], _Channel]], ...] = (
+        (Channel.EMAIL, _email_channel),
+        (Channel.SMS, _sms_channel),
+    )
+    for name, build in builders:
+        channel_stale = stale.filter(channel=name)
+        if not channel_stale.exists():
+            continue  # the channel's backend is not even built
+        channel = build()
+        if not channel.can_tell:
+            # An unconfirmed letter already explained waits for the coordinator: it would otherwise fill every run.
+            channel_stale = channel_stale.filter(
+                Q(handover_at__isnull=True) | Q(last_error="") | channel.tracked_filter
+            )
+        due = list(channel_stale.order_by("pk").values_list("pk", flat=True)[: limit - stale_count])
+        stale_count += len(due)
+        for chunk in id_chunks(due):
+            _reconcile_chunk(chunk, cutoff=cutoff, now=now, channel=channel, summary=summary)
     logger.info(
         "letters_reconcile_sending stale=%d requeued=%d sent=%d unconfirmed=%d",
-        len(due),
+        stale_count,
         summary.requeued,
         summary.sent,
         summary.unconfirmed,

@@ -3,26 +3,14 @@ call what the ESP answered, each letter's outcome in one transaction, and the cu
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import datetime
-
 from django.db import transaction
 from django.utils import timezone
 
 from care.core.bulk import rows_update
+from care.correspondence.letter_moves import letters_record_contact
 from care.correspondence.models.letters import Letter, LetterStatus
 from care.correspondence.sending.outcomes import FAILED, REQUEUE, SENT, UNCONFIRMED, Outcome, SendSummary
 from care.correspondence.sending.rows import record_moves
-from care.correspondence.streams import covered_rows
-from incidents.counters import affected_record_contact
-
-
-def letters_record_contact(*, affected_ids: Iterable[int], at: datetime, letter_ids: Iterable[int] = ()) -> None:
-    """Record that letters reached these affected customers at ``at``: their first and last contact, and their
-    incidents' counters (incidents.counters.affected_record_contact). ``letter_ids``: the letters that reached
-    them; a letter covering the customer's other incidents too (care.correspondence.streams) reached them on
-    those incidents as well, and their rows are recorded with these."""
-    affected_record_contact(affected_ids=[*affected_ids, *covered_rows(letter_ids)], at=at)
 
 
 def _mark_handed_over(letter_ids: list[int]) -> bool:
@@ -47,7 +35,7 @@ def _mark_handed_over(letter_ids: list[int]) -> bool:
     return True
 
 
-def _record(outcomes: dict[int, Outcome], summary: SendSummary) -> None:
+def _record(outcomes: dict[int, Outcome], summary: SendSummary, *, provider: str = "the email provider") -> None:
     if not outcomes:
         return
     now = timezone.now()
@@ -86,7 +74,7 @@ def _record(outcomes: dict[int, Outcome], summary: SendSummary) -> None:
                 ((pk, LetterStatus.SENDING) for pk in sent),
                 to_status=LetterStatus.SENT,
                 at=now,
-                note="accepted by the email provider",
+                note=f"accepted by {provider}",
             )
         # Sent, but the ESP's tracking webhook got there first and moved the letter on: keep its message id.
         overtaken = {
@@ -106,8 +94,8 @@ def _record(outcomes: dict[int, Outcome], summary: SendSummary) -> None:
         # A letter queued again keeps its reason in last_error, never empty: that also tells the queued-letters
         # sweep (sending.queue) that its retry waits in the broker, so it is not published again before then.
         for kind, target, note in (
-            (FAILED, LetterStatus.FAILED, "refused by the email provider"),
-            (REQUEUE, LetterStatus.QUEUED, "not taken by the email provider this time; will retry"),
+            (FAILED, LetterStatus.FAILED, f"refused by {provider}"),
+            (REQUEUE, LetterStatus.QUEUED, f"not taken by {provider} this time; will retry"),
         ):
             moved = still_sending(kind)
             if moved:
@@ -122,7 +110,8 @@ def _record(outcomes: dict[int, Outcome], summary: SendSummary) -> None:
                 [Letter(pk=pk, last_error=reason, updated_at=now) for pk, reason in unconfirmed.items()],
                 fields=["last_error", "updated_at"],
             )
-    summary.sent = len(contacted)
-    summary.failed = len(still_sending(FAILED))
-    summary.requeued = len(still_sending(REQUEUE))
-    summary.unconfirmed = len(unconfirmed)
+    # Added to: one run records its email letters, then its SMS letters.
+    summary.sent += len(contacted)
+    summary.failed += len(still_sending(FAILED))
+    summary.requeued += len(still_sending(REQUEUE))
+    summary.unconfirmed += len(unconfirmed)

@@ -13,13 +13,15 @@ from care.correspondence.sending.handover import _hand_over
 from care.correspondence.sending.outcomes import SendSummary, _Delivery
 from care.correspondence.sending.recording import _record
 from care.correspondence.sending.rows import id_chunks
+from care.correspondence.sending.sms_send import sms_letters_send
 
 # One logger for the package: its lines keep the name they are filtered on.
 logger = logging.getLogger(__package__)
 
 
 def letters_send(*, letter_ids: Iterable[int], deadline: float | None = None) -> SendSummary:
-    """Claim the QUEUED letters among ``letter_ids``, hand them to the ESP once, and record the outcome.
+    """Claim the QUEUED letters among ``letter_ids``, hand them to the ESP (or the SMS provider, for SMS
+    letters: ``sending.sms_send``) once, and record the outcome.
 
     Raises TransientSendError after recording when the ESP asked to retry later, or when the
     ``deadline`` (a time.monotonic() value) passed before every API call was made; those letters are
@@ -27,6 +29,15 @@ def letters_send(*, letter_ids: Iterable[int], deadline: float | None = None) ->
     """
     ids = sorted(set(letter_ids))
     summary = SendSummary()
+    completed = _send_emails(ids, summary, deadline)
+    completed = sms_letters_send(letter_ids=ids, summary=summary, deadline=deadline) and completed
+    if not completed:
+        raise TransientSendError(f"{summary.requeued} letters queued again for a retry.")
+    return summary
+
+
+def _send_emails(ids: list[int], summary: SendSummary, deadline: float | None) -> bool:
+    """The email letters among ``ids``: False when some were queued again for a retry."""
     # Before claiming: a backend that cannot even be configured must not strand letters in SENDING.
     connection = get_connection(fail_silently=False)
     esp_name = getattr(connection, "esp_name", None)
@@ -38,7 +49,7 @@ def letters_send(*, letter_ids: Iterable[int], deadline: float | None = None) ->
     summary.claimed = len(claimed)
     if not claimed:
         logger.info("letters_send requested=%d claimed=0 suppressed=%d", len(ids), summary.suppressed)
-        return summary
+        return True
     delivery = _Delivery(connection=connection, esp_name=esp_name)
     try:
         completed = _hand_over(claimed, delivery, summary, deadline)
@@ -57,6 +68,4 @@ def letters_send(*, letter_ids: Iterable[int], deadline: float | None = None) ->
         summary.requeued,
         summary.unconfirmed,
     )
-    if not completed:
-        raise TransientSendError(f"{summary.requeued} letters queued again for a retry.")
-    return summary
+    return completed

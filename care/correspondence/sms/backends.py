@@ -1,7 +1,7 @@
 """Interchangeable SMS backends, chosen by ``settings.SMS_BACKEND`` as Django chooses its email backend.
 
 Every backend takes a list of :class:`SmsMessage` and answers one :class:`SmsResult` per message, in order,
-with the verdicts the email sender uses (``care.correspondence.sending.outcomes``): SENT (the provider has
+with the verdicts the email sender uses (``care.correspondence.verdicts``): SENT (the provider has
 it; ``provider_id`` names it), REQUEUE (try again later), FAILED (never: the number is invalid, opted out…)
 and UNCONFIRMED (the provider may have it: do not send again, wait for its status callback). A backend
 never raises for one message's refusal, so one bad number cannot cost the others their turn.
@@ -26,14 +26,15 @@ from typing import Any, ClassVar
 import requests
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.urls import reverse
 from django.utils.module_loading import import_string
 from twilio.base.exceptions import TwilioRestException
 from twilio.http import HttpClient
 from twilio.rest import Client
 
 from care.correspondence.models.sms import SmsOutboxMessage
-from care.correspondence.sending.outcomes import FAILED, REQUEUE, SENT, UNCONFIRMED
 from care.correspondence.sms.rate_limit import TokenBucket, shared_bucket
+from care.correspondence.verdicts import FAILED, REQUEUE, SENT, UNCONFIRMED
 
 _E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 # What is kept of a provider's error message (Letter.last_error takes 1000 characters).
@@ -64,7 +65,7 @@ class SmsMessage:
 
 @dataclass(frozen=True)
 class SmsResult:
-    """What became of one message: ``status`` is SENT, REQUEUE, FAILED or UNCONFIRMED (sending.outcomes);
+    """What became of one message: ``status`` is SENT, REQUEUE, FAILED or UNCONFIRMED (care.correspondence.verdicts);
     ``error`` the provider's words for the coordinator (never for the logs), ``code`` its error code."""
 
     provider_id: str
@@ -77,9 +78,17 @@ class BaseSmsBackend:
     """The interface: ``send_messages`` answers one result per message, in the order given."""
 
     provider_name: ClassVar[str] = "SMS"
+    # How many messages the sender hands over in one call, each call's letters marked as handed over before it
+    # (care.correspondence.sending.sms): a crash leaves at most one call's letters unconfirmed. A provider that
+    # takes one message per HTTP request is handed one at a time; the local backends take a batch at once.
+    messages_per_call: ClassVar[int] = 1
 
     def send_messages(self, messages: Sequence[SmsMessage]) -> list[SmsResult]:
         raise NotImplementedError
+
+    def status_callback(self, letter_id: int) -> str | None:
+        """The URL the provider should post this letter's message statuses to; None: it posts nowhere."""
+        return None
 
 
 def sms_backend(path: str | None = None, **kwargs: Any) -> BaseSmsBackend:
@@ -95,6 +104,7 @@ class OutboxSmsBackend(BaseSmsBackend):
     """Writes each message to ``SmsOutboxMessage`` (status queued) and reports it SENT."""
 
     provider_name = "Outbox"
+    messages_per_call = 500
 
     def send_messages(self, messages: Sequence[SmsMessage]) -> list[SmsResult]:
         rows = SmsOutboxMessage.objects.bulk_create(
@@ -114,6 +124,7 @@ class LocmemSmsBackend(BaseSmsBackend):
     """For tests: keeps each message in :data:`sms_outbox` and reports it SENT."""
 
     provider_name = "Locmem"
+    messages_per_call = 500
 
     def send_messages(self, messages: Sequence[SmsMessage]) -> list[SmsResult]:
         results = []
@@ -183,6 +194,11 @@ class TwilioSmsBackend(BaseSmsBackend):
             raise ImproperlyConfigured("The Twilio SMS backend needs TWILIO_FROM or TWILIO_MESSAGING_SERVICE_SID.")
         self.client = Client(username=sid, password=token, account_sid=sid, http_client=http_client)
         self.limiter = limiter or shared_bucket(self.provider_name, rate=settings.SMS_RATE_PER_SECOND)
+
+    def status_callback(self, letter_id: int) -> str | None:
+        # The letter's id rides in the URL, which Twilio signs with the rest: a status that arrives before the
+        # send run recorded the message id (it crashed in between) still finds its letter.
+        return f"{settings.CARE_PUBLIC_URL}{reverse('sms:twilio-status')}?letter={letter_id}"
 
     def _create(self, message: SmsMessage) -> SmsResult:
         params: dict[str, Any] = {"to": message.to, "body": message.body}

@@ -13,7 +13,7 @@ from django.utils.html import format_html
 from care.core.admin_base import ReadOnlyAdminMixin, WorkbenchAdmin
 from care.correspondence.models.sms import SmsEvent, SmsOutboxMessage, SmsStatus
 from care.correspondence.sms.backends import OutboxSmsBackend
-from care.correspondence.sms.events import sms_outbox_simulate
+from care.correspondence.sms.tracking import sms_outbox_simulate
 
 OUTBOX_BACKEND = f"{OutboxSmsBackend.__module__}.{OutboxSmsBackend.__qualname__}"
 # One click simulates events for at most this many messages.

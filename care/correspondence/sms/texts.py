@@ -24,7 +24,6 @@ from care.core.errors import DomainError
 from care.core.station_time import zone_named
 from care.correspondence.models.letters import LetterKind
 from care.correspondence.phrases import duration_text, letter_language, phrases_for
-from care.correspondence.rendering.formatting import time_text, zone_abbreviation
 from care.correspondence.sms.segments import MAX_SEGMENTS, sms_segments
 
 # Left in the text when the caller has no link yet: sms_check holds a text that still carries it.
@@ -314,7 +313,9 @@ def _promise(facts: SmsFacts, *, language: str, wording: SmsWording, compact: bo
         return promise.none
     zone = zone_named(facts.time_zone) or dt.UTC
     local = facts.next_update.astimezone(zone)
-    clock = phrases_for(language).clock.format(time=time_text(local, language), zone=zone_abbreviation(local))
+    phrases = phrases_for(language)
+    # The letters' clock (rendering.formatting), read here too: SMS sits below rendering, which calls it.
+    clock = phrases.clock.format(time=date_format(local, phrases.time_format), zone=local.tzname() or "")
     if local.date() == facts.flight_date:
         return (promise.compact if compact else promise.warm).format(clock=clock)
     dated = promise.compact_dated if compact else promise.warm_dated

@@ -36,7 +36,7 @@ from twilio.request_validator import (
 from twilio.twiml.messaging_response import MessagingResponse
 
 from care.core.actors import SystemActor
-from care.correspondence.sms.events import sms_event_store
+from care.correspondence.sms.tracking import sms_status_received
 from care.customers.phones import e164
 from care.customers.services import customer_sms_opt_in, customer_sms_opt_out
 
@@ -48,6 +48,8 @@ OPT_IN_KEYWORDS = frozenset({"START", "UNSTOP"})
 _NOT_A_LETTER = re.compile(r"[^A-Z]")
 
 WEBHOOK_ACTOR = SystemActor("Twilio inbound SMS webhook")
+# A letter id fits a bigint: a longer string of digits in the callback URL is nobody's letter.
+MAX_ID_DIGITS = 18
 
 
 def keyword(body: str) -> str:
@@ -84,13 +86,21 @@ def _twilio_webhook(view: Callable[[HttpRequest], HttpResponse]) -> Callable[[Ht
 
 @_twilio_webhook
 def twilio_status(request: HttpRequest) -> HttpResponse:
-    """A message's delivery status (MessageSid, MessageStatus, ErrorCode), stored once per sid and status."""
+    """A message's delivery status (MessageSid, MessageStatus, ErrorCode), stored once per sid and status and
+    applied to its letter (care.correspondence.sms.tracking)."""
     sid = request.POST.get("MessageSid", "").strip()
     status = request.POST.get("MessageStatus", "").strip().lower()
     if not sid or not status:
         return HttpResponseBadRequest("MessageSid and MessageStatus are required.", content_type="text/plain")
-    sms_event_store(
-        provider_id=sid, status=status, error_code=request.POST.get("ErrorCode", "").strip(), at=timezone.now()
+    # The letter's id is in the callback URL we gave the message (sms.backends.TwilioSmsBackend.status_callback),
+    # covered by the signature like the rest of the URL.
+    letter = request.GET.get("letter", "")
+    sms_status_received(
+        provider_id=sid,
+        status=status,
+        error_code=request.POST.get("ErrorCode", "").strip(),
+        at=timezone.now(),
+        letter_id=int(letter) if letter.isdigit() and len(letter) <= MAX_ID_DIGITS else None,
     )
     return HttpResponse(status=204)
 
