@@ -119,6 +119,15 @@ def _cheap_password_hashing(settings: Any) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache() -> None:
+    """Each test starts with an empty cache: a count cached by the last test (care.correspondence.reach) could
+    otherwise name an incident whose id SQLite hands out again."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def clock() -> Iterator[Clock]:
     controlled = Clock()

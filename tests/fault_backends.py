@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from care.correspondence.outbox import OutboxEmailBackend
+from care.correspondence.sms.backends import OutboxSmsBackend, SmsMessage, SmsResult
 
 
 class StallingOutbox(OutboxEmailBackend):
@@ -51,3 +53,21 @@ def _stall_once() -> None:
     deadline = time.monotonic() + float(os.environ.get("CARE_FAULT_STALL_SECONDS", "60"))
     while not go.exists() and time.monotonic() < deadline:
         time.sleep(0.05)
+
+
+class StallingSmsOutbox(OutboxSmsBackend):
+    """The local SMS outbox, one message per call like a real provider, stalling as :class:`StallingOutbox` does
+    (``SMS_BACKEND=tests.fault_backends.StallingSmsOutbox``)."""
+
+    messages_per_call = 1
+    handed = 0
+
+    def send_messages(self, messages: Sequence[SmsMessage]) -> list[SmsResult]:
+        cls = type(self)
+        results = []
+        for message in messages:
+            cls.handed += 1
+            if cls.handed == int(os.environ["CARE_FAULT_STALL_AT"]):
+                _stall_once()
+            results += super().send_messages([message])
+        return results

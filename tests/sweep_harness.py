@@ -24,7 +24,7 @@ from tests.factories import AffectedCustomerFactory, CustomerFactory, IncidentFa
 OUTBOX_BACKEND = "care.correspondence.outbox.OutboxEmailBackend"
 
 
-def open_incident_with(customers: int) -> tuple[Incident, list[int]]:
+def open_incident_with(customers: int, **customer_fields: Any) -> tuple[Incident, list[int]]:
     """An open incident (explanation and next update set) with ``customers`` affected customers, ids ascending.
 
     The default templates come from a data migration, which the flush after a transactional test removes:
@@ -32,7 +32,7 @@ def open_incident_with(customers: int) -> tuple[Incident, list[int]]:
     """
     default_templates_install(django_apps)
     incident = IncidentFactory.create()
-    people = Customer.objects.bulk_create(CustomerFactory.build_batch(customers), batch_size=1000)
+    people = Customer.objects.bulk_create(CustomerFactory.build_batch(customers, **customer_fields), batch_size=1000)
     AffectedCustomer.objects.bulk_create(
         [AffectedCustomerFactory.build(incident=incident, customer=person) for person in people], batch_size=1000
     )

@@ -24,8 +24,10 @@ import datetime as dt
 import os
 import textwrap
 import time
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.conf import settings
@@ -34,7 +36,8 @@ from django.db.models import Count, Max, Q
 from django.utils import timezone
 
 from care.core.audit import AuditEntry
-from care.correspondence.models.letters import Letter, LetterStatus, LetterStatusChange, OutboxMessage
+from care.correspondence.models.letters import Channel, Letter, LetterStatus, LetterStatusChange, OutboxMessage
+from care.correspondence.models.sms import SmsOutboxMessage
 from care.correspondence.sending.reconcile import RECONCILER
 from incidents.models import AffectedCustomer, Incident
 from tests.conftest import redis_or_skip
@@ -60,6 +63,7 @@ RECOVERY_TASKS = (
     "incidents.tasks.sweep_first_notices_task",
 )
 TIMEOUT = 60
+STALLING_SMS = "tests.fault_backends.StallingSmsOutbox"
 
 
 @pytest.fixture
@@ -95,15 +99,20 @@ def notify(incident: Incident, affected_ids: list[int]) -> None:
         app.send_task("incidents.tasks.notify_affected", args=[incident.pk, affected_ids], connection=broker)
 
 
-def counts(incident: Incident) -> dict[str, int]:
+def counts(incident: Incident, *, outbox: Any = OutboxMessage) -> dict[str, int]:
     notices = initial_notices(incident)
     return {
         "sent": notices.filter(status=LetterStatus.SENT).count(),
         "sending": notices.filter(status=LetterStatus.SENDING).count(),
         "handed": notices.filter(status=LetterStatus.SENDING, handover_at__isnull=False).count(),
         "queued": notices.filter(status=LetterStatus.QUEUED).count(),
-        "outbox": OutboxMessage.objects.count(),
+        "outbox": outbox.objects.count(),
     }
+
+
+def sms_count_per_letter() -> Counter[int]:
+    """How many times each letter was handed to the embedded SMS outbox."""
+    return Counter(pk for pk in SmsOutboxMessage.objects.values_list("letter_id", flat=True) if pk is not None)
 
 
 def all_sent(incident: Incident) -> bool:
@@ -113,7 +122,7 @@ def all_sent(incident: Incident) -> bool:
     )
 
 
-def recover(rig: CeleryRig, incident: Incident, *, bound: dt.timedelta) -> tuple[dt.datetime, float]:
+def recover(rig: CeleryRig, incident: Incident, *, bound: dt.timedelta, **backends: str) -> tuple[dt.datetime, float]:
     """Start a worker and a beat ``bound`` plus one beat interval ahead; wait until every notice is SENT.
 
     Returns the recovery moment on the test's clock and how long the recovery took in real seconds."""
@@ -122,7 +131,7 @@ def recover(rig: CeleryRig, incident: Incident, *, bound: dt.timedelta) -> tuple
     recovered_at = timezone.now()
     started = time.monotonic()
     ahead = bound.total_seconds() + BEAT_INTERVAL
-    rig.worker("recovery-worker", ahead=ahead, CARE_FAULT_STALL_AT="0")  # the fault is over: no stall
+    rig.worker("recovery-worker", ahead=ahead, CARE_FAULT_STALL_AT="0", **backends)  # the fault is over: no stall
     rig.beat("recovery-beat", ahead=ahead)
 
     def done() -> bool:
@@ -133,10 +142,16 @@ def recover(rig: CeleryRig, incident: Incident, *, bound: dt.timedelta) -> tuple
     return recovered_at, time.monotonic() - started
 
 
-def assert_every_customer_notified_once(incident: Incident, affected_ids: list[int], recovered_at: dt.datetime) -> None:
+def assert_every_customer_notified_once(
+    incident: Incident,
+    affected_ids: list[int],
+    recovered_at: dt.datetime,
+    *,
+    per_letter: Callable[[], Counter[int]] = outbox_count_per_letter,
+) -> None:
     letters = dict(initial_notices(incident).values_list("pk", "affected_id"))
     assert sorted(letters.values()) == affected_ids  # one notice per customer
-    handed = outbox_count_per_letter()
+    handed = per_letter()
     assert {pk: handed[pk] for pk in letters} == dict.fromkeys(letters, 1)  # each handed to the ESP exactly once
     assert not Letter.objects.filter(status__in=(LetterStatus.SENDING, LetterStatus.QUEUED)).exists()
     contact = AffectedCustomer.objects.filter(incident=incident).aggregate(
@@ -176,6 +191,35 @@ def test_a_worker_killed_mid_send_strands_no_customer(rig: CeleryRig) -> None:
     print(f"\nSIGKILL: recovered in {took:.1f} s of real time")
 
     assert_every_customer_notified_once(incident, affected_ids, recovered_at)
+    assert_reconciled(stuck, sent=4, requeued=6)
+
+
+def test_a_worker_killed_mid_sms_send_strands_no_customer(rig: CeleryRig) -> None:
+    """The same crash, for customers with only a phone: their notices go by SMS, one message per provider call,
+    with the same claim, hand-over mark and reconciliation (the SMS outbox can be asked which it has)."""
+    schedules()
+    incident, affected_ids = open_incident_with(CUSTOMERS, email="")
+    connection.close()
+    worker = rig.worker("worker", pool="prefork", SMS_BACKEND=STALLING_SMS)
+    notify(incident, affected_ids)
+
+    rig.stalled_pid()
+    rig.kill(worker)
+
+    assert set(initial_notices(incident).values_list("channel", flat=True)) == {Channel.SMS}
+    assert counts(incident, outbox=SmsOutboxMessage) == {
+        "sent": 10,
+        "sending": 10,
+        "handed": 5,
+        "queued": 10,
+        "outbox": 14,
+    }
+    stuck = set(initial_notices(incident).filter(status=LetterStatus.SENDING).values_list("pk", flat=True))
+    recovered_at, took = recover(rig, incident, bound=settings.CARE_SENDING_STALE_AFTER, SMS_BACKEND=STALLING_SMS)
+    print(f"\nSIGKILL mid-SMS: recovered in {took:.1f} s of real time")
+
+    assert_every_customer_notified_once(incident, affected_ids, recovered_at, per_letter=sms_count_per_letter)
+    assert OutboxMessage.objects.count() == 0  # nobody got an email
     assert_reconciled(stuck, sent=4, requeued=6)
 
 

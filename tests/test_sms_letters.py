@@ -446,6 +446,9 @@ def test_a_phone_only_customers_apology_goes_as_an_sms_with_a_link_to_the_letter
     page = client.get(link.removeprefix("http://127.0.0.1:8000"))
     assert page.status_code == 200
     assert apology.subject in page.content.decode()
+    # Read on a page, not in a mailbox: the letter says how to answer it without an email to reply to.
+    assert "écrivez-nous à care@example.com" in apology.body_text
+    assert "répondez à ce message" not in apology.body_text
 
 
 # --- What frontline reps see ---------------------------------------------------------------------------------------

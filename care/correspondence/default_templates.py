@@ -180,7 +180,7 @@ You can use {ONE}it{{% else %}}them{{% endif %}} when you book on our website (e
 
 {{{{ parts.remedy }}}}
 
-If there is anything else we can do, or you would like to tell us how this affected you, reply to this email{{% if flight.booking_reference %}} (your booking reference is {{{{ flight.booking_reference }}}}){{% endif %}}. A person on our team will read it and answer you.
+If there is anything else we can do, or you would like to tell us how this affected you, {{% if channel == "sms" %}}write to us at {{{{ contact.email }}}}{{% if contact.phone %}} or call us on {{{{ contact.phone }}}}{{% endif %}}{{% else %}}reply to this email{{% endif %}}{{% if flight.booking_reference %}} (your booking reference is {{{{ flight.booking_reference }}}}){{% endif %}}. A person on our team will read it and answer you.
 
 With our sincere apologies,
 
@@ -302,7 +302,7 @@ Puede {ONE}usarlo{{% else %}}usarlos{{% endif %}} al reservar en nuestra web (in
 
 {{{{ parts.remedy }}}}
 
-Si hay algo más que podamos hacer, o si quiere contarnos cómo le afectó todo esto, responda a este correo{{% if flight.booking_reference %}} (su código de reserva es {{{{ flight.booking_reference }}}}){{% endif %}}. Lo leerá una persona de nuestro equipo, que le contestará.
+Si hay algo más que podamos hacer, o si quiere contarnos cómo le afectó todo esto, {{% if channel == "sms" %}}escríbanos a {{{{ contact.email }}}}{{% if contact.phone %}} o llámenos al {{{{ contact.phone }}}}{{% endif %}}{{% else %}}responda a este correo{{% endif %}}{{% if flight.booking_reference %}} (su código de reserva es {{{{ flight.booking_reference }}}}){{% endif %}}. Lo leerá una persona de nuestro equipo, que le contestará.
 
 Reciba de nuevo nuestras sinceras disculpas.
 
@@ -424,7 +424,7 @@ Vous pouvez {ONE}l'utiliser{{% else %}}les utiliser{{% endif %}} en réservant s
 
 {{{{ parts.remedy }}}}
 
-Si nous pouvons faire quoi que ce soit d'autre, ou si vous souhaitez nous dire ce que cette perturbation a changé pour vous, répondez à ce message{{% if flight.booking_reference %}} (votre référence de réservation : {{{{ flight.booking_reference }}}}){{% endif %}}. Une personne de notre équipe le lira et vous répondra.
+Si nous pouvons faire quoi que ce soit d'autre, ou si vous souhaitez nous dire ce que cette perturbation a changé pour vous, {{% if channel == "sms" %}}écrivez-nous à {{{{ contact.email }}}}{{% if contact.phone %}} ou appelez-nous au {{{{ contact.phone }}}}{{% endif %}}{{% else %}}répondez à ce message{{% endif %}}{{% if flight.booking_reference %}} (votre référence de réservation : {{{{ flight.booking_reference }}}}){{% endif %}}. Une personne de notre équipe le lira et vous répondra.
 
 Avec toutes nos excuses,
 
@@ -547,7 +547,7 @@ Sie können {ONE}ihn{{% else %}}sie{{% endif %}} bei der Buchung auf unserer Web
 
 {{{{ parts.remedy }}}}
 
-Wenn wir noch etwas für Sie tun können oder Sie uns erzählen möchten, was diese Störung für Sie bedeutet hat, antworten Sie einfach auf diese E-Mail{{% if flight.booking_reference %}} (Ihr Buchungscode: {{{{ flight.booking_reference }}}}){{% endif %}}. Ein Mensch aus unserem Team liest Ihre Nachricht und antwortet Ihnen.
+Wenn wir noch etwas für Sie tun können oder Sie uns erzählen möchten, was diese Störung für Sie bedeutet hat, {{% if channel == "sms" %}}schreiben Sie uns an {{{{ contact.email }}}}{{% if contact.phone %}} oder rufen Sie uns an unter {{{{ contact.phone }}}}{{% endif %}}{{% else %}}antworten Sie einfach auf diese E-Mail{{% endif %}}{{% if flight.booking_reference %}} (Ihr Buchungscode: {{{{ flight.booking_reference }}}}){{% endif %}}. Ein Mensch aus unserem Team liest Ihre Nachricht und antwortet Ihnen.
 
 Mit nochmaliger Entschuldigung und freundlichen Grüßen
 

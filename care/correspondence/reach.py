@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from django.core.cache import cache
 from django.db.models import Count
 
 from care.correspondence.models.letters import Channel, Letter, LetterStatus
@@ -34,8 +35,18 @@ class ChannelReach:
     counts: list[tuple[str, str, int]] = field(default_factory=list)  # (status, words, how many)
 
 
+# Every rep's briefing page polls it: the counts are a glance, so one grouped query per incident serves them all
+# for this long (an incident of a million letters costs its aggregate once, not once per rep per poll).
+CACHE_SECONDS = 20
+
+
 def incident_reach(*, incident_id: int) -> list[ChannelReach]:
-    """Per channel, the incident's letters by status (one grouped query over the (incident, status) index)."""
+    """Per channel, the incident's letters by status, at most CACHE_SECONDS old."""
+    reach = cache.get_or_set(f"care.reach.{incident_id}", lambda: _incident_reach(incident_id), CACHE_SECONDS)
+    return list(reach or [])
+
+
+def _incident_reach(incident_id: int) -> list[ChannelReach]:
     rows = (
         Letter.objects.filter(incident_id=incident_id, status__in=SHOWN)
         .values_list("channel", "status")

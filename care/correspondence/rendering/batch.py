@@ -236,6 +236,7 @@ def render_one(
                 if kind == LetterKind.UPDATE
                 else None
             ),
+            channel=channel,
         )
         rendered = render_letter(template=template, context=context)
     except DomainError as exc:

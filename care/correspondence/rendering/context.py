@@ -50,6 +50,7 @@ def letter_context(  # noqa: PLR0913 - the facts of one letter, keyword-only, pr
     formats: FormatMemo | None = None,
     stream: StreamFacts | None = None,
     told_before: tuple[int, bool, bool] | None = None,
+    channel: str = "email",
 ) -> dict[str, Any]:
     """Everything a letter template may use about this customer's disruption, as plain data.
 
@@ -62,6 +63,7 @@ def letter_context(  # noqa: PLR0913 - the facts of one letter, keyword-only, pr
     customer on several open incidents covers besides this one (care.correspondence.streams): a combined update
     is numbered for the customer (``sequence``) and a combined notice promises the earliest next update.
     ``told_before``: the impact the customer's previous notice or update told them (``impact.change``).
+    ``channel``: how the letter reaches them (care.correspondence.channels).
     """
     stream = stream or NO_STREAM
     moment = now or timezone.now()
@@ -87,6 +89,7 @@ def letter_context(  # noqa: PLR0913 - the facts of one letter, keyword-only, pr
     said_once(streamed, affected=affected, flight=flight, explanation=texts["explanation"], news=news, language=lang)
     return {
         "kind": kind,
+        "channel": channel,
         "sequence": stream.number or sequence,
         "language": lang,
         "customer": customer_section(customer, language=lang, zone=customer_zone),

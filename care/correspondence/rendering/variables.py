@@ -91,8 +91,16 @@ TEMPLATE_VARIABLES: tuple[TemplateVariable, ...] = (
         "The three parts above, rendered, for the body to place.",
         "apologies",
     ),
-    TemplateVariable("sender.name, sender.team, contact.phone", "Who signs the letter, and the number to call."),
-    TemplateVariable("kind, language", "The letter's kind and language."),
+    TemplateVariable(
+        "sender.name, sender.team, contact.phone, contact.email",
+        "Who signs the letter, the number to call and the address to write to.",
+    ),
+    TemplateVariable(
+        "kind, language, channel",
+        'The letter\'s kind, language and channel: "email", or "sms" for a letter a customer with only a phone '
+        'reads on the page their text links to, where "reply to this email" cannot be done '
+        '({% if channel == "sms" %}…{% else %}…{% endif %}).',
+    ),
 )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from email.utils import parseaddr
+
 from django.conf import settings
 
 from care.correspondence.phrases import phrases_for
@@ -14,5 +16,9 @@ def signature_section(incident: Incident, *, language: str) -> dict[str, dict[st
     owner = incident.owner if incident.owner_id else None
     return {
         "sender": {"name": owner.get_full_name() if owner else "", "team": phrases_for(language).team},
-        "contact": {"phone": str(getattr(settings, "CARE_CONTACT_PHONE", ""))},
+        "contact": {
+            "phone": str(getattr(settings, "CARE_CONTACT_PHONE", "")),
+            # The address our letters come from, which customer care reads: where to write without an email to reply to.
+            "email": parseaddr(settings.DEFAULT_FROM_EMAIL)[1],
+        },
     }
