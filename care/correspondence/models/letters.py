@@ -122,8 +122,10 @@ class Letter(models.Model):
     # diverted]. The impact sweep (care.operations.sweeps.impact_changes) compares it with the flight's impact now,
     # so a passenger whose flight got worse since is told, and nobody twice; None for other kinds and markers.
     impact_told = models.JSONField(null=True, blank=True, editable=False)
+    # No index: nothing looks letters up by who approved them, and every letter written would update it (a
+    # coordinator's account is deactivated, not deleted, so SET_NULL's scan does not come up).
     approved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
     approved_at = models.DateTimeField(null=True, blank=True)
     queued_at = models.DateTimeField(null=True, blank=True)
